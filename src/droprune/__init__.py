@@ -1,0 +1,57 @@
+"""droprune: distributionally robust data pruning.
+
+The numpy core (quotas, selection, metrics, theory) is importable without torch::
+
+    import droprune
+    counts = droprune.drop_quotas(class_sizes, recalls, density=0.5)
+    kept = droprune.select(labels, counts, seed=0)
+
+Conventions: ``density`` is always the fraction of samples KEPT; every score is oriented
+higher = harder = kept first; score files are index-aligned with the dataset (row i = sample i).
+The torch parts live in the subpackages ``droprune.data``, ``droprune.models``,
+``droprune.training``, ``droprune.scoring`` and ``droprune.experiments``.
+"""
+
+from ._checks import target_count
+from .metrics import (
+    RobustnessReport,
+    class_counts,
+    class_densities,
+    class_recalls,
+    density_accuracy_correlation,
+    min_samples_per_class,
+    robustness_report,
+)
+from .quotas import (
+    QUOTA_RULES,
+    balanced_quotas,
+    drop_densities,
+    drop_quotas,
+    make_quotas,
+    proportional_quotas,
+    quotas_from_selection,
+)
+from .selection import select, select_global
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "QUOTA_RULES",
+    "RobustnessReport",
+    "__version__",
+    "balanced_quotas",
+    "class_counts",
+    "class_densities",
+    "class_recalls",
+    "density_accuracy_correlation",
+    "drop_densities",
+    "drop_quotas",
+    "make_quotas",
+    "min_samples_per_class",
+    "proportional_quotas",
+    "quotas_from_selection",
+    "robustness_report",
+    "select",
+    "select_global",
+    "target_count",
+]

@@ -1,0 +1,63 @@
+"""Helpers shared by the subcommands: parsing number lists, printing tables and JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["dump_json", "format_table", "parse_float_list", "parse_int_list"]
+
+
+def parse_float_list(text: str, name: str) -> list[float]:
+    """Parse ``"0.9,0.8,0.7"`` into floats, naming the option in the error."""
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from None
+
+
+def parse_int_list(text: str, name: str) -> list[int]:
+    """Parse ``"500,500,100"`` into integers, naming the option in the error."""
+    values = parse_float_list(text, name)
+    if any(v != int(v) for v in values):
+        raise ValueError(f"{name} must be comma-separated integers, got {text!r}")
+    return [int(v) for v in values]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return None if math.isnan(v) else (str(v) if math.isinf(v) else v)
+    return value
+
+
+def dump_json(obj: Any) -> str:
+    """JSON text of ``obj`` with numpy values converted, NaN as null and infinities as text."""
+    return json.dumps(_jsonable(obj), indent=2, allow_nan=False)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain aligned text table; floats printed with 4 decimals."""
+    def cell(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return f"{float(v):.4f}"
+        return str(v)
+
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)

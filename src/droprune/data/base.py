@@ -1,0 +1,244 @@
+"""The labelled-dataset type every part of droprune works with, and batch iteration.
+
+A :class:`LabelledDataset` holds its inputs either in memory (one tensor, uint8 images or
+float signals) or lazily (any sequence whose ``__getitem__`` decodes one sample to a tensor,
+e.g. image files decoded with Pillow). Labels are always a numpy int64 array, index-aligned
+with the inputs. Each item is ``(x, y, i)``: the sample index ``i`` travels with the batch
+because the scorers record per-sample values by index.
+
+Normalisation and augmentation are NOT done per item: batches are moved to the device as they
+are (uint8 stays uint8) and :meth:`LabelledDataset.to_float` turns a whole batch into
+normalised float32 there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from .._checks import as_labels
+
+__all__ = ["DatasetSplits", "LabelledDataset", "iter_batches"]
+
+
+@dataclass(frozen=True, eq=False)
+class LabelledDataset(torch.utils.data.Dataset):
+    """A labelled dataset; items are ``(x, y, index)``.
+
+    Attributes
+    ----------
+    inputs
+        In-memory tensor of shape (N, C, ...) (uint8 for images, float32 for signals), or a lazy
+        sequence of length N whose items are such tensors without the batch dimension.
+    labels
+        int64 numpy array (N,), values in ``[0, num_classes)``.
+    num_classes
+        Number of classes K (a class may be empty in a subset).
+    name
+        Short name of the source (``"mnist1d"``, ``"cifar10"``, ...), used in fingerprints.
+    class_names
+        Names of the K classes, when known.
+    groups
+        Optional int64 group label per sample (e.g. class x background for Waterbirds).
+    group_names
+        Names of the groups, when known.
+    mean, std
+        Per-channel normalisation applied by :meth:`to_float`, in the units of the float input
+        (uint8 inputs are first divided by 255).
+    source_indices
+        Index of each sample in the dataset it was taken from (``subset`` keeps track), so a
+        subset's results can be traced back to the original rows.
+    """
+
+    inputs: Any
+    labels: np.ndarray
+    num_classes: int
+    name: str = "dataset"
+    class_names: tuple[str, ...] | None = None
+    groups: np.ndarray | None = None
+    group_names: tuple[str, ...] | None = None
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    source_indices: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        labels = as_labels(self.labels, num_classes=self.num_classes)
+        object.__setattr__(self, "labels", labels)
+        if len(self.inputs) != labels.size:
+            raise ValueError(f"{self.name}: {len(self.inputs)} inputs but {labels.size} labels")
+        if self.class_names is not None:
+            names = tuple(str(c) for c in self.class_names)
+            if len(names) != self.num_classes:
+                raise ValueError(f"{self.name}: {len(names)} class names for "
+                                 f"{self.num_classes} classes")
+            object.__setattr__(self, "class_names", names)
+        if self.groups is not None:
+            groups = as_labels(self.groups, name="groups")
+            if groups.size != labels.size:
+                raise ValueError(f"{self.name}: {groups.size} group labels for {labels.size} "
+                                 f"samples")
+            object.__setattr__(self, "groups", groups)
+        if (self.mean is None) != (self.std is None):
+            raise ValueError(f"{self.name}: give both mean and std, or neither")
+        if self.source_indices is None:
+            object.__setattr__(self, "source_indices", np.arange(labels.size, dtype=np.int64))
+
+    # -- torch Dataset protocol -------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self.labels.size)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
+        return self.inputs[i], int(self.labels[i]), int(i)
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def in_memory(self) -> bool:
+        """True when ``inputs`` is one tensor (batches are then sliced, not collated)."""
+        return isinstance(self.inputs, torch.Tensor)
+
+    @property
+    def class_sizes(self) -> np.ndarray:
+        """Number of samples of each class, shape (K,)."""
+        return np.bincount(self.labels, minlength=self.num_classes).astype(np.int64)
+
+    @property
+    def num_groups(self) -> int:
+        """Number of groups (0 when the dataset has none)."""
+        if self.groups is None:
+            return 0
+        if self.group_names is not None:
+            return len(self.group_names)
+        return int(self.groups.max()) + 1 if self.groups.size else 0
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of one input, without the batch dimension."""
+        if self.in_memory:
+            return tuple(self.inputs.shape[1:])
+        return tuple(self.inputs[0].shape)
+
+    @property
+    def in_channels(self) -> int:
+        """Number of input channels (first dimension of one input)."""
+        return int(self.sample_shape[0])
+
+    # -- derived datasets ---------------------------------------------------------------------
+    def subset(self, indices: Any) -> "LabelledDataset":
+        """The samples at ``indices`` (re-indexed 0..m-1; ``source_indices`` tracks origins)."""
+        idx = as_labels(indices, name="indices")
+        if idx.size and idx.max() >= len(self):
+            raise ValueError(f"{self.name}: index {idx.max()} out of range for {len(self)} "
+                             f"samples")
+        if self.in_memory:
+            inputs = self.inputs[torch.from_numpy(idx)]
+        else:
+            inputs = _LazySubset(self.inputs, idx)
+        return replace(
+            self,
+            inputs=inputs,
+            labels=self.labels[idx],
+            groups=None if self.groups is None else self.groups[idx],
+            source_indices=self.source_indices[idx],
+        )
+
+    def with_labels(self, labels: np.ndarray) -> "LabelledDataset":
+        """The same inputs with other labels (e.g. a partition into groups)."""
+        return replace(self, labels=np.asarray(labels))
+
+    # -- batches ------------------------------------------------------------------------------
+    def to_float(self, x: torch.Tensor) -> torch.Tensor:
+        """Turn a batch of inputs (on any device) into normalised float32.
+
+        uint8 inputs are scaled to [0, 1]; then ``(x - mean) / std`` per channel (dimension 1).
+        """
+        if x.dtype == torch.uint8:
+            x = x.to(torch.float32).div_(255.0)
+        else:
+            x = x.to(torch.float32)
+        if self.mean is not None:
+            shape = (1, -1) + (1,) * (x.dim() - 2)
+            mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device).view(shape)
+            std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device).view(shape)
+            x = (x - mean) / std
+        return x
+
+    def fingerprint(self) -> str:
+        """Short hash of name, labels, input shape and input bytes (in-memory) or length (lazy).
+
+        Used in score files and checkpoints so that scores are never applied to another
+        dataset by mistake.
+        """
+        h = hashlib.sha256()
+        h.update(self.name.encode())
+        h.update(np.ascontiguousarray(self.labels).tobytes())
+        h.update(str(self.sample_shape).encode())
+        if self.in_memory:
+            h.update(self.inputs.contiguous().numpy().tobytes())
+        else:
+            h.update(repr(getattr(self.inputs, "fingerprint_key", len(self.inputs))).encode())
+        return h.hexdigest()[:16]
+
+
+class _LazySubset(Sequence):
+    """Lazy view of a lazy input sequence at given indices."""
+
+    def __init__(self, base: Sequence, indices: np.ndarray) -> None:
+        self.base, self.indices = base, indices
+
+    def __len__(self) -> int:
+        return int(self.indices.size)
+
+    def __getitem__(self, i: int):  # type: ignore[override]
+        return self.base[int(self.indices[i])]
+
+    @property
+    def fingerprint_key(self) -> Any:
+        inner = getattr(self.base, "fingerprint_key", len(self.base))
+        return (inner, hashlib.sha256(self.indices.tobytes()).hexdigest()[:16])
+
+
+@dataclass(frozen=True)
+class DatasetSplits:
+    """Train, validation and test splits of one source.
+
+    ``val`` drives DRoP and CDB-W (the paper: a stratified half of each class of the official
+    test set); ``test`` (the other half) is the only split metrics are reported on.
+    """
+
+    train: LabelledDataset
+    val: LabelledDataset
+    test: LabelledDataset
+
+
+def iter_batches(dataset: LabelledDataset, batch_size: int, *, indices: np.ndarray | None = None,
+                 device: torch.device | str = "cpu", num_workers: int = 0
+                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Yield ``(x, y, index)`` batches on ``device`` in the order of ``indices`` (default all).
+
+    ``x`` is still raw (uint8 or float, unnormalised: call ``dataset.to_float``). In-memory
+    datasets are sliced directly (no per-item Python); lazy ones go through a DataLoader with
+    ``num_workers`` processes.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    order = np.arange(len(dataset)) if indices is None else np.asarray(indices, dtype=np.int64)
+    device = torch.device(device)
+    labels = torch.from_numpy(dataset.labels)
+    if dataset.in_memory:
+        order_t = torch.from_numpy(order)
+        for start in range(0, order.size, batch_size):
+            idx = order_t[start:start + batch_size]
+            yield (dataset.inputs[idx].to(device, non_blocking=True),
+                   labels[idx].to(device, non_blocking=True), idx.to(device))
+        return
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.Subset(dataset, order.tolist()), batch_size=batch_size, shuffle=False,
+        num_workers=num_workers, pin_memory=device.type == "cuda",
+        persistent_workers=False)
+    for x, y, idx in loader:
+        yield (x.to(device, non_blocking=True), y.to(device, non_blocking=True),
+               idx.to(device))

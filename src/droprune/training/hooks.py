@@ -1,0 +1,54 @@
+"""Training hooks: how the training loop feeds per-sample recorders without extra passes.
+
+The trainer calls, for every training batch, ``on_batch(epoch, indices, logits, labels)`` with
+the batch's DATASET indices (not batch positions), the logits it computed for the loss
+(detached, before any loss weighting) and the labels; then ``on_epoch_end(epoch)`` once per
+epoch. In a distributed run the trainer first calls ``synchronize(all_reduce_sum)`` so that every
+rank holds the values of all samples (each sample is seen by exactly one rank per epoch; the
+padding duplicates of a distributed sampler are not passed to recorders), then
+``on_epoch_end``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+__all__ = ["Recorder"]
+
+
+class Recorder:
+    """Base class of a training-dynamics recorder (Forgetting, Dynamic Uncertainty, traces).
+
+    Subclasses allocate their state in :meth:`on_train_begin`; keep per-epoch buffers as
+    full-length tensors (N,) so that :meth:`synchronize` can sum them across ranks.
+    """
+
+    #: short name used in score files ("forgetting", "dynunc", ...)
+    name: str = "recorder"
+
+    def on_train_begin(self, num_samples: int, num_classes: int, epochs: int,
+                       device: torch.device) -> None:
+        """Called once before the first epoch."""
+
+    def on_batch(self, epoch: int, indices: torch.Tensor, logits: torch.Tensor,
+                 labels: torch.Tensor) -> None:
+        """Called after the forward pass of each training batch (logits are detached)."""
+
+    def epoch_buffers(self) -> list[torch.Tensor]:
+        """Tensors written during the current epoch that a distributed run must sum."""
+        return []
+
+    def synchronize(self, all_reduce_sum: Callable[[torch.Tensor], None]) -> None:
+        """Sum this epoch's buffers across ranks (in place). Called before on_epoch_end."""
+        for buf in self.epoch_buffers():
+            all_reduce_sum(buf)
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """Called once at the end of every epoch."""
+
+    def scores(self) -> np.ndarray:
+        """Per-sample scores, float64 (N,), oriented higher = harder = kept first."""
+        raise NotImplementedError
