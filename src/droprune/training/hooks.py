@@ -49,6 +49,14 @@ class Recorder:
     def on_epoch_end(self, epoch: int) -> None:
         """Called once at the end of every epoch."""
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Everything needed to resume recording after an interruption (tensors only, so that
+        checkpoints load with ``torch.load(weights_only=True)``)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`state_dict` returned (called after ``on_train_begin``)."""
+
     def scores(self) -> np.ndarray:
         """Per-sample scores, float64 (N,), oriented higher = harder = kept first."""
         raise NotImplementedError
