@@ -52,6 +52,9 @@ class LabelledDataset(torch.utils.data.Dataset):
     source_indices
         Index of each sample in the dataset it was taken from (``subset`` keeps track), so a
         subset's results can be traced back to the original rows.
+    split
+        Which split this is (``"train"``, ``"val"``, ``"test"``), when it comes from a
+        :class:`DatasetSplits`; reporting code refuses ``"val"`` (only ``test`` is reported).
     """
 
     inputs: Any
@@ -64,6 +67,7 @@ class LabelledDataset(torch.utils.data.Dataset):
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
     source_indices: np.ndarray | None = field(default=None, repr=False)
+    split: str | None = None
 
     def __post_init__(self) -> None:
         labels = as_labels(self.labels, num_classes=self.num_classes)
