@@ -1,0 +1,78 @@
+"""`droprune quotas` and the top-level command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from droprune.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_table_output(capsys):
+    code, out, _ = run(capsys, "quotas", "--sizes", "500,500,100", "--recalls", "0.9,0.8,0.7",
+                       "--density", "0.5")
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()[2:5]]
+    assert [r[3] for r in rows] == ["153", "305", "92"]
+    assert "kept 550 of 1100 samples" in out
+
+
+def test_json_output_count_mode(capsys):
+    code, out, _ = run(capsys, "quotas", "--sizes", "500,500,100", "--recalls", "0.9,0.8,0.7",
+                       "--density", "0.5", "--mode", "count", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["counts"] == [150, 300, 100]
+    assert data["densities"] == [0.3, 0.6, 1.0]
+    assert data["total"] == 550 and data["mode"] == "count"
+
+
+def test_csv_input_with_names(tmp_path, capsys):
+    path = tmp_path / "classes.csv"
+    path.write_text("name,size,recall\ncat,500,0.9\ndog,500,0.8\neel,100,0.7\n")
+    code, out, _ = run(capsys, "quotas", "--csv", str(path), "--density", "0.5", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["names"] == ["cat", "dog", "eel"] and data["counts"] == [153, 305, 92]
+
+
+def test_other_rules(capsys):
+    code, out, _ = run(capsys, "quotas", "--sizes", "500,500,100", "--density", "0.5",
+                       "--rule", "balanced", "--json")
+    assert code == 0 and json.loads(out)["counts"] == [225, 225, 100]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sizes", "10,10", "--recalls", "90,80", "--density", "0.5"], "percentages"),
+    (["--sizes", "10,10", "--recalls", "0.9,0.8", "--density", "1.5"], "density must be in"),
+    (["--sizes", "10,x", "--recalls", "0.9,0.8", "--density", "0.5"], "--sizes must be"),
+    (["--sizes", "10,10", "--density", "0.5"], "needs --recalls"),
+    (["--density", "0.5"], "give --sizes"),
+    (["--csv", "/nonexistent.csv", "--density", "0.5"], "no such file"),
+    (["--sizes", "10,10,10", "--recalls", "0.9,0.8", "--density", "0.5"], "3 classes"),
+])
+def test_errors_are_one_line_with_exit_code_2(capsys, argv, message):
+    code, _, err = run(capsys, "quotas", *argv)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_bad_csv(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("count,recall\n1,0.5\n")
+    code, _, err = run(capsys, "quotas", "--csv", str(path), "--density", "0.5")
+    assert code == 2 and "'size' column" in err
+
+
+def test_help_lists_commands():
+    out = subprocess.run([sys.executable, "-m", "droprune", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "quotas" in out
