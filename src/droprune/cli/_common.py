@@ -61,3 +61,22 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
     return "\n".join(lines)
+
+
+def add_config_arguments(parser) -> None:
+    """The options that choose an experiment: --preset / --config and --set overrides."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--preset", help="a preset name (see `droprune presets`)")
+    src.add_argument("--config", help="a .toml or .json experiment file (may name a preset)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set train.epochs=10 --set "
+                             "densities=0.3,0.5 (repeatable)")
+    parser.add_argument("--device", help="torch device (default: the config's, else CUDA "
+                                         "when available)")
+
+
+def load_experiment(preset: str | None, config: str | None, overrides: list[str]):
+    """The ExperimentConfig chosen by --preset/--config and --set."""
+    from droprune.experiments.config import load_config
+
+    return load_config(preset or config, overrides)

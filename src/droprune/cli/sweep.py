@@ -1,0 +1,69 @@
+"""``droprune sweep`` and ``droprune run``: final runs of an experiment into a results store."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ._common import add_config_arguments, load_experiment
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep", help="run methods x densities x seeds of an experiment (resumable, shardable)",
+        description="Run every final run of an experiment that is not yet in the --out folder. "
+                    "Kill it at any point and run the same command again to resume. With "
+                    "--shard i/n, run the i-th of n blocks (a cluster job array); "
+                    "`droprune report` merges the shards.",
+        epilog="example: droprune sweep --preset mnist1d-cpu --out runs/mnist1d "
+               "--set seeds=0 --set densities=0.3,0.5")
+    add_config_arguments(p)
+    p.add_argument("--out", required=True, type=Path, help="sweep folder (results, selections, "
+                                                            "query scores)")
+    p.add_argument("--shard", help="i/n: run only the i-th of n blocks of the plan (0-based)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=_sweep)
+
+    r = sub.add_parser(
+        "run", help="one final run: a method at a density and seed",
+        description="Run one method at one density and seed (the same run a sweep would do, "
+                    "stored in the same way).",
+        epilog="example: droprune run --preset mnist1d-cpu --method Random+DRoP --density 0.5 "
+               "--out runs/one")
+    add_config_arguments(r)
+    r.add_argument("--method", required=True, help="e.g. Random+DRoP, EL2N, Forgetting+DRoP")
+    r.add_argument("--density", required=True, type=float, help="fraction KEPT, in (0, 1]")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--out", required=True, type=Path)
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(handler=_run)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from droprune.experiments.sweep import parse_shard, run_sweep
+
+    cfg = load_experiment(args.preset, args.config, args.set)
+    summary = run_sweep(cfg, args.out, shard=parse_shard(args.shard), device=args.device,
+                        progress=not args.no_progress)
+    print(summary)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from droprune.experiments.store import ResultStore
+    from droprune.experiments.sweep import run_sweep
+
+    overrides = list(args.set) + [f"methods={args.method}", f"densities={args.density}",
+                                  f"seeds={args.seed}"]
+    if args.method.strip().lower() == "full":
+        overrides[-2] = "densities=1.0"
+    cfg = load_experiment(args.preset, args.config, overrides)
+    summary = run_sweep(cfg, args.out, device=args.device, progress=not args.no_progress)
+    print(summary)
+    rows = [r for r in ResultStore(args.out / "results.sqlite", readonly=True).records()
+            if r["method"] == cfg.parsed_methods[0].name and r["seed"] == args.seed]
+    for r in rows:
+        print(f"{r['method']} d={r['density']:g} seed={r['seed']}: accuracy {r['accuracy']:.4f}, "
+              f"worst class {r['worst_class_name']} {r['worst_class_accuracy']:.4f}, "
+              f"kept {r['kept']}")
+    return 0

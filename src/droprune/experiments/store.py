@@ -1,0 +1,221 @@
+"""The results store: one SQLite row per finished final run.
+
+Each row holds the run's identity (method, density, seed and a fingerprint of the rest of the
+config), its metrics (average, worst-class, gap, std, per-class recall as JSON) and a summary of
+its selection (per-class kept counts and densities). A row is written in one transaction, so an
+interrupted sweep never leaves half a row; a rerun skips the run ids already present.
+
+A store written by another schema version is refused (never migrated in place or corrupted).
+Shards of a sweep write one store each (``results-shard-I-of-N.sqlite``); :func:`read_results`
+merges every store of a folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+__all__ = ["SCHEMA_VERSION", "ResultStore", "read_results", "store_paths"]
+
+SCHEMA_VERSION = 1
+
+#: column name -> SQL type; JSON columns hold lists/dicts as text.
+COLUMNS: dict[str, str] = {
+    "run_id": "TEXT PRIMARY KEY",
+    "experiment": "TEXT NOT NULL",
+    "fingerprint": "TEXT NOT NULL",
+    "dataset": "TEXT NOT NULL",
+    "model": "TEXT NOT NULL",
+    "method": "TEXT NOT NULL",
+    "strategy": "TEXT NOT NULL",
+    "family": "TEXT NOT NULL",
+    "quota": "TEXT NOT NULL",
+    "cdbw": "INTEGER NOT NULL",
+    "density": "REAL NOT NULL",
+    "seed": "INTEGER NOT NULL",
+    "kept": "INTEGER NOT NULL",
+    "epochs": "INTEGER NOT NULL",
+    "accuracy": "REAL NOT NULL",
+    "worst_class_accuracy": "REAL NOT NULL",
+    "worst_class": "INTEGER NOT NULL",
+    "worst_class_name": "TEXT NOT NULL",
+    "gap": "REAL NOT NULL",
+    "std": "REAL NOT NULL",
+    "worst_group_accuracy": "REAL",
+    "group_weighted_accuracy": "REAL",
+    "min_samples_per_class": "INTEGER NOT NULL",
+    "class_recall": "TEXT NOT NULL",
+    "group_accuracy": "TEXT",
+    "class_sizes": "TEXT NOT NULL",
+    "class_counts": "TEXT NOT NULL",
+    "class_density": "TEXT NOT NULL",
+    "class_names": "TEXT",
+    "val_recall": "TEXT",
+    "selection_file": "TEXT",
+    "seconds": "REAL NOT NULL",
+    "config": "TEXT NOT NULL",
+    "droprune_version": "TEXT NOT NULL",
+    "created": "TEXT NOT NULL",
+}
+JSON_COLUMNS = ("class_recall", "group_accuracy", "class_sizes", "class_counts",
+                "class_density", "class_names", "val_recall", "config")
+
+
+def _to_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        value = [None if isinstance(v, float) and math.isnan(v) else v for v in value]
+    return json.dumps(value, allow_nan=False)
+
+
+class ResultStore:
+    """A SQLite file of final-run results.
+
+    Parameters
+    ----------
+    path
+        The ``.sqlite`` file; created (with its folder) when missing.
+    readonly
+        Open without creating or writing.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a droprune store or was written with another schema version.
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly and not self.path.is_file():
+            raise FileNotFoundError(f"no results store at {self.path}")
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._readonly = readonly
+        self._check_or_create()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._readonly:
+            return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60)
+        return sqlite3.connect(self.path, timeout=60)
+
+    def _check_or_create(self) -> None:
+        from droprune import __version__
+
+        try:
+            with closing(self._connect()) as conn, conn:
+                tables = {r[0] for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'")}
+                if not tables and not self._readonly:
+                    cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
+                    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                    conn.execute(f"CREATE TABLE runs ({cols})")
+                    conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                        ("schema_version", str(SCHEMA_VERSION)),
+                        ("created_by", f"droprune {__version__}"),
+                        ("created", datetime.now(timezone.utc).isoformat())])
+                    return
+                if "meta" not in tables or "runs" not in tables:
+                    raise ValueError(f"{self.path} is not a droprune results store (tables "
+                                     f"{sorted(tables)}); point to another file")
+                meta = dict(conn.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{self.path} is not a readable SQLite results store: {exc}") \
+                from None
+        version = meta.get("schema_version")
+        if version != str(SCHEMA_VERSION):
+            raise ValueError(
+                f"{self.path} was written by {meta.get('created_by', 'an unknown droprune')} with "
+                f"store schema {version}; this droprune reads schema {SCHEMA_VERSION}. It is left "
+                f"untouched: use that droprune version, or write to a new folder")
+
+    # -- reading ------------------------------------------------------------------------------
+    def run_ids(self) -> set[str]:
+        """Ids of every finished run in this store."""
+        with closing(self._connect()) as conn:
+            return {r[0] for r in conn.execute("SELECT run_id FROM runs")}
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every row as a dict, JSON columns decoded."""
+        with closing(self._connect()) as conn:
+            conn.row_factory = sqlite3.Row
+            rows = [dict(r) for r in conn.execute("SELECT * FROM runs ORDER BY rowid")]
+        for row in rows:
+            for key in JSON_COLUMNS:
+                if row.get(key) is not None:
+                    row[key] = json.loads(row[key])
+        return rows
+
+    def __len__(self) -> int:
+        with closing(self._connect()) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    # -- writing ------------------------------------------------------------------------------
+    def add(self, record: Mapping[str, Any]) -> bool:
+        """Insert one finished run in a single transaction.
+
+        Returns False (and writes nothing) when the run id is already present, so a resumed
+        or repeated sweep never duplicates a row.
+        """
+        if self._readonly:
+            raise ValueError(f"{self.path} was opened read-only")
+        from droprune import __version__
+
+        row = dict(record)
+        row.setdefault("droprune_version", __version__)
+        row.setdefault("created", datetime.now(timezone.utc).isoformat())
+        missing = [k for k, v in COLUMNS.items() if "NOT NULL" in v and row.get(k) is None
+                   and "PRIMARY" not in v]
+        if "run_id" not in row or missing:
+            raise ValueError(f"result record lacks {['run_id'] if 'run_id' not in row else missing}")
+        unknown = sorted(set(row) - set(COLUMNS))
+        if unknown:
+            raise ValueError(f"result record has unknown fields {unknown}")
+        for key in JSON_COLUMNS:
+            if key in row:
+                row[key] = _to_json(row[key])
+        keys = list(row)
+        with closing(self._connect()) as conn, conn:
+            cur = conn.execute(
+                f"INSERT OR IGNORE INTO runs ({', '.join(keys)}) VALUES "
+                f"({', '.join('?' for _ in keys)})", [row[k] for k in keys])
+            return cur.rowcount == 1
+
+
+def store_paths(folder: str | Path) -> list[Path]:
+    """Every results store of a sweep folder (the main one and the shards), sorted."""
+    folder = Path(folder)
+    return sorted(folder.glob("results*.sqlite"))
+
+
+def read_results(folders: Iterable[str | Path] | str | Path):
+    """All finished runs of one or more sweep folders (every shard) as a pandas DataFrame.
+
+    Rows are de-duplicated by ``run_id`` (a run present in two shards counts once). JSON
+    columns are decoded into Python lists.
+    """
+    import pandas as pd
+
+    if isinstance(folders, (str, Path)):
+        folders = [folders]
+    rows: dict[str, dict[str, Any]] = {}
+    found = False
+    for folder in folders:
+        paths = store_paths(folder)
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"{folder} is not a folder (give a sweep's --out folder)")
+        for path in paths:
+            found = True
+            for rec in ResultStore(path, readonly=True).records():
+                rows.setdefault(rec["run_id"], rec)
+    if not found:
+        raise FileNotFoundError(f"no results*.sqlite in {', '.join(map(str, folders))}: run "
+                                f"`droprune sweep --out FOLDER` first")
+    return pd.DataFrame(list(rows.values()), columns=list(COLUMNS))

@@ -1,0 +1,217 @@
+"""Sweeps: methods x densities x seeds, resumable and shardable.
+
+Layout of a sweep folder (``--out``)::
+
+    config.json                       the experiment (a folder holds one experiment)
+    results.sqlite                    one row per finished final run (or results-shard-I-of-N.sqlite)
+    query/seed-S/short/, long/        query models' scores and recalls, reused by every run
+    selections/<run_id>.npy           the indices each run kept (audit / retrain)
+    checkpoints/<run_id>/             a final run in progress (removed once stored)
+
+Resuming: run the same command again. Finished runs are read from every store of the folder and
+skipped; a run interrupted mid-training resumes from its last epoch checkpoint; query runs
+resume likewise. Rows are written in one transaction each, so none is duplicated or half there.
+
+Sharding: ``shard=(i, n)`` takes the i-th of n contiguous blocks of the run plan (ordered by
+seed, so a shard needs the query models of few seeds) and writes its own store; the report
+merges every store of the folder. Shards sharing a folder also share the query results.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._io import atomic_write_json
+from .config import ExperimentConfig, config_from_dict
+from .pipeline import (
+    LONG_QUERY_SCORERS,
+    QueryOutputs,
+    RunSpec,
+    plan_runs,
+    query_train_config,
+    run_final,
+)
+from .store import ResultStore, store_paths
+
+__all__ = ["SweepSummary", "load_splits", "parse_shard", "query_for_seed", "run_sweep",
+           "shard_runs"]
+
+
+@dataclass
+class SweepSummary:
+    """What a sweep call did."""
+
+    out_dir: Path
+    planned: int
+    skipped: int
+    completed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return (f"{len(self.completed)} runs completed, {self.skipped} already done, "
+                f"{self.planned} in this shard's plan; {self.seconds:.0f} s; results in "
+                f"{self.out_dir}")
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """Parse ``"i/n"`` (0-based i < n) into ``(i, n)``; None stays None."""
+    if text is None:
+        return None
+    try:
+        i, n = (int(v) for v in str(text).split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+    if n < 1 or not 0 <= i < n:
+        raise ValueError(f"--shard i/n needs 0 <= i < n, got {text!r}")
+    return i, n
+
+
+def shard_runs(plan: list[RunSpec], shard: tuple[int, int] | None) -> list[RunSpec]:
+    """The runs of one shard: the i-th of n contiguous, near-equal blocks of the plan."""
+    if shard is None:
+        return list(plan)
+    i, n = shard
+    lo, hi = (len(plan) * i) // n, (len(plan) * (i + 1)) // n
+    return plan[lo:hi]
+
+
+def _store_name(shard: tuple[int, int] | None) -> str:
+    return "results.sqlite" if shard is None else f"results-shard-{shard[0]}-of-{shard[1]}.sqlite"
+
+
+def bind_config(out_dir: Path, cfg: ExperimentConfig) -> None:
+    """Write ``config.json`` for a new folder, or check that the folder holds this experiment.
+
+    Only the grid (methods, densities, seeds), the name and the device may differ from the
+    stored config: everything a run's result depends on must match.
+    """
+    path = out_dir / "config.json"
+    if path.is_file():
+        try:
+            old = config_from_dict(json.loads(path.read_text()))
+        except ValueError as exc:
+            raise ValueError(f"{path} is not a readable droprune config ({exc}); use a new "
+                             f"--out folder") from None
+        if old.final_fingerprint() != cfg.final_fingerprint():
+            a, b = old.to_dict(), cfg.to_dict()
+            diff = [k for k in ("data", "model", "train", "query", "stretch", "drop_mode")
+                    if a[k] != b[k]]
+            raise ValueError(f"{out_dir} holds an experiment with a different {', '.join(diff)}; "
+                             f"use a new --out folder (results of different setups must not mix)")
+    atomic_write_json(path, cfg.to_dict())
+
+
+def load_splits(cfg: ExperimentConfig):
+    """The experiment's ``DatasetSplits`` (train, val, test)."""
+    from ..data import load_dataset
+
+    return load_dataset(cfg.data.name, cfg.data.root, val_fraction=cfg.data.val_fraction,
+                        split_seed=cfg.data.split_seed, imbalance=cfg.data.imbalance,
+                        imbalance_seed=cfg.data.split_seed, **dict(cfg.data.options))
+
+
+def needed_query(cfg: ExperimentConfig) -> tuple[list[str], list[str], bool]:
+    """Scorers of the short and the long query runs, and whether DRoP recalls are needed."""
+    needed: list[str] = []
+    for m in cfg.parsed_methods:
+        needed += [s for s in m.scorers_needed if s not in needed]
+    long = [s for s in needed if s in LONG_QUERY_SCORERS]
+    short = [s for s in needed if s not in LONG_QUERY_SCORERS]
+    return short, long, any(m.needs_recalls for m in cfg.parsed_methods)
+
+
+def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, device=None,
+                   progress: bool = True) -> QueryOutputs:
+    """Train (or reload) the query models of one seed and collect their outputs."""
+    from ..scoring.query import run_query
+
+    short, long, needs_recall = needed_query(cfg)
+    scores: dict[str, Any] = {}
+    recall = None
+    common = dict(model_name=cfg.model.name, model_kwargs={"width": cfg.model.width},
+                  device=device, progress=progress, scorer_options=_scorer_options(cfg))
+    base = work_dir / "query" / f"seed-{seed}"
+    if short or needs_recall:
+        res = run_query(splits, config=query_train_config(cfg, long=False),
+                        seeds=[seed * 1000 + j for j in range(cfg.query.seeds)],
+                        scorers=short, work_dir=base / "short", **common)
+        scores.update(res.scores)
+        recall = res.val_recall
+    if long:
+        res = run_query(splits, config=query_train_config(cfg, long=True),
+                        seeds=[seed * 1000 + 500 + j for j in range(cfg.query.long_runs)],
+                        scorers=long, work_dir=base / "long", **common)
+        scores.update(res.scores)
+    return QueryOutputs(scores=scores, val_recall=recall)
+
+
+def _scorer_options(cfg: ExperimentConfig) -> dict[str, dict[str, Any]]:
+    return {"dynunc": {"window": cfg.query.dynunc_window},
+            "forgetting": {"never_learned": cfg.query.forgetting_never_learned}}
+
+
+def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
+              shard: tuple[int, int] | None = None, device=None, progress: bool = True,
+              log=print) -> SweepSummary:
+    """Run (or resume) every final run of ``cfg`` that is not yet in the folder's stores.
+
+    Parameters
+    ----------
+    cfg
+        The experiment.
+    out_dir
+        Sweep folder (created if missing). See the module docstring for its layout.
+    shard
+        ``(i, n)``: run only the i-th of n blocks of the plan, into its own store.
+    device
+        Torch device for training (default: ``cfg.device``, else CUDA when available).
+    progress
+        Show progress bars (an overall one plus one per training run).
+    log
+        Where one-line messages go (``print`` by default).
+    """
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bind_config(out_dir, cfg)
+    store = ResultStore(out_dir / _store_name(shard))
+    done: set[str] = set()
+    for path in store_paths(out_dir):
+        done |= ResultStore(path, readonly=True).run_ids()
+    mine = shard_runs(plan_runs(cfg), shard)
+    todo = [r for r in mine if r.run_id(cfg) not in done]
+    summary = SweepSummary(out_dir=out_dir, planned=len(mine), skipped=len(mine) - len(todo))
+    if not todo:
+        summary.seconds = time.perf_counter() - start
+        log(f"nothing to do: all {len(mine)} runs of this plan are in {out_dir}")
+        return summary
+    device = device if device is not None else cfg.device
+    log(f"{cfg.name}: {len(todo)} runs to do ({summary.skipped} already done) -> {out_dir}")
+    splits = load_splits(cfg)
+    bar = tqdm(total=len(mine), initial=summary.skipped, desc="sweep", unit="run",
+               disable=not progress, position=0)
+    query: QueryOutputs | None = None
+    query_seed = None
+    try:
+        for spec in todo:
+            if spec.seed != query_seed:
+                bar.set_postfix_str(f"query models, seed {spec.seed}")
+                query = query_for_seed(cfg, splits, spec.seed, out_dir, device=device,
+                                       progress=progress)
+                query_seed = spec.seed
+            bar.set_postfix_str(spec.label)
+            record = run_final(cfg, spec, splits, query, work_dir=out_dir, device=device,
+                               progress=progress)
+            store.add(record)
+            summary.completed.append(record["run_id"])
+            bar.update(1)
+    finally:
+        bar.close()
+        summary.seconds = time.perf_counter() - start
+    return summary
