@@ -1,0 +1,61 @@
+"""Datasets: the embedded default (MNIST-1D), readers for the paper's benchmarks, splits.
+
+Everything loads through :func:`load_dataset`, which returns train / val / test splits::
+
+    from droprune.data import load_dataset
+    splits = load_dataset("mnist1d")                       # generated offline, cached
+    splits = load_dataset("cifar10", "/data", imbalance=10)  # long-tailed train split
+
+See ``docs/data.md`` for every source, its on-disk layout and where to get it.
+"""
+
+from .adapter import from_torch_dataset
+from .base import DatasetSplits, LabelledDataset, iter_batches
+from .cache import cache_dir
+from .cifar import load_cifar10, load_cifar100
+from .idx import load_fashion_mnist, load_mnist, read_idx
+from .imagefolder import load_imagefolder, load_imagenet
+from .images import ImageFiles
+from .imbalance import imbalanced_indices, long_tail_counts, make_imbalanced
+from .layout import DatasetFormatError
+from .mnist1d import generate_mnist1d, load_mnist1d
+from .registry import DATASETS, DatasetSource, check_dataset, load_dataset, summarize_splits
+from .splits import check_reportable, split_val_test, stratified_split
+from .stats import channel_stats
+from .synthetic import gaussian_mixture
+from .tinyimagenet import load_tinyimagenet
+from .waterbirds import load_waterbirds
+
+__all__ = [
+    "DATASETS",
+    "DatasetFormatError",
+    "DatasetSource",
+    "DatasetSplits",
+    "ImageFiles",
+    "LabelledDataset",
+    "cache_dir",
+    "channel_stats",
+    "check_dataset",
+    "check_reportable",
+    "from_torch_dataset",
+    "gaussian_mixture",
+    "generate_mnist1d",
+    "imbalanced_indices",
+    "iter_batches",
+    "load_cifar10",
+    "load_cifar100",
+    "load_dataset",
+    "load_fashion_mnist",
+    "load_imagefolder",
+    "load_imagenet",
+    "load_mnist",
+    "load_mnist1d",
+    "load_tinyimagenet",
+    "load_waterbirds",
+    "long_tail_counts",
+    "make_imbalanced",
+    "read_idx",
+    "split_val_test",
+    "stratified_split",
+    "summarize_splits",
+]

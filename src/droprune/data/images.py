@@ -1,0 +1,213 @@
+"""Image files: class-per-folder listing, Pillow decoding and the lazy input sequence.
+
+:class:`ImageFiles` is the ``inputs`` of a lazily decoded dataset (ImageNet, Waterbirds, any
+ImageFolder tree): item ``i`` opens the i-th file with Pillow, converts it to RGB, resizes its
+shorter side to ``resize_size`` (bilinear, antialiased) and takes the central
+``image_size`` x ``image_size`` crop, returning a uint8 tensor (3, image_size, image_size).
+This deterministic resize-256 / center-crop-224 is used for EVERY split, train included: random
+resized crops and flips are augmentation, which the trainer applies batched on the device.
+Decoding happens in DataLoader worker processes (``iter_batches(..., num_workers=...)``); the
+sequence pickles as a list of relative paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .layout import format_error, missing_error
+
+__all__ = ["IMAGE_EXTENSIONS", "ImageFiles", "decode_image", "list_class_folders",
+           "list_images", "resize_center_crop"]
+
+#: File extensions treated as images (case-insensitive).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp",
+                    ".gif")
+
+
+def resize_center_crop(image: "PIL.Image.Image", resize_size: int | None,  # noqa: F821
+                       image_size: int | None) -> "PIL.Image.Image":  # noqa: F821
+    """Resize the shorter side to ``resize_size`` then crop the centre ``image_size`` square.
+
+    Either step is skipped when its size is None.
+    """
+    from PIL import Image
+
+    if resize_size is not None:
+        w, h = image.size
+        scale = resize_size / min(w, h)
+        new = (max(1, round(w * scale)), max(1, round(h * scale)))
+        if new != (w, h):
+            image = image.resize(new, Image.Resampling.BILINEAR)
+    if image_size is not None:
+        w, h = image.size
+        if w < image_size or h < image_size:
+            raise ValueError(f"image of size {w}x{h} is smaller than the crop {image_size}: "
+                             f"set resize_size >= image_size")
+        left, top = (w - image_size) // 2, (h - image_size) // 2
+        image = image.crop((left, top, left + image_size, top + image_size))
+    return image
+
+
+def decode_image(path: str | Path, *, resize_size: int | None = None,
+                 image_size: int | None = None, dataset: str = "images") -> np.ndarray:
+    """Decode one image file to a uint8 RGB array (H, W, 3), optionally resized and cropped.
+
+    Raises ``FileNotFoundError`` for a missing file and ``DatasetFormatError`` (naming the
+    file) for one Pillow cannot decode.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            rgb = img.convert("RGB")
+    except FileNotFoundError:
+        raise missing_error(dataset, path, "no such image file") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise format_error(dataset, path, f"cannot decode image ({exc}); the file is "
+                                          f"corrupt, truncated or not an image") from None
+    try:
+        rgb = resize_center_crop(rgb, resize_size, image_size)
+    except ValueError as exc:
+        raise format_error(dataset, path, str(exc)) from None
+    return np.asarray(rgb, dtype=np.uint8)
+
+
+class ImageFiles(Sequence):
+    """Lazy sequence of images under ``root``: item i is a uint8 tensor (3, S, S).
+
+    Parameters
+    ----------
+    root
+        Folder the relative paths start from.
+    files
+        Relative paths (POSIX separators), one per sample, in dataset order.
+    image_size
+        Side S of the central crop (224 by default).
+    resize_size
+        Shorter side after resizing, before the crop (default ``round(image_size * 256 / 224)``,
+        i.e. 256 for 224).
+    dataset
+        Name used in error messages.
+    """
+
+    def __init__(self, root: str | Path, files: Sequence[str], *, image_size: int = 224,
+                 resize_size: int | None = None, dataset: str = "images") -> None:
+        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+            raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
+        if resize_size is None:
+            resize_size = round(image_size * 256 / 224)
+        if isinstance(resize_size, bool) or not isinstance(resize_size, int) \
+                or resize_size < image_size:
+            raise ValueError(f"resize_size must be an integer >= image_size ({image_size}), "
+                             f"got {resize_size!r}")
+        self.root = str(root)
+        self.files = list(files)
+        self.image_size = image_size
+        self.resize_size = resize_size
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> torch.Tensor:  # type: ignore[override]
+        if isinstance(i, slice):
+            raise TypeError("ImageFiles takes one integer index; use LabelledDataset.subset")
+        arr = decode_image(os.path.join(self.root, self.files[i]), resize_size=self.resize_size,
+                           image_size=self.image_size, dataset=self.dataset)
+        return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+    def path(self, i: int) -> Path:
+        """Absolute path of sample ``i``."""
+        return Path(self.root) / self.files[i]
+
+    @property
+    def fingerprint_key(self) -> tuple[str, int, int]:
+        """Hash of the relative file list (in order) and the decoding sizes."""
+        digest = hashlib.sha256("\n".join(self.files).encode()).hexdigest()[:16]
+        return digest, self.image_size, self.resize_size
+
+
+def _is_image(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def list_images(folder: Path) -> list[str]:
+    """Image file names (sorted) directly inside ``folder``, ignoring other files."""
+    with os.scandir(folder) as it:
+        return sorted(e.name for e in it if e.is_file() and _is_image(e.name))
+
+
+def list_class_folders(split_dir: str | Path, *, dataset: str = "imagefolder",
+                       classes: Sequence[str] | None = None
+                       ) -> tuple[tuple[str, ...], list[str], np.ndarray]:
+    """Walk a class-per-folder tree: ``split_dir/<class>/<image>`` (images at any depth).
+
+    Parameters
+    ----------
+    split_dir
+        The folder holding one sub-folder per class.
+    classes
+        Fix the class list and order (e.g. the training classes when listing a test tree);
+        default: the sorted sub-folder names.
+
+    Returns
+    -------
+    (class_names, files, labels)
+        Files are relative to ``split_dir`` (POSIX), sorted by class then path.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``split_dir`` does not exist.
+    DatasetFormatError
+        No class folders, images lying directly in ``split_dir`` (not one folder per class), a
+        class folder unknown to ``classes``, or no image at all.
+    """
+    split_dir = Path(split_dir)
+    if not split_dir.is_dir():
+        raise missing_error(dataset, split_dir, "no such folder")
+    with os.scandir(split_dir) as it:
+        entries = list(it)
+    folders = sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+    loose = [e.name for e in entries if e.is_file() and _is_image(e.name)]
+    if loose and not folders:
+        raise format_error(dataset, split_dir, f"{len(loose)} images lie directly in this "
+                                               f"folder (e.g. {loose[0]}): expected one "
+                                               f"sub-folder per class")
+    if not folders:
+        raise format_error(dataset, split_dir, "no class folders: expected one sub-folder per "
+                                               "class holding its images")
+    if classes is None:
+        class_names = tuple(folders)
+    else:
+        class_names = tuple(classes)
+        unknown = sorted(set(folders) - set(class_names))
+        if unknown:
+            raise format_error(dataset, split_dir, f"class folder(s) {unknown[:5]} are not "
+                                                   f"training classes")
+    files: list[str] = []
+    labels: list[int] = []
+    for k, name in enumerate(class_names):
+        folder = split_dir / name
+        if not folder.is_dir():
+            continue
+        found = []
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            rel = Path(dirpath).relative_to(split_dir).as_posix()
+            found += [f"{rel}/{f}" for f in sorted(filenames) if _is_image(f)]
+        files += found
+        labels += [k] * len(found)
+    if not files:
+        raise format_error(dataset, split_dir, f"no image files (extensions "
+                                               f"{', '.join(IMAGE_EXTENSIONS)}) in the class "
+                                               f"folders")
+    return class_names, files, np.asarray(labels, dtype=np.int64)

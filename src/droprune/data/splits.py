@@ -1,0 +1,133 @@
+"""The validation / test split of an official test set (stratified, deterministic).
+
+The paper reserves 50% of each class of the test set as the validation split that DRoP and
+CDB-W read their class recalls from; the other half is the test split every metric is reported
+on. :func:`stratified_split` does that on plain labels:
+
+- per class k of size n_k, ``floor(val_fraction * n_k)`` samples go to validation (computed on
+  the decimal the fraction prints as, so 0.5 * 7 = 3), the rest to test: with an odd class size
+  and ``val_fraction=0.5`` the extra sample goes to the TEST split (the one reported);
+- which samples go where is a random permutation per class from ``numpy.random.default_rng(
+  seed)``, so the split is the same for the same labels and seed, on every machine;
+- both index arrays are sorted, disjoint, and their union is every index.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from decimal import ROUND_FLOOR, Decimal
+
+import numpy as np
+
+from .._checks import as_labels
+from .base import LabelledDataset
+
+__all__ = ["check_reportable", "split_val_test", "stratified_split", "validation_counts"]
+
+
+def _check_fraction(val_fraction: float) -> float:
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float, np.floating)):
+        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    f = float(val_fraction)
+    if not math.isfinite(f) or not 0.0 < f < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1) (the share of each test class used "
+                         f"for validation; the paper uses 0.5), got {val_fraction!r}")
+    return f
+
+
+def validation_counts(class_sizes: np.ndarray, val_fraction: float = 0.5) -> np.ndarray:
+    """Validation samples per class: ``floor(val_fraction * n_k)`` (the rest is test).
+
+    Examples
+    --------
+    >>> validation_counts(np.array([10, 7, 1, 0]), 0.5).tolist()
+    [5, 3, 0, 0]
+    >>> validation_counts(np.array([10]), 0.3).tolist()
+    [3]
+    """
+    f = Decimal(repr(_check_fraction(val_fraction)))
+    sizes = np.asarray(class_sizes, dtype=np.int64)
+    return np.array([int((f * int(n)).to_integral_value(rounding=ROUND_FLOOR)) for n in sizes],
+                    dtype=np.int64)
+
+
+def stratified_split(labels: np.ndarray, val_fraction: float = 0.5, seed: int = 0
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Split indices per class into (validation, test); see the module docstring.
+
+    Parameters
+    ----------
+    labels
+        Integer class label per sample of the official test set.
+    val_fraction
+        Share of each class that goes to validation, in (0, 1) (rounded down per class).
+    seed
+        Seed of the per-class permutation.
+
+    Returns
+    -------
+    (val_indices, test_indices)
+        Sorted int64 arrays, disjoint, covering ``range(len(labels))``.
+
+    Examples
+    --------
+    >>> val, test = stratified_split(np.array([0, 0, 0, 1, 1, 1, 1]), 0.5, seed=0)
+    >>> len(val), len(test)
+    (3, 4)
+    >>> sorted(np.concatenate([val, test]).tolist()) == list(range(7))
+    True
+    """
+    lab = as_labels(labels)
+    f = _check_fraction(val_fraction)
+    rng = np.random.default_rng(seed)
+    sizes = np.bincount(lab) if lab.size else np.zeros(0, dtype=np.int64)
+    n_val = validation_counts(sizes, f)
+    val_parts, test_parts = [], []
+    for k in range(sizes.size):
+        members = np.flatnonzero(lab == k)
+        perm = rng.permutation(members)
+        val_parts.append(perm[:n_val[k]])
+        test_parts.append(perm[n_val[k]:])
+    empty = np.zeros(0, dtype=np.int64)
+    val = np.sort(np.concatenate(val_parts)) if val_parts else empty
+    test = np.sort(np.concatenate(test_parts)) if test_parts else empty
+    return val.astype(np.int64), test.astype(np.int64)
+
+
+def split_val_test(heldout: LabelledDataset, val_fraction: float = 0.5, seed: int = 0
+                   ) -> tuple[LabelledDataset, LabelledDataset]:
+    """Split an official test set into the validation and test :class:`LabelledDataset`.
+
+    The results carry ``split="val"`` and ``split="test"``; their ``source_indices`` are rows
+    of ``heldout`` (the official test set).
+    """
+    val_idx, test_idx = stratified_split(heldout.labels, val_fraction, seed)
+    val = heldout.subset(val_idx)
+    test = heldout.subset(test_idx)
+    return _with_split(val, "val"), _with_split(test, "test")
+
+
+def _with_split(dataset: LabelledDataset, split: str) -> LabelledDataset:
+    return replace(dataset, split=split)
+
+
+def check_reportable(dataset: LabelledDataset) -> LabelledDataset:
+    """Return ``dataset`` if metrics may be reported on it; refuse the validation split.
+
+    The validation half drives DRoP and CDB-W; reporting on it would leak the quantity being
+    optimised into the result. Report on ``splits.test``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> ds = LabelledDataset(torch.zeros(2, 1, 3), np.array([0, 1]), 2, split="val")
+    >>> check_reportable(ds)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: dataset: refusing to report metrics on the validation split ...
+    """
+    if dataset.split == "val":
+        raise ValueError(f"{dataset.name}: refusing to report metrics on the validation split "
+                         f"(it drives DRoP/CDB-W); report on the test split (splits.test)")
+    return dataset

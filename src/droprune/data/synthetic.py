@@ -1,0 +1,105 @@
+"""Synthetic Gaussian mixtures with per-class means and standard deviations.
+
+Class k draws ``class_sizes[k]`` points from N(mu_k, diag(sigma_k ** 2)) in ``dim`` dimensions.
+``means`` is either one number per class (mu_k = means[k] on every coordinate) or a (K, dim)
+array; ``stds`` likewise (an isotropic sigma_k, or one per coordinate). Inputs are float32 of
+shape (N, 1, dim), the same layout as MNIST-1D, so every model that takes MNIST-1D takes a
+mixture. No normalisation is attached (``mean``/``std`` are None): the features stay in the
+units the theory (:mod:`droprune.theory`) works in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._checks import as_class_sizes
+from .base import LabelledDataset
+
+__all__ = ["gaussian_mixture", "load_gaussian_mixture"]
+
+
+def _per_class(values: Any, k: int, dim: int, name: str, positive: bool) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 1 and arr.size == k:
+        arr = np.repeat(arr[:, None], dim, axis=1)
+    if arr.shape != (k, dim):
+        raise ValueError(f"{name} must have one value per class ({k}) or shape ({k}, {dim}), "
+                         f"got shape {np.shape(values)}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite")
+    if positive and np.any(arr <= 0):
+        raise ValueError(f"{name} must be > 0, got {arr.min():g}")
+    return arr
+
+
+def gaussian_mixture(class_sizes: Any, means: Any, stds: Any, *, dim: int | None = None,
+                     seed: int | np.random.SeedSequence = 0,
+                     name: str = "gaussian-mixture") -> LabelledDataset:
+    """Sample a labelled Gaussian mixture.
+
+    Parameters
+    ----------
+    class_sizes
+        Samples per class (K entries).
+    means
+        K numbers (the same value on every coordinate) or a (K, dim) array.
+    stds
+        K positive numbers (isotropic) or a (K, dim) array of positive per-coordinate stds.
+    dim
+        Number of features; inferred from a 2-D ``means``/``stds``, else 1.
+    seed
+        Seed (or ``SeedSequence``) of ``numpy.random.default_rng``; the same arguments give
+        identical samples.
+
+    Returns
+    -------
+    LabelledDataset
+        float32 inputs (N, 1, dim), labels sorted by class (class 0 first).
+
+    Examples
+    --------
+    >>> ds = gaussian_mixture([3, 2], means=[-1.0, 1.0], stds=[0.5, 0.5], dim=4, seed=0)
+    >>> ds.inputs.shape, ds.labels.tolist()
+    (torch.Size([5, 1, 4]), [0, 0, 0, 1, 1])
+    """
+    sizes = as_class_sizes(class_sizes, "class_sizes")
+    k = sizes.size
+    if dim is None:
+        shaped = [np.asarray(v) for v in (means, stds) if np.ndim(v) == 2]
+        dim = int(shaped[0].shape[1]) if shaped else 1
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"dim must be a positive integer, got {dim!r}")
+    mu = _per_class(means, k, int(dim), "means", positive=False)
+    sigma = _per_class(stds, k, int(dim), "stds", positive=True)
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(k, dtype=np.int64), sizes)
+    x = rng.standard_normal((labels.size, int(dim))) * sigma[labels] + mu[labels]
+    inputs = torch.from_numpy(x.astype(np.float32)[:, None, :])
+    return LabelledDataset(inputs, labels, num_classes=k, name=name,
+                           class_names=tuple(str(c) for c in range(k)))
+
+
+def load_gaussian_mixture(root: Any = None, *, class_sizes: Any = (1000, 1000),
+                          test_sizes: Any = None, means: Any = (-1.0, 1.0),
+                          stds: Any = (1.0, 1.0), dim: int | None = None, seed: int = 0
+                          ) -> tuple[LabelledDataset, LabelledDataset]:
+    """Train and held-out mixtures from independent streams of one seed.
+
+    ``test_sizes`` defaults to ``class_sizes``. ``root`` is accepted for a uniform signature
+    and must be None (nothing is read from disk).
+    """
+    if root is not None:
+        raise ValueError("gaussian-mixture is generated in memory: do not pass a root")
+    if test_sizes is None:
+        test_sizes = class_sizes
+    train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
+    train = gaussian_mixture(class_sizes, means, stds, dim=dim, seed=train_seed)
+    test = gaussian_mixture(test_sizes, means, stds, dim=dim, seed=test_seed)
+    if train.num_classes != test.num_classes:
+        raise ValueError(f"test_sizes has {test.num_classes} classes but class_sizes has "
+                         f"{train.num_classes}")
+    return replace(train, split="train"), replace(test, split="test")
