@@ -1,0 +1,98 @@
+"""Reports from a store filled with known results: files, tables, correlations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from droprune.experiments.report import (
+    full_class_accuracy,
+    robustness_table,
+    summarize,
+    write_report,
+)
+from droprune.experiments.store import ResultStore, read_results
+from droprune.experiments.methods import parse_method
+
+K = 4
+FULL_RECALL = np.array([0.95, 0.9, 0.8, 0.6])
+
+
+def _rec(i, method, density, seed, acc, worst, class_density):
+    m = parse_method(method)
+    return dict(
+        run_id=f"r{i}", experiment="fake", fingerprint="f", dataset="toy", model="mlp",
+        method=m.name, strategy=m.strategy, family=m.family, quota=m.quota, cdbw=0,
+        density=density, seed=seed, kept=100, epochs=3, accuracy=acc,
+        worst_class_accuracy=worst, worst_class=3, worst_class_name="3", gap=0.3, std=0.1,
+        min_samples_per_class=5, class_recall=FULL_RECALL if m.is_full else
+        np.full(K, worst), class_sizes=[100] * K, class_counts=[10] * K,
+        class_density=class_density, seconds=0.1, config={"name": "fake"})
+
+
+@pytest.fixture
+def sweep_dir(tmp_path):
+    store = ResultStore(tmp_path / "results.sqlite")
+    i = 0
+    for seed in (0, 1):
+        store.add(_rec(i := i + 1, "Full", 1.0, seed, 0.86, 0.6, [1.0] * K))
+        for d in (0.3, 0.5, 0.8):
+            # EL2N keeps the easy classes (positive correlation), DRoP the hard ones
+            store.add(_rec(i := i + 1, "EL2N", d, seed, 0.80 + 0.01 * seed, 0.30 + d / 10,
+                           [d + 0.1, d + 0.05, d - 0.05, d - 0.1]))
+            store.add(_rec(i := i + 1, "Random+DRoP", d, seed, 0.78, 0.55 + d / 10,
+                           [d - 0.1, d - 0.05, d + 0.05, d + 0.1]))
+            store.add(_rec(i := i + 1, "EL2N+DRoP", d, seed, 0.79, 0.50 + d / 10,
+                           [d - 0.1, d - 0.05, d + 0.05, d + 0.1]))
+    return tmp_path
+
+
+def test_summary_and_table(sweep_dir):
+    df = read_results(sweep_dir)
+    s = summarize(df)
+    el2n = s[(s["method"] == "EL2N") & (s["density"] == 0.3)].iloc[0]
+    assert el2n["accuracy_mean"] == pytest.approx(0.805)
+    assert el2n["accuracy_min"] == pytest.approx(0.80) and el2n["accuracy_max"] == 0.81
+    assert el2n["seeds"] == 2
+    table, best = robustness_table(df)
+    assert list(table.columns) == ["avg@0.3", "worst@0.3", "avg@0.5", "worst@0.5", "avg@0.8",
+                                   "worst@0.8"]
+    assert table.loc["Random+DRoP", "worst@0.3"] == pytest.approx(58.0)
+    assert best == {"worst@0.3": "Random+DRoP", "worst@0.5": "Random+DRoP",
+                    "worst@0.8": "Random+DRoP"}
+    np.testing.assert_allclose(full_class_accuracy(df), FULL_RECALL)
+
+
+def test_write_report_files(sweep_dir, tmp_path):
+    rep = write_report(sweep_dir, tmp_path / "rep")
+    names = {p.name for p in rep.files}
+    assert {"results.csv", "results.parquet", "summary.csv", "table.csv", "report.html",
+            "accuracy_vs_density.png", "worst_class_vs_density.png", "class_densities.png",
+            "density_vs_accuracy.png"} <= names
+    for p in rep.files:
+        assert p.stat().st_size > 0, p
+    png = (tmp_path / "rep" / "accuracy_vs_density.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    html = rep.html.read_text()
+    assert "<b>58.0</b>" in html and "data:image/png;base64," in html
+    back = pd.read_parquet(tmp_path / "rep" / "results.parquet")
+    assert len(back) == 20 and set(back["method"]) == {"Full", "EL2N", "Random+DRoP",
+                                                       "EL2N+DRoP"}
+    csv = pd.read_csv(tmp_path / "rep" / "results.csv")
+    assert len(csv) == 20
+    # correlations: EL2N keeps easy classes (+), DRoP keeps hard ones (-)
+    assert "Pearson r" in html
+
+
+def test_report_without_full_runs_notes_it(tmp_path):
+    store = ResultStore(tmp_path / "results.sqlite")
+    store.add(_rec(1, "Random+DRoP", 0.5, 0, 0.7, 0.5, [0.5] * K))
+    rep = write_report(tmp_path)
+    assert any("Full" in n for n in rep.notes)
+    assert rep.html.stat().st_size > 0
+
+
+def test_report_on_empty_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="droprune sweep"):
+        write_report(tmp_path)
