@@ -1,0 +1,46 @@
+"""Models: every one a :class:`Classifier` (``logits = classifier(features(x))``) registered by
+name in :data:`MODELS`; build them with :func:`build_model`.
+
+========== ============================================================================
+name       model
+========== ============================================================================
+mlp        flatten + Linear/ReLU hidden layers (any input shape)
+cnn2d      small image CNN (Fashion-MNIST, CIFAR)
+cnn1d      small 1-D CNN (MNIST-1D, input (1, 40))
+lenet5     LeNet-5 (ReLU, max-pool)
+vgg16_bn   CIFAR VGG-16 with batch norm, one linear head
+vgg19_bn   CIFAR VGG-19 with batch norm, one linear head
+resnet18   CIFAR ResNet-18 (3x3 stem, no max-pool)
+resnet50   torchvision's ResNet-50 (same state-dict keys; see load_torchvision_weights)
+========== ============================================================================
+
+Examples
+--------
+>>> from droprune.models import build_model
+>>> m = build_model("cnn1d", num_classes=10, in_channels=1, input_size=(40,), width=0.5)
+>>> m.embedding_dim
+64
+"""
+
+from .base import MODELS, Classifier, build_model, register_model
+from .cnn import LeNet5, SmallCNN
+from .layers import num_parameters
+from .mlp import MLP
+from .resnet import BasicBlock, Bottleneck, ResNet, load_torchvision_weights
+from .vgg import VGG
+
+__all__ = [
+    "MLP",
+    "MODELS",
+    "BasicBlock",
+    "Bottleneck",
+    "Classifier",
+    "LeNet5",
+    "ResNet",
+    "SmallCNN",
+    "VGG",
+    "build_model",
+    "load_torchvision_weights",
+    "num_parameters",
+    "register_model",
+]

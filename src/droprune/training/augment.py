@@ -1,0 +1,100 @@
+"""Batched data augmentation on the device: random translation and random horizontal flip.
+
+Both work on a whole raw batch (uint8 or float, before normalisation) with tensor ops: no
+per-sample Python, no PIL. The random draws (offsets, flip flags) are made on the CPU from a
+``torch.Generator`` and moved to the batch's device, so the augmentation of a batch depends
+only on the generator's state, never on the global RNG or on the device.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["augment_batch", "flip", "random_flip", "random_translate", "translate"]
+
+
+def translate(x: torch.Tensor, offsets: torch.Tensor, pad: int) -> torch.Tensor:
+    """Shift every sample of ``x`` (B, C, *spatial) by its own offset, filling with zeros.
+
+    Equivalent to zero-padding each spatial axis by ``pad`` on both sides and cropping the
+    original size at position ``offsets[b]`` of the padded sample: the content moves by
+    ``pad - offsets[b, a]`` along axis ``a`` (so ``offsets == pad`` leaves a sample unchanged).
+
+    Parameters
+    ----------
+    x
+        Batch (B, C, *spatial) with at least one spatial axis, any dtype.
+    offsets
+        Integer crop positions (B, number of spatial axes), each in ``[0, 2 * pad]``.
+    pad
+        Maximum shift.
+
+    Examples
+    --------
+    >>> x = torch.tensor([[[1, 2, 3, 4]]])
+    >>> translate(x, torch.tensor([[0]]), 1)  # content moves right by 1
+    tensor([[[0, 1, 2, 3]]])
+    """
+    b, c, *spatial = x.shape
+    nd = len(spatial)
+    if nd == 0:
+        raise ValueError(f"translate needs spatial axes (B, C, L...) but x has shape "
+                         f"{tuple(x.shape)}")
+    if tuple(offsets.shape) != (b, nd):
+        raise ValueError(f"offsets must have shape {(b, nd)}, got {tuple(offsets.shape)}")
+    if pad == 0:
+        return x
+    padded = F.pad(x, [pad] * (2 * nd))
+    offsets = offsets.to(device=x.device, dtype=torch.long)
+    ones = [1] * nd
+    index = [torch.arange(b, device=x.device).view(b, 1, *ones),
+             torch.arange(c, device=x.device).view(1, c, *ones)]
+    for axis, size in enumerate(spatial):
+        shape = [b, 1] + ones
+        shape[2 + axis] = size
+        pos = offsets[:, axis:axis + 1] + torch.arange(size, device=x.device).view(1, size)
+        index.append(pos.view(shape))
+    return padded[tuple(index)]
+
+
+def flip(x: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
+    """Reverse the last axis of the samples whose ``flags`` (bool, (B,)) are set.
+
+    Examples
+    --------
+    >>> flip(torch.tensor([[[1, 2]], [[3, 4]]]), torch.tensor([True, False]))
+    tensor([[[2, 1]],
+    <BLANKLINE>
+            [[3, 4]]])
+    """
+    if flags.shape != x.shape[:1]:
+        raise ValueError(f"flags must have shape ({x.shape[0]},), got {tuple(flags.shape)}")
+    mask = flags.to(device=x.device, dtype=torch.bool).view(-1, *([1] * (x.dim() - 1)))
+    return torch.where(mask, x.flip(-1), x)
+
+
+def random_translate(x: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
+    """:func:`translate` by offsets drawn uniformly in ``[0, 2 * pad]`` per sample and axis."""
+    offsets = torch.randint(0, 2 * pad + 1, (x.shape[0], x.dim() - 2), generator=generator)
+    return translate(x, offsets, pad)
+
+
+def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """:func:`flip` each sample with probability 1/2."""
+    flags = torch.rand(x.shape[0], generator=generator) < 0.5
+    return flip(x, flags)
+
+
+def augment_batch(x: torch.Tensor, *, pad: int, hflip: bool,
+                  generator: torch.Generator) -> torch.Tensor:
+    """Random translation (if ``pad > 0``), then random flip (if ``hflip``), of a raw batch.
+
+    The draws are made in this order from ``generator`` (a CPU generator), so a batch's
+    augmentation is a function of the generator state alone.
+    """
+    if pad > 0:
+        x = random_translate(x, pad, generator)
+    if hflip:
+        x = random_flip(x, generator)
+    return x

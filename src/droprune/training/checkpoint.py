@@ -1,0 +1,104 @@
+"""Training checkpoints: the run fingerprint, atomic writes and safe loading.
+
+A checkpoint is one file, ``checkpoint_dir/checkpoint.pt``, rewritten after every epoch by
+writing a temporary file in the same directory and ``os.replace``-ing it over the old one, so a
+crash leaves either the previous checkpoint or the new one, never a torn file. It holds only
+tensors and plain Python values, and is read with ``torch.load(weights_only=True)``.
+
+The fingerprint identifies the run a checkpoint belongs to: model (class, parameter count and
+a hash of every state-dict name and shape), the training config (every field except
+``num_workers``, which cannot change results), the training and validation datasets'
+fingerprints, the seed and the recorders' names. Resuming with anything different is refused
+with a message naming what differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from ..data.base import LabelledDataset
+from .config import TrainConfig
+from .hooks import Recorder
+
+__all__ = ["CHECKPOINT_NAME", "check_fingerprint", "load_checkpoint", "run_fingerprint",
+           "save_checkpoint"]
+
+CHECKPOINT_NAME = "checkpoint.pt"
+#: version of the checkpoint layout
+FORMAT = 1
+
+
+def run_fingerprint(model: nn.Module, config: TrainConfig, train_set: LabelledDataset,
+                    val_set: LabelledDataset | None, seed: int,
+                    recorders: Sequence[Recorder]) -> dict[str, Any]:
+    """Plain-dict description of a training run (see the module docstring)."""
+    shapes = repr([(k, tuple(v.shape)) for k, v in model.state_dict().items()])
+    config_fields = config.to_dict()
+    config_fields.pop("num_workers")
+    return {
+        "model": {"class": type(model).__name__,
+                  "parameters": sum(p.numel() for p in model.parameters()),
+                  "shapes": hashlib.sha256(shapes.encode()).hexdigest()[:16]},
+        "config": config_fields,
+        "dataset": train_set.fingerprint(),
+        "val_dataset": None if val_set is None else val_set.fingerprint(),
+        "seed": int(seed),
+        "recorders": [str(getattr(r, "name", type(r).__name__)) for r in recorders],
+    }
+
+
+def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], path: Path) -> None:
+    """Raise ``ValueError`` naming every difference between two run fingerprints."""
+    diffs = []
+    for key, now in current.items():
+        then = saved.get(key)
+        if then == now:
+            continue
+        if isinstance(now, dict) and isinstance(then, dict):
+            for field in now:
+                if then.get(field) != now[field]:
+                    diffs.append(f"{key} {field}: {then.get(field)!r} in the checkpoint, "
+                                 f"{now[field]!r} now")
+        else:
+            diffs.append(f"{key}: {then!r} in the checkpoint, {now!r} now")
+    if diffs:
+        raise ValueError(f"checkpoint {path} belongs to a different run ({'; '.join(diffs)}); "
+                         f"delete it or pass another checkpoint_dir")
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` to ``path`` atomically (temporary file + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint with ``torch.load(weights_only=True)`` onto the CPU."""
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"checkpoint {path} could not be read ({exc}); delete it to start "
+                         f"over") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"checkpoint {path} is not a droprune checkpoint of format {FORMAT}; "
+                         f"delete it to start over")
+    return payload
