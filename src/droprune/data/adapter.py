@@ -36,7 +36,7 @@ def to_tensor(x: Any) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         return x
     if hasattr(x, "getbands") and hasattr(x, "size"):  # a PIL image
-        arr = np.asarray(x)
+        arr = np.array(x)
         if arr.ndim == 2:
             arr = arr[:, :, None]
         return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))

@@ -4,8 +4,9 @@ Sources that are slow to build (MNIST-1D generation, decoding 100k TinyImageNet 
 their arrays once in the cache directory: ``$DROPRUNE_CACHE`` if set, else
 ``~/.cache/droprune``. File names carry a key that hashes everything the content depends on,
 so a change of arguments or files gives a new file rather than a stale hit. Files are written
-atomically (a temporary file in the same directory, then ``os.replace``): a crash never leaves
-a half-written cache under the final name. A cache file that cannot be read back is reported
+atomically (a temporary file in the same directory, then ``os.replace``, via
+:func:`droprune._io.atomic_write`): a crash never leaves a half-written cache under the final
+name. A cache file that cannot be read back is reported
 with a warning and rebuilt.
 """
 
@@ -14,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from .._io import atomic_write
 
 __all__ = ["cache_dir", "cache_key", "load_cached", "save_cached"]
 
@@ -79,21 +81,13 @@ def load_cached(path: str | Path, keys: Sequence[str]) -> dict[str, np.ndarray] 
 def save_cached(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     """Write ``arrays`` to ``path`` (uncompressed ``.npz``) atomically; returns ``path``.
 
-    The parent directory is created if needed. If the directory is not writable the data is
-    still usable: a ``UserWarning`` says the cache was not written and nothing is raised.
+    Uses :func:`droprune._io.atomic_write` (temporary file, fsync, ``os.replace``; the folder
+    is created). If the cache cannot be written (read-only folder, full disk) the data is still
+    usable: a ``UserWarning`` says so and nothing is raised.
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        atomic_write(path, lambda fh: np.savez(fh, **arrays))
     except OSError as exc:
         warnings.warn(f"droprune cache not written to {path} ({exc})", stacklevel=2)
-        return path
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

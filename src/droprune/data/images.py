@@ -77,7 +77,7 @@ def decode_image(path: str | Path, *, resize_size: int | None = None,
         rgb = resize_center_crop(rgb, resize_size, image_size)
     except ValueError as exc:
         raise format_error(dataset, path, str(exc)) from None
-    return np.asarray(rgb, dtype=np.uint8)
+    return np.array(rgb, dtype=np.uint8)
 
 
 class ImageFiles(Sequence):

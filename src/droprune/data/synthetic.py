@@ -96,10 +96,11 @@ def load_gaussian_mixture(root: Any = None, *, class_sizes: Any = (1000, 1000),
         raise ValueError("gaussian-mixture is generated in memory: do not pass a root")
     if test_sizes is None:
         test_sizes = class_sizes
+    k_train = as_class_sizes(class_sizes, "class_sizes").size
+    k_test = as_class_sizes(test_sizes, "test_sizes").size
+    if k_test != k_train:
+        raise ValueError(f"test_sizes has {k_test} classes but class_sizes has {k_train}")
     train_seed, test_seed = np.random.SeedSequence(seed).spawn(2)
     train = gaussian_mixture(class_sizes, means, stds, dim=dim, seed=train_seed)
     test = gaussian_mixture(test_sizes, means, stds, dim=dim, seed=test_seed)
-    if train.num_classes != test.num_classes:
-        raise ValueError(f"test_sizes has {test.num_classes} classes but class_sizes has "
-                         f"{train.num_classes}")
     return replace(train, split="train"), replace(test, split="test")
