@@ -553,7 +553,8 @@ def test_sweep_ratios_agree_in_direction_when_t_star_is_between_the_means():
     np.testing.assert_array_equal(np.sign(sw.log10_risk_ratio[between]),
                                   np.sign(sw.log10_density_ratio[between]))
     s = sw.summary()
-    assert {"spearman", "same_side", "spearman_attainable", "infinite_t_star"} <= set(s)
+    assert {"spearman", "same_side", "spearman_attainable", "infinite_t_star",
+            "drop_overshoots"} <= set(s)
     assert s["instances"] == 1000 and s["infinite_t_star"] == int((~sw.finite).sum())
 
 
@@ -588,3 +589,20 @@ def test_docstring_examples():
 def test_mixture_parameters_must_broadcast():
     with pytest.raises(ValueError, match="broadcast"):
         TwoGaussians(sigma0=np.ones(3), sigma1=np.ones(2))
+
+
+def test_sweep_gap_is_the_mills_ratio_identity():
+    # At a finite stationary t*: R_0/R_1 = (d_0/d_1) * M(z0) / M(-z1), M(z) = sf(z)/pdf(z),
+    # z0 = (t* - mu0)/s0, z1 = (t* - mu1)/s1 (derivation in docs/theory.md). M decreases, and
+    # t* < t_hat (class 0 harder: R_0 > R_1) iff z0 < -z1, so DRoP's ratio R_0/R_1 is always
+    # beyond the optimal ratio, towards the harder class.
+    sw = risk_ratio_sweep(500, seed=2)
+    f = sw.finite
+    ts, m = sw.t_star[f], sw.mixture
+    z0, z1 = (ts + 1.0) / m.sigma0[f], (ts - 1.0) / m.sigma1[f]
+    def log10_mills(z):
+        return (norm.logsf(z) - norm.logpdf(z)) / np.log(10)
+    gap = sw.log10_risk_ratio[f] - sw.log10_density_ratio[f]
+    np.testing.assert_allclose(gap, log10_mills(z0) - log10_mills(-z1), atol=1e-9)
+    clear = np.abs(gap) > 1e-9
+    np.testing.assert_array_equal((gap > 0)[clear], (sw.log10_risk_ratio[f] > 0)[clear])

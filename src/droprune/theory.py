@@ -786,6 +786,9 @@ class RiskRatioSweep:
     ``log10_risk_ratio`` is ``log10(R_0(t*) / R_1(t*))`` (``+-inf`` where ``t*`` is a constant
     rule); ``log10_density_ratio`` is ``log10(d_0 / d_1)`` of :func:`optimal_density_ratio`.
     DRoP sets ``d_0 / d_1 = R_0 / R_1``, so points on the diagonal are where DRoP is optimal.
+    At a finite ``t*`` the two are tied exactly by ``R_0/R_1 = (d_0/d_1) M(z_0) / M(-z_1)``
+    with the Mills ratio ``M(z) = sf(z) / pdf(z)`` and ``z_k = (t* - mu_k) / sigma_k``
+    (``docs/theory.md``).
     """
 
     mixture: TwoGaussians
@@ -823,8 +826,11 @@ class RiskRatioSweep:
 
         ``spearman``: rank correlation of the log ratios; ``same_side``: share where both
         ratios are on the same side of 1 (the harder class is the one to keep more of);
-        ``median_abs_log10_gap``: median ``|log10(R_0/R_1) - log10(d_0/d_1)|``. The ``_attainable``
-        variants use only the mixtures where the optimal ratio really leads ERM to ``t_hat``.
+        ``median_abs_log10_gap``: median ``|log10(R_0/R_1) - log10(d_0/d_1)|``;
+        ``drop_overshoots``: share where DRoP's ratio ``R_0/R_1`` is at least as far from 1 as
+        the optimal one (DRoP favours the harder class more than the optimum). The
+        ``_attainable`` variants use only the mixtures where the optimal ratio really leads
+        ERM to ``t_hat``.
         """
         out: dict[str, Any] = {"instances": self.size,
                                "infinite_t_star": int((~self.finite).sum()),
@@ -836,6 +842,8 @@ class RiskRatioSweep:
             out["same_side" + suffix] = float(np.mean(np.sign(a) == np.sign(b))) if a.size else None
             out["median_abs_log10_gap" + suffix] = (float(np.median(np.abs(a - b)))
                                                     if a.size else None)
+            out["drop_overshoots" + suffix] = (float(np.mean(np.abs(a) >= np.abs(b)))
+                                               if a.size else None)
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -168,11 +168,13 @@ def format_report(report: dict[str, Any]) -> str:
                       f"R_0(t*)/R_1(t*) vs optimal d_0/d_1",
                   f"  finite t*: {sw['instances'] - sw['infinite_t_star']}; Spearman "
                   f"{num(sw['spearman'])}; same side of 1: {num(sw['same_side'])}; median "
-                  f"|log10 gap| {num(sw['median_abs_log10_gap'])}",
+                  f"|log10 gap| {num(sw['median_abs_log10_gap'])}; DRoP more extreme: "
+                  f"{num(sw['drop_overshoots'])}",
                   f"  where t_hat is attainable ({sw['attainable']}): Spearman "
                   f"{num(sw['spearman_attainable'])}; same side of 1: "
                   f"{num(sw['same_side_attainable'])}; median |log10 gap| "
-                  f"{num(sw['median_abs_log10_gap_attainable'])}"]
+                  f"{num(sw['median_abs_log10_gap_attainable'])}; DRoP more extreme: "
+                  f"{num(sw['drop_overshoots_attainable'])}"]
     if report["figures"]:
         lines += ["", "figures: " + ", ".join(report["figures"])]
     return "\n".join(lines)
