@@ -1,0 +1,71 @@
+"""Running a trained model over a dataset for the post-hoc scorers (eval mode, no gradients)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.base import LabelledDataset, iter_batches
+from ..training.trainer import eval_mode
+
+__all__ = ["check_batch_size", "model_device", "model_outputs"]
+
+
+def model_device(model: nn.Module, device: torch.device | str | None) -> torch.device:
+    """``device`` if given (the model is then moved there by the callers), else the device of
+    the model's first parameter (CPU if it has none)."""
+    if device is not None:
+        return torch.device(device)
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def check_batch_size(value: int, name: str = "batch_size") -> int:
+    """Validate a positive integer batch or chunk size."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def model_outputs(model: nn.Module, dataset: LabelledDataset, *, batch_size: int = 256,
+                  device: torch.device | str | None = None,
+                  indices: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Penultimate embeddings and logits of a :class:`~droprune.models.base.Classifier`.
+
+    One pass in eval mode under ``torch.inference_mode``; ``logits = model.classifier(emb)``.
+
+    Parameters
+    ----------
+    model
+        A classifier with ``features(x) -> (B, D)`` and a final ``classifier`` layer.
+    dataset
+        The samples to run (raw batches are normalised with ``dataset.to_float``).
+    batch_size
+        Samples per forward pass.
+    device
+        Where to run; default: the model's device.
+    indices
+        Run only these samples (in this order); default all.
+
+    Returns
+    -------
+    (embeddings, logits)
+        float32 CPU tensors of shapes (N, D) and (N, K), row ``i`` = ``indices[i]``.
+    """
+    batch_size = check_batch_size(batch_size)
+    if not hasattr(model, "features") or not hasattr(model, "classifier"):
+        raise ValueError("model must be a droprune Classifier (with features(x) and a "
+                         f"classifier layer), got {type(model).__name__}")
+    dev = model_device(model, device)
+    model.to(dev)
+    embs, logits = [], []
+    with eval_mode(model), torch.inference_mode():
+        for x, _, _ in iter_batches(dataset, batch_size, indices=indices, device=dev):
+            h = model.features(dataset.to_float(x))
+            embs.append(h.float().cpu())
+            logits.append(model.classifier(h).float().cpu())
+    if not embs:
+        raise ValueError(f"dataset {dataset.name!r} has no samples to score")
+    return torch.cat(embs), torch.cat(logits)

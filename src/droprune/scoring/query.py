@@ -1,0 +1,194 @@
+"""The query protocol: train a few short "query" models, score the training set with each,
+average.
+
+For each seed, one model (built with that seed) is trained with
+:func:`droprune.training.train` for ``config.epochs`` epochs on the training split, validated
+after every epoch on the validation split. That single run feeds every recorder scorer at once
+(forgetting, dynunc, aum, el2n_trace); the post-hoc scorers (el2n, grand, grand_last_layer, ssp,
+kcenter, random) then score the training set with the model of the FINAL epoch (the paper
+scores after training for the given number of epochs: EL2N/GraNd after a few epochs of several
+query models). The per-class validation recall is taken at the epoch of best validation
+accuracy (first on ties) of each model.
+
+Averaging: each score is the mean over seeds of the raw per-seed scores (as the paper averages
+EL2N and GraNd over models); ``val_recall`` is the mean over seeds of each model's recall. This
+``val_recall`` is what :func:`droprune.drop_quotas` takes.
+
+Resume: with ``work_dir``, every training run checkpoints in ``work_dir/seed<k>/`` after each
+epoch (an interrupted seed resumes from its last epoch, with identical results) and each
+finished seed is saved atomically as ``work_dir/seed<k>.parquet``; a rerun with the same
+arguments loads finished seeds instead of recomputing them. A work_dir holding a run with other
+arguments is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from ..data.base import DatasetSplits
+from ..models.base import build_model
+from ..training.config import TrainConfig
+from ..training.trainer import train
+from .registry import SCORERS, check_scorers, make_recorder, posthoc_scores
+from .store import QueryResult, SeedResult, _plain, load_query_result, save_query_result
+
+__all__ = ["QueryResult", "SeedResult", "run_query"]
+
+
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    try:
+        seeds = list(seeds)
+    except TypeError:
+        raise ValueError(f"seeds must be a sequence of integers, got {seeds!r}") from None
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one query-model seed")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"seeds must be integers >= 0, got {s!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct (a repeated seed trains the same model), got "
+                         f"{seeds}")
+    return [int(s) for s in seeds]
+
+
+def _query_metadata(splits: DatasetSplits, model_name: str, model_kwargs: Mapping[str, Any],
+                    config: TrainConfig, scorers: list[str],
+                    options: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """What identifies a query run (everything but the seeds)."""
+    return {
+        "model": model_name,
+        "width": float(model_kwargs.get("width", 1.0)),
+        "model_kwargs": dict(model_kwargs),
+        "epochs": config.epochs,
+        "config": config.to_dict(),
+        "dataset_name": splits.train.name,
+        "dataset_fingerprint": splits.train.fingerprint(),
+        "val_fingerprint": splits.val.fingerprint(),
+        "query_scorers": scorers,
+        "scorer_options": {k: dict(v) for k, v in options.items()},
+        "model_selection": "post-hoc scores: final-epoch model; val_recall: best-val-accuracy "
+                           "epoch",
+    }
+
+
+def _same_run(saved: Mapping[str, Any], wanted: Mapping[str, Any], path: Path) -> None:
+    """Refuse a finished-seed file written by another query run (JSON round trip compared)."""
+    plain = _plain(wanted)
+    diffs = [k for k in plain if saved.get(k) != plain[k]]
+    if diffs:
+        raise ValueError(f"{path} was written by another query run (differs in: "
+                         f"{', '.join(diffs)}); delete it or pass another work_dir")
+
+
+def _run_seed(splits: DatasetSplits, seed: int, *, model_name: str,
+              model_kwargs: Mapping[str, Any], config: TrainConfig, scorers: list[str],
+              options: Mapping[str, Mapping[str, Any]], device: torch.device | str | None,
+              checkpoint_dir: Path | None, progress: bool) -> SeedResult:
+    train_set = splits.train
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # the initial weights depend on the seed only
+        model = build_model(model_name, num_classes=train_set.num_classes,
+                            in_channels=train_set.in_channels,
+                            input_size=train_set.sample_shape[1:], **model_kwargs)
+    recorders = [make_recorder(n, **options.get(n, {})) for n in scorers
+                 if SCORERS[n].kind == "recorder"]
+    result = train(model, train_set, config, seed=seed, val_set=splits.val, recorders=recorders,
+                   checkpoint_dir=checkpoint_dir, device=device, progress=progress)
+    scores = {rec.name: rec.scores() for rec in recorders}
+    posthoc = [n for n in scorers if SCORERS[n].kind == "posthoc"]
+    if posthoc:
+        scores.update(posthoc_scores(posthoc, result.model, train_set, seed=seed,
+                                     options={n: options[n] for n in posthoc if n in options},
+                                     batch_size=config.eval_batch_size))
+    return SeedResult(seed=seed, scores={n: scores[n] for n in scorers},
+                      val_recall=np.asarray(result.best_val_class_recall, dtype=np.float64),
+                      best_epoch=int(result.best_epoch),
+                      val_accuracy=[float(h.val_accuracy) for h in result.history])
+
+
+def run_query(splits: DatasetSplits, *, model_name: str,
+              model_kwargs: Mapping[str, Any] | None = None, config: TrainConfig,
+              seeds: Sequence[int], scorers: Sequence[str],
+              device: torch.device | str | None = None, work_dir: str | Path | None = None,
+              progress: bool = True,
+              scorer_options: Mapping[str, Mapping[str, Any]] | None = None) -> QueryResult:
+    """Train one query model per seed, score the training split with each, average.
+
+    Parameters
+    ----------
+    splits
+        Train / validation / test splits; only ``train`` (scored) and ``val`` (recall) are used.
+    model_name, model_kwargs
+        Passed to :func:`droprune.models.build_model` (e.g. ``{"width": 0.5}``); the number of
+        classes, input channels and input size come from the training split.
+    config
+        Training configuration of every query model (``config.epochs`` is the query length).
+    seeds
+        One query model per seed (distinct integers >= 0).
+    scorers
+        Names from :data:`droprune.scoring.SCORERS`; recorder and post-hoc scorers mix freely.
+    device
+        Training and scoring device (None: CUDA when available, else CPU).
+    work_dir
+        Folder for checkpoints and finished seeds (resume without recomputation).
+    progress
+        Show the trainer's progress bars.
+    scorer_options
+        Per-scorer options, e.g. ``{"forgetting": {"never_learned": "zero"},
+        "grand": {"chunk_size": 64}}``.
+
+    Returns
+    -------
+    QueryResult
+        Averaged scores, averaged validation recall, per-seed details, metadata.
+
+    Examples
+    --------
+    >>> from droprune.scoring import run_query
+    >>> # result = run_query(splits, model_name="cnn1d", config=TrainConfig(epochs=20),
+    >>> #                    seeds=[0, 1, 2], scorers=["el2n", "forgetting"])
+    >>> # counts = droprune.drop_quotas(splits.train.class_sizes, result.val_recall, 0.5)
+    """
+    model_kwargs = dict(model_kwargs or {})
+    options = {k: dict(v) for k, v in (scorer_options or {}).items()}
+    names = check_scorers(scorers, options)
+    seed_list = _check_seeds(seeds)
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+    if not isinstance(splits, DatasetSplits):
+        raise ValueError(f"splits must be a DatasetSplits, got {type(splits).__name__}")
+    if len(splits.val) == 0:
+        raise ValueError("splits.val is empty: the query protocol needs validation data for "
+                         "the per-class recall")
+    meta = _query_metadata(splits, model_name, model_kwargs, config, names, options)
+    work = None if work_dir is None else Path(work_dir)
+    per_seed: list[SeedResult] = []
+    for seed in seed_list:
+        done = None if work is None else work / f"seed{seed}.parquet"
+        if done is not None and done.exists():
+            saved = load_query_result(done, expected_fingerprint=meta["dataset_fingerprint"])
+            _same_run(saved.metadata, meta, done)
+            per_seed.append(saved.per_seed[0])
+            continue
+        result = _run_seed(splits, seed, model_name=model_name, model_kwargs=model_kwargs,
+                           config=config, scorers=names, options=options, device=device,
+                           checkpoint_dir=None if work is None else work / f"seed{seed}",
+                           progress=progress)
+        if done is not None:
+            save_query_result(done, _combine([result], splits.train.labels, meta))
+        per_seed.append(result)
+    return _combine(per_seed, splits.train.labels, meta)
+
+
+def _combine(per_seed: list[SeedResult], labels: np.ndarray,
+             meta: Mapping[str, Any]) -> QueryResult:
+    names = list(per_seed[0].scores)
+    scores = {n: np.mean([s.scores[n] for s in per_seed], axis=0) for n in names}
+    val_recall = np.mean([s.val_recall for s in per_seed], axis=0)
+    metadata = dict(meta, seeds=[s.seed for s in per_seed])
+    return QueryResult(scores=scores, val_recall=val_recall, labels=np.asarray(labels),
+                       per_seed=per_seed, metadata=metadata)

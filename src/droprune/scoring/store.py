@@ -1,0 +1,269 @@
+"""Score files: Parquet tables other tools can read without droprune.
+
+Layout
+------
+One row per sample, in dataset order: column ``index`` (0..N-1, int64), ``label`` (int64) and
+one float64 column per score (higher = harder = kept first). A query result adds one column per
+seed and score, named ``<score>@seed<k>``. The metadata is a JSON object stored in the Parquet
+schema metadata under the key ``droprune``: scorer names, model, width, seeds, epochs, dataset
+name and fingerprint, droprune version, creation time (UTC) and the orientation.
+
+Files are written atomically (temporary file + ``os.replace``): a reader never sees a half
+written file.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd, tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "scores.parquet")
+>>> _ = save_scores(path, {"el2n": np.array([0.1, 0.9])}, labels=[0, 1],
+...                 metadata={"dataset_fingerprint": "abc"})
+>>> pd.read_parquet(path)["el2n"].tolist()
+[0.1, 0.9]
+>>> frame, meta = load_scores(path, expected_fingerprint="abc")
+>>> meta["orientation"]
+'higher = harder = kept first'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .._checks import as_labels
+from .._io import atomic_write
+
+__all__ = ["METADATA_KEY", "ORIENTATION", "QueryResult", "SeedResult", "load_query_result",
+           "load_scores", "save_query_result", "save_scores"]
+
+#: key of the JSON metadata in the Parquet schema metadata
+METADATA_KEY = b"droprune"
+#: the orientation every droprune score follows
+ORIENTATION = "higher = harder = kept first"
+_SEED_SEP = "@seed"
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy of ``value``: numpy values to Python, NaN to None, tuples to lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else str(value)
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise ValueError(f"metadata value {value!r} ({type(value).__name__}) cannot be stored as "
+                     f"JSON: use strings, numbers, lists or dicts")
+
+
+def save_scores(path: str | Path, scores: Mapping[str, Any], *, labels: Any,
+                metadata: Mapping[str, Any] | None = None) -> Path:
+    """Write per-sample scores to a Parquet file, atomically.
+
+    Parameters
+    ----------
+    path
+        Destination (``.parquet``); the folder is created when missing.
+    scores
+        Column name -> (N,) scores, index-aligned with the dataset (row i = sample i).
+    labels
+        Class label of each sample, (N,).
+    metadata
+        JSON-able description. Recognised keys: ``model``, ``width``, ``seeds``, ``epochs``,
+        ``dataset_name``, ``dataset_fingerprint`` (checked by :func:`load_scores`), anything
+        else is kept as is. ``scorers``, ``num_samples``, ``droprune_version``, ``created`` and
+        ``orientation`` are filled in.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    from .. import __version__
+
+    lab = as_labels(labels)
+    if not isinstance(scores, Mapping) or not scores:
+        raise ValueError("scores must be a non-empty dict of name -> per-sample scores")
+    columns: dict[str, np.ndarray] = {"index": np.arange(lab.size, dtype=np.int64),
+                                      "label": lab}
+    for name, values in scores.items():
+        if not isinstance(name, str) or not name or name in ("index", "label"):
+            raise ValueError(f"score name {name!r} is not allowed: use a non-empty string other "
+                             f"than 'index' and 'label'")
+        arr = np.asarray(values)
+        if arr.ndim != 1 or arr.size != lab.size:
+            raise ValueError(f"scores[{name!r}] has shape {arr.shape} but there are {lab.size} "
+                             f"labels (scores are index-aligned with the dataset)")
+        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+            raise ValueError(f"scores[{name!r}] must be numbers, got dtype {arr.dtype}")
+        columns[name] = arr.astype(np.float64)  # NaN (a sample never scored) is kept as NaN
+    meta = dict(metadata or {})
+    meta.setdefault("scorers", [c for c in scores if _SEED_SEP not in c])
+    meta.update(num_samples=int(lab.size), droprune_version=__version__,
+                created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                orientation=ORIENTATION)
+    text = json.dumps(_plain(meta), sort_keys=True, allow_nan=False)
+    table = pa.table(columns)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           METADATA_KEY: text.encode()})
+    return atomic_write(path, lambda fh: pq.write_table(table, fh))
+
+
+def load_scores(path: str | Path, *, expected_fingerprint: str | None = None
+                ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a score file written by :func:`save_scores`.
+
+    Parameters
+    ----------
+    path
+        The Parquet file.
+    expected_fingerprint
+        If given, the file's ``dataset_fingerprint`` must equal it (e.g.
+        ``dataset.fingerprint()``): scores are never applied to another dataset by mistake.
+
+    Returns
+    -------
+    (frame, metadata)
+        The table as a DataFrame (``index``, ``label``, score columns; row i = sample i) and the
+        metadata dict.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a readable droprune score file, or the fingerprint differs.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"score file {path} does not exist")
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:
+        raise ValueError(f"cannot read score file {path}: it is corrupt or not a Parquet file "
+                         f"({type(exc).__name__}: {exc}); recompute the scores") from None
+    raw = (table.schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise ValueError(f"{path} is a Parquet file without droprune metadata: not a droprune "
+                         f"score file")
+    try:
+        meta = json.loads(raw.decode())
+    except ValueError as exc:
+        raise ValueError(f"{path}: the droprune metadata is not valid JSON ({exc})") from None
+    frame = table.to_pandas()
+    if "index" not in frame or "label" not in frame or \
+            not np.array_equal(frame["index"].to_numpy(), np.arange(len(frame))):
+        raise ValueError(f"{path}: expected columns 'index' (0..N-1, in order) and 'label'; the "
+                         f"file is damaged or not written by droprune")
+    if expected_fingerprint is not None:
+        found = meta.get("dataset_fingerprint")
+        if found != expected_fingerprint:
+            raise ValueError(f"{path} holds scores of dataset fingerprint {found!r}, not "
+                             f"{expected_fingerprint!r}: these scores belong to another dataset "
+                             f"(or another version of it); recompute them for this one")
+    return frame, meta
+
+
+# -- query results ------------------------------------------------------------------------------
+@dataclass
+class SeedResult:
+    """One query model: its scores and its validation recall.
+
+    Attributes
+    ----------
+    seed
+        The training seed.
+    scores
+        name -> float64 (N,).
+    val_recall
+        Per-class validation recall at the model's best-validation-accuracy epoch, (K,).
+    best_epoch
+        That epoch (0-based).
+    val_accuracy
+        Validation accuracy after each epoch.
+    """
+
+    seed: int
+    scores: dict[str, np.ndarray]
+    val_recall: np.ndarray
+    best_epoch: int
+    val_accuracy: list[float] = field(default_factory=list)
+
+
+@dataclass
+class QueryResult:
+    """Scores averaged over query models, and what feeds :func:`droprune.drop_quotas`.
+
+    Attributes
+    ----------
+    scores
+        name -> float64 (N,), the mean over seeds of the raw scores.
+    val_recall
+        Mean over seeds of each model's per-class validation recall at its best epoch, (K,).
+    labels
+        Training labels (N,).
+    per_seed
+        One :class:`SeedResult` per query model, in the order of the seeds.
+    metadata
+        model, width, seeds, epochs, dataset name and fingerprint, config, scorer options.
+    """
+
+    scores: dict[str, np.ndarray]
+    val_recall: np.ndarray
+    labels: np.ndarray
+    per_seed: list[SeedResult]
+    metadata: dict[str, Any]
+
+
+def save_query_result(path: str | Path, result: QueryResult) -> Path:
+    """Write a :class:`QueryResult` as a score file: the averaged scores, one
+    ``<score>@seed<k>`` column per seed, and the validation recalls in the metadata."""
+    columns = dict(result.scores)
+    for s in result.per_seed:
+        for name, values in s.scores.items():
+            columns[f"{name}{_SEED_SEP}{s.seed}"] = values
+    meta = dict(result.metadata)
+    meta.update(
+        scorers=list(result.scores), val_recall=np.asarray(result.val_recall),
+        seeds=[s.seed for s in result.per_seed],
+        per_seed=[{"seed": s.seed, "best_epoch": s.best_epoch,
+                   "val_recall": np.asarray(s.val_recall), "val_accuracy": s.val_accuracy}
+                  for s in result.per_seed])
+    return save_scores(path, columns, labels=result.labels, metadata=meta)
+
+
+def _floats(values: Any) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def load_query_result(path: str | Path, *, expected_fingerprint: str | None = None
+                      ) -> QueryResult:
+    """Read a file written by :func:`save_query_result` (see :func:`load_scores` for errors)."""
+    frame, meta = load_scores(path, expected_fingerprint=expected_fingerprint)
+    if "per_seed" not in meta or "val_recall" not in meta:
+        raise ValueError(f"{path} is a score file but not a query result (no per-seed "
+                         f"validation recalls); read it with load_scores")
+    names = list(meta["scorers"])
+    per_seed = [SeedResult(seed=int(s["seed"]),
+                           scores={n: frame[f"{n}{_SEED_SEP}{s['seed']}"].to_numpy()
+                                   for n in names},
+                           val_recall=_floats(s["val_recall"]), best_epoch=int(s["best_epoch"]),
+                           val_accuracy=[float(v) for v in s["val_accuracy"]])
+                for s in meta["per_seed"]]
+    reserved = {"scorers", "val_recall", "per_seed", "num_samples", "droprune_version",
+                "created", "orientation"}
+    return QueryResult(scores={n: frame[n].to_numpy() for n in names},
+                       val_recall=_floats(meta["val_recall"]),
+                       labels=frame["label"].to_numpy().astype(np.int64), per_seed=per_seed,
+                       metadata={k: v for k, v in meta.items() if k not in reserved})
