@@ -297,6 +297,7 @@ def test_bad_density(density):
 
 @pytest.mark.parametrize("kwargs, name", [
     ({"n": 1}, "n"), ({"n": 2.5}, "n"), ({"datasets": 0}, "datasets"),
+    ({"n": 10, "density": 0.01}, "keeps round"),
     ({"fit": "svm"}, "fit"), ({"procedures": ("magic",)}, "procedure"),
     ({"drop_errors": "val"}, "drop_errors"),
 ])

@@ -442,7 +442,8 @@ def sample_mixture(mixture: TwoGaussians, n: int,
     """Draw a dataset of ``n`` points: ``round(prior0 * n)`` of class 0, the rest of class 1.
 
     Class counts are fixed by the priors (not drawn), so every dataset of a simulation has the
-    same composition and only the positions vary.
+    same composition and only the positions vary. A class is empty when ``prior * n`` rounds
+    to 0; the fits then return the constant rule predicting the other class.
 
     Returns
     -------
@@ -755,6 +756,9 @@ def simulate_pruning(mixture: TwoGaussians | None = None,
     d = _check_positive_density(density)
     datasets = _check_count(datasets, "datasets", 1)
     n = _check_count(n, "n", 2)
+    if target_count(d, n) < 1:
+        raise ValueError(f"density {d:g} keeps round({d:g} * {n}) = 0 of the n = {n} points: "
+                         f"raise density or n")
     fitter = _fit(fit)
     procedures = tuple(procedures)
     for p in procedures:
