@@ -183,7 +183,8 @@ def load_torchvision_weights(model: nn.Module, path: str | Path, *,
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ValueError(f"{path} could not be read as a torch state dict: {exc}") from None
+        text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ValueError(f"{path} could not be read as a torch state dict: {text}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor)
                                               for v in state.values()):
         raise ValueError(f"{path} does not hold a state dict (a dict of tensors); save it with "

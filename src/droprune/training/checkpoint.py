@@ -27,8 +27,8 @@ from ..data.base import LabelledDataset
 from .config import TrainConfig
 from .hooks import Recorder
 
-__all__ = ["CHECKPOINT_NAME", "check_fingerprint", "load_checkpoint", "run_fingerprint",
-           "save_checkpoint"]
+__all__ = ["CHECKPOINT_NAME", "check_fingerprint", "load_checkpoint", "load_error",
+           "run_fingerprint", "save_checkpoint"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 #: version of the checkpoint layout
@@ -90,14 +90,22 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     return path
 
 
+def load_error(exc: Exception) -> str:
+    """A one-line reason why ``torch.load(weights_only=True)`` failed."""
+    text = str(exc)
+    if "Weights only load failed" in text:
+        return "it is not a file of tensors and plain values that loads with weights_only=True"
+    return (text.splitlines() or [type(exc).__name__])[0][:200]
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint with ``torch.load(weights_only=True)`` onto the CPU."""
     path = Path(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ValueError(f"checkpoint {path} could not be read ({exc}); delete it to start "
-                         f"over") from None
+        raise ValueError(f"checkpoint {path} could not be read ({load_error(exc)}); delete it "
+                         f"to start over") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"checkpoint {path} is not a droprune checkpoint of format {FORMAT}; "
                          f"delete it to start over")

@@ -191,8 +191,9 @@ def _check_model_fits(model: nn.Module, dataset: LabelledDataset,
 def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     """``(start, stop)`` of each batch of an epoch of ``n`` samples.
 
-    Every sample is in exactly one batch. A last batch of a single sample is merged into the
-    one before (batch norm cannot train on one sample when the feature map is 1x1).
+    Every sample is in exactly one batch. When ``batch_size > 1``, a last batch of a single
+    sample is merged into the one before (batch norm cannot train on one sample when the
+    feature map is 1x1).
 
     Examples
     --------
@@ -202,7 +203,7 @@ def batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     [(0, 2), (2, 4)]
     """
     bounds = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
-    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+    if batch_size > 1 and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
         bounds[-2:] = [(bounds[-2][0], n)]
     return bounds
 

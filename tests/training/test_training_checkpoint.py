@@ -1,0 +1,135 @@
+"""Checkpoints: atomic per-epoch files, exact resume, refusal of another run's checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from train_helpers import (
+    LogRecorder,
+    SimulatedCrash,
+    history_without_time,
+    same_state,
+    small_cnn,
+    tiny_images,
+)
+
+from droprune.training import TrainConfig, train
+
+CONFIG = TrainConfig(epochs=4, batch_size=8, lr=0.05, drop_epochs=(2,), augment_pad=1,
+                     augment_flip=True, cdbw=True)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return tiny_images(n=30, seed=0), tiny_images(n=12, seed=1)
+
+
+@pytest.fixture(scope="module")
+def straight(data, tmp_path_factory):
+    """Four epochs without interruption (with a checkpoint dir, which must not matter)."""
+    train_set, val_set = data
+    model, rec = small_cnn(train_set), LogRecorder()
+    result = train(model, train_set, CONFIG, seed=3, val_set=val_set, recorders=[rec],
+                   checkpoint_dir=tmp_path_factory.mktemp("straight"), progress=False)
+    return model, rec, result
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(data, straight, tmp_path):
+    train_set, val_set = data
+    model, rec, result = straight
+    crashed = LogRecorder(crash_at_epoch=2)  # crash in the middle of the third epoch
+    with pytest.raises(SimulatedCrash):
+        train(small_cnn(train_set), train_set, CONFIG, seed=3, val_set=val_set,
+              recorders=[crashed], checkpoint_dir=tmp_path, progress=False)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert saved["epochs_done"] == 2
+    # a fresh model with ANOTHER initialisation: the checkpoint's weights replace it
+    resumed_model, resumed_rec = small_cnn(train_set, seed=99), LogRecorder()
+    resumed = train(resumed_model, train_set, CONFIG, seed=3, val_set=val_set,
+                    recorders=[resumed_rec], checkpoint_dir=tmp_path, progress=False)
+    assert same_state(resumed_model, model)
+    assert history_without_time(resumed.history) == history_without_time(result.history)
+    np.testing.assert_array_equal(resumed_rec.scores(), rec.scores())
+    assert resumed_rec.ends == [2, 3]  # only the remaining epochs ran
+    assert resumed.best_epoch == result.best_epoch
+    np.testing.assert_array_equal(resumed.best_val_class_recall, result.best_val_class_recall)
+
+
+def test_finished_run_is_returned_without_training(data, straight, tmp_path):
+    train_set, val_set = data
+    model, rec, result = straight
+    train(small_cnn(train_set), train_set, CONFIG, seed=3, val_set=val_set,
+          recorders=[LogRecorder()], checkpoint_dir=tmp_path, progress=False)
+    again_model, again_rec = small_cnn(train_set, seed=7), LogRecorder(crash_at_epoch=0)
+    again = train(again_model, train_set, CONFIG, seed=3, val_set=val_set,
+                  recorders=[again_rec], checkpoint_dir=tmp_path, progress=False)
+    assert same_state(again_model, model) and again_rec.ends == []
+    assert history_without_time(again.history) == history_without_time(result.history)
+    np.testing.assert_array_equal(again_rec.scores(), rec.scores())
+
+
+def test_checkpoint_file_is_plain_and_written_atomically(data, tmp_path):
+    train_set, val_set = data
+    config = TrainConfig(epochs=1, batch_size=8)
+    train(small_cnn(train_set), train_set, config, recorders=[LogRecorder()],
+          checkpoint_dir=tmp_path / "run", progress=False)
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["checkpoint.pt"]  # no temp file
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert set(state) >= {"model", "optimizer", "rng", "history", "recorders", "fingerprint",
+                          "epochs_done"}
+    assert state["fingerprint"]["seed"] == 0 and state["fingerprint"]["recorders"] == ["log"]
+
+
+@pytest.mark.parametrize("change,match", [
+    ("seed", "seed: 0 in the checkpoint, 1 now"),
+    ("lr", "config lr: 0.05 in the checkpoint, 0.1 now"),
+    ("epochs", "config epochs: 1 in the checkpoint, 2 now"),
+    ("dataset", "dataset: "),
+    ("val_set", "val_dataset: None in the checkpoint"),
+    ("model", "model "),
+    ("recorders", r"recorders: \[\] in the checkpoint, \['log'\] now"),
+])
+def test_checkpoint_of_another_run_is_refused(data, tmp_path, change, match):
+    train_set, val_set = data
+    config = TrainConfig(epochs=1, batch_size=8, lr=0.05)
+    train(small_cnn(train_set), train_set, config, checkpoint_dir=tmp_path, progress=False)
+    model, kw = small_cnn(train_set), dict(seed=0, recorders=())
+    if change == "seed":
+        kw["seed"] = 1
+    elif change == "lr":
+        config = TrainConfig(epochs=1, batch_size=8, lr=0.1)
+    elif change == "epochs":
+        config = TrainConfig(epochs=2, batch_size=8, lr=0.05)
+    elif change == "dataset":
+        train_set = tiny_images(n=30, seed=5)
+    elif change == "val_set":
+        kw["val_set"] = val_set
+    elif change == "model":
+        model = small_cnn(train_set, width=0.5)
+    elif change == "recorders":
+        kw["recorders"] = [LogRecorder()]
+    with pytest.raises(ValueError, match=match):
+        train(model, train_set, config, checkpoint_dir=tmp_path, progress=False, **kw)
+
+
+def test_num_workers_does_not_block_resume(data, tmp_path):
+    train_set, _ = data
+    train(small_cnn(train_set), train_set, TrainConfig(epochs=1, batch_size=8),
+          checkpoint_dir=tmp_path, progress=False)
+    result = train(small_cnn(train_set), train_set,
+                   TrainConfig(epochs=1, batch_size=8, num_workers=3),
+                   checkpoint_dir=tmp_path, progress=False)
+    assert len(result.history) == 1
+
+
+def test_unreadable_checkpoint(data, tmp_path):
+    train_set, _ = data
+    (tmp_path / "checkpoint.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="could not be read.*delete it"):
+        train(small_cnn(train_set), train_set, TrainConfig(epochs=1), checkpoint_dir=tmp_path,
+              progress=False)
+    torch.save({"something": torch.zeros(1)}, tmp_path / "checkpoint.pt")
+    with pytest.raises(ValueError, match="not a droprune checkpoint"):
+        train(small_cnn(train_set), train_set, TrainConfig(epochs=1), checkpoint_dir=tmp_path,
+              progress=False)
