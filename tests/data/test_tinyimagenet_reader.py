@@ -167,3 +167,17 @@ def test_wrong_image_size(tiny_tree):
     write_image(_base(root) / "train" / "n01" / "images" / "n01_2.JPEG", (32, 64), seed=3)
     with pytest.raises(DatasetFormatError, match="image is 32x64, TinyImageNet images are 64x64"):
         load_tinyimagenet(root, cache=False)
+
+
+def test_parallel_decoding_matches_serial_and_reports_errors(tiny_tree, monkeypatch):
+    import droprune.data.tinyimagenet as tin
+
+    root = tiny_tree()
+    serial, _ = load_tinyimagenet(root, cache=False, workers=1)
+    monkeypatch.setattr(tin, "_PARALLEL_MIN", 1)
+    parallel, _ = load_tinyimagenet(root, cache=False, workers=2)
+    assert torch.equal(parallel.inputs, serial.inputs)
+    bad = _base(root) / "val" / "images" / "val_5.JPEG"
+    bad.write_bytes(b"\xff\xd8\xff")
+    with pytest.raises(DatasetFormatError, match="val_5.JPEG: cannot decode image"):
+        load_tinyimagenet(root, cache=False, workers=2)
