@@ -1,0 +1,163 @@
+"""Full-network GraNd: every method agrees with an independent per-sample autograd loop to 1e-4
+relative, on nets with batch norm, residual blocks, in-place ReLUs, grouped/strided/dilated and
+padded convolutions; method selection; errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from droprune.models import build_model
+from droprune.scoring import ghost_unsupported, grand_auto_method, grand_scores
+from scoring_nets import (
+    ScaledMLP,
+    TinyCNN,
+    TinyCNN1d,
+    TinyMLP,
+    TinyResNet,
+    image_dataset,
+    randomize_bn,
+    signal_dataset,
+)
+
+
+def reference(model: nn.Module, data) -> np.ndarray:
+    """Per-sample gradient norms, one ``.backward()`` per sample in float64, BN in eval mode
+    (written independently of the library: a deep copy, ``.grad`` fields, double precision)."""
+    import copy
+
+    net = copy.deepcopy(model).double().eval()
+    x = data.to_float(data.inputs).double()
+    out = []
+    for i in range(len(data)):
+        net.zero_grad()
+        F.cross_entropy(net(x[i:i + 1]), torch.tensor(data.labels[i:i + 1])).backward()
+        out.append(sum(float(p.grad.pow(2).sum()) for p in net.parameters()
+                       if p.grad is not None) ** 0.5)
+    return np.array(out)
+
+
+CASES = {
+    "cnn-bn": (lambda: randomize_bn(TinyCNN()), lambda: image_dataset(10)),
+    "resnet": (lambda: randomize_bn(TinyResNet()), lambda: image_dataset(10)),
+    "cnn1d": (lambda: randomize_bn(TinyCNN1d()), lambda: signal_dataset(10)),
+    "mlp": (lambda: TinyMLP(in_features=16), lambda: signal_dataset(10)),
+    "droprune-cnn2d": (lambda: randomize_bn(build_model(
+        "cnn2d", num_classes=4, in_channels=3, input_size=(8, 8), width=0.25)),
+        lambda: image_dataset(8)),
+    "droprune-resnet18": (lambda: randomize_bn(build_model(
+        "resnet18", num_classes=4, in_channels=3, input_size=(8, 8), width=0.125)),
+        lambda: image_dataset(6)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_all_methods_match_the_per_sample_reference(case):
+    make_model, make_data = CASES[case]
+    torch.manual_seed(0)
+    model, data = make_model(), make_data()
+    model.train()
+    expected = reference(model, data)
+    assert expected.min() > 0
+    for method in ("ghost", "vmap", "loop", "auto"):
+        got = grand_scores(model, data, method=method, chunk_size=4)
+        np.testing.assert_allclose(got, expected, rtol=1e-4, err_msg=method)
+    assert model.training  # mode restored
+    assert all(p.grad is None for p in model.parameters())  # .grad untouched
+
+
+def test_chunk_size_and_indices_do_not_change_values():
+    torch.manual_seed(1)
+    model, data = randomize_bn(TinyResNet()), image_dataset(10)
+    whole = grand_scores(model, data, chunk_size=10)
+    np.testing.assert_allclose(grand_scores(model, data, chunk_size=3), whole, rtol=1e-5)
+    idx = np.array([7, 2, 9])
+    np.testing.assert_allclose(grand_scores(model, data, indices=idx), whole[idx], rtol=1e-5)
+
+
+def test_orientation_a_wrongly_classified_sample_scores_higher():
+    # a linear model: gradient norm grows with the error, ||p - y|| sqrt(||x||^2 + 1)
+    model = TinyMLP(in_features=2, num_classes=2, hidden=2)
+    model.body = nn.Flatten()
+    model.classifier = nn.Linear(2, 2)
+    with torch.no_grad():
+        model.classifier.weight.copy_(torch.tensor([[3.0, 0.0], [0.0, 3.0]]))
+        model.classifier.bias.zero_()
+    from droprune.data.base import LabelledDataset
+
+    data = LabelledDataset(torch.tensor([[1.0, 0.0], [1.0, 0.0]]), np.array([0, 1]), 2)
+    right, wrong = grand_scores(model, data)
+    assert wrong > right
+
+
+def test_auto_picks_ghost_for_supported_models_and_vmap_otherwise():
+    assert grand_auto_method(TinyResNet()) == "ghost"
+    assert grand_auto_method(build_model("cnn1d", num_classes=3, in_channels=1,
+                                         input_size=(40,))) == "ghost"
+    scaled = ScaledMLP(in_features=16)
+    assert grand_auto_method(scaled) == "vmap"
+    assert any("not a supported layer" in p for p in ghost_unsupported(scaled))
+    data = signal_dataset(6)
+    np.testing.assert_allclose(grand_scores(scaled, data), reference(scaled, data), rtol=1e-4)
+    with pytest.raises(ValueError, match="method='ghost' does not support"):
+        grand_scores(scaled, data, method="ghost")
+
+
+def test_frozen_parameters_are_left_out_by_every_method():
+    torch.manual_seed(2)
+    model, data = randomize_bn(TinyCNN()), image_dataset(5)
+    for p in model.body.parameters():
+        p.requires_grad_(False)
+    x = data.to_float(data.inputs)
+    model.eval()
+    expected = []
+    for i in range(len(data)):
+        loss = F.cross_entropy(model(x[i:i + 1]), torch.tensor(data.labels[i:i + 1]))
+        g = torch.autograd.grad(loss, list(model.classifier.parameters()))
+        expected.append(float(sum(t.pow(2).sum() for t in g)) ** 0.5)
+    for method in ("ghost", "vmap", "loop"):
+        np.testing.assert_allclose(grand_scores(model, data, method=method), expected,
+                                   rtol=1e-4, err_msg=method)
+
+
+class Twice(TinyMLP):
+    """Calls its hidden layer twice: per-layer norms do not add up."""
+
+    def __init__(self) -> None:
+        super().__init__(in_features=4, num_classes=2, hidden=4)
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(4, 4))
+
+    def features(self, x):
+        return self.body[1](torch.relu(self.body(x)))
+
+
+def test_layer_called_twice_is_refused_by_ghost_and_handled_by_vmap():
+    from droprune.data.base import LabelledDataset
+
+    data = LabelledDataset(torch.randn(5, 4), np.arange(5) % 2, 2)
+    model = Twice()
+    with pytest.raises(RuntimeError, match="called once per forward"):
+        grand_scores(model, data, method="ghost")
+    np.testing.assert_allclose(grand_scores(model, data, method="vmap"),
+                               reference(model, data), rtol=1e-4)
+
+
+def test_shared_parameter_is_unsupported_by_ghost():
+    model = TinyMLP(in_features=16, hidden=16)
+    extra = nn.Linear(16, 16)
+    extra.weight = model.body[1].weight
+    model.extra = extra
+    assert any("shared" in p for p in ghost_unsupported(model))
+
+
+def test_errors():
+    model, data = TinyMLP(in_features=16), signal_dataset(4)
+    with pytest.raises(ValueError, match="method must be one of"):
+        grand_scores(model, data, method="fast")
+    with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
+        grand_scores(model, data, chunk_size=0)
+    with pytest.raises(ValueError, match="indices must be"):
+        grand_scores(model, data, indices=np.array([4]))
