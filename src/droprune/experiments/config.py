@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .._checks import check_density
+from ..training.config import TrainConfig
 from .methods import Method, parse_method
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "ExperimentConfig",
     "ModelSpec",
     "QuerySpec",
-    "TrainSpec",
     "apply_overrides",
     "config_from_dict",
     "load_config",
@@ -66,24 +65,6 @@ class ModelSpec:
     name: str = "mlp"
     width: float = 1.0
     pretrained: str | None = None
-
-
-@dataclass(frozen=True)
-class TrainSpec:
-    """The full-data training schedule (mirrors ``droprune.training.TrainConfig``)."""
-
-    epochs: int = 30
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    drop_epochs: tuple[int, ...] = ()
-    drop_factor: float = 0.2
-    nesterov: bool = False
-    augment_pad: int = 0
-    augment_flip: bool = False
-    eval_batch_size: int = 1024
-    num_workers: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,7 +118,7 @@ class ExperimentConfig:
     name: str = "experiment"
     data: DataSpec = field(default_factory=DataSpec)
     model: ModelSpec = field(default_factory=ModelSpec)
-    train: TrainSpec = field(default_factory=TrainSpec)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30))
     query: QuerySpec = field(default_factory=QuerySpec)
     methods: tuple[str, ...] = ("Full", "Random", "Random+DRoP")
     densities: tuple[float, ...] = (0.3, 0.5, 0.8)
@@ -207,17 +188,9 @@ def _validate(cfg: ExperimentConfig) -> None:
         _fail("seeds", f"repeated seed in {list(cfg.seeds)}")
     if cfg.drop_mode not in ("density", "count"):
         _fail("drop_mode", f"must be 'density' or 'count', got {cfg.drop_mode!r}")
-    t = cfg.train
-    if t.epochs < 1:
-        _fail("train.epochs", f"must be >= 1, got {t.epochs}")
-    if t.batch_size < 1:
-        _fail("train.batch_size", f"must be >= 1, got {t.batch_size}")
-    if not (t.lr > 0 and math.isfinite(t.lr)):
-        _fail("train.lr", f"must be > 0, got {t.lr}")
-    if any(not 0 < e < t.epochs for e in t.drop_epochs):
-        _fail("train.drop_epochs", f"must lie in (0, epochs={t.epochs}), got "
-                                   f"{list(t.drop_epochs)} (when you change train.epochs, set "
-                                   f"train.drop_epochs too, e.g. train.drop_epochs=[])")
+    if cfg.train.cdbw:
+        _fail("train.cdbw", "CDB-W is chosen per method: add +CDBW to a method name "
+                            "(e.g. Random+DRoP+CDBW) instead")
     q = cfg.query
     if q.seeds < 1 or q.long_runs < 1:
         _fail("query", "seeds and long_runs must be >= 1")
@@ -232,7 +205,7 @@ def _validate(cfg: ExperimentConfig) -> None:
         _fail("data.val_fraction", f"must be in (0, 1), got {cfg.data.val_fraction}")
 
 
-_SECTIONS = {"data": DataSpec, "model": ModelSpec, "train": TrainSpec, "query": QuerySpec}
+_SECTIONS = {"data": DataSpec, "model": ModelSpec, "train": TrainConfig, "query": QuerySpec}
 
 
 def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
@@ -250,7 +223,14 @@ def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
             kwargs[key] = _build(_SECTIONS[key], value, key)
         else:
             kwargs[key] = _coerce(fields[key], value, name)
-    return cls(**kwargs)
+    if not where or cls is ExperimentConfig:
+        return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        hint = (" (when you change train.epochs, set train.drop_epochs too, e.g. "
+                "train.drop_epochs=[])" if "drop_epochs" in str(exc) else "")
+        _fail(where, f"{exc}{hint}")
 
 
 def _coerce(f: dataclasses.Field, value: Any, name: str) -> Any:

@@ -85,31 +85,23 @@ class QueryOutputs:
     val_recall: np.ndarray | None
 
 
-def _train_kwargs(cfg: ExperimentConfig) -> dict[str, Any]:
-    return dataclasses.asdict(cfg.train)
-
-
 def query_train_config(cfg: ExperimentConfig, *, long: bool):
     """Training config of a query run: the full schedule (long) or ``epochs_fraction`` of it
     with drop epochs scaled alike (short; at least one epoch; drops that fall on epoch 0 or
     past the end are dropped)."""
-    from ..training.config import TrainConfig
-
-    kwargs = _train_kwargs(cfg)
-    if not long:
-        f = cfg.query.epochs_fraction
-        epochs = max(1, int(f * cfg.train.epochs))
-        drops = sorted({int(f * e) for e in cfg.train.drop_epochs})
-        kwargs.update(epochs=epochs, drop_epochs=tuple(e for e in drops if 0 < e < epochs))
-    return TrainConfig(**kwargs)
+    if long:
+        return cfg.train
+    f = cfg.query.epochs_fraction
+    epochs = max(1, int(f * cfg.train.epochs))
+    drops = sorted({int(f * e) for e in cfg.train.drop_epochs})
+    return dataclasses.replace(cfg.train, epochs=epochs,
+                               drop_epochs=tuple(e for e in drops if 0 < e < epochs))
 
 
 def final_train_config(cfg: ExperimentConfig, density: float, *, cdbw: bool):
     """Training config of a final run: the paper's stretched schedule below density 1 when
     ``cfg.stretch`` is set, CDB-W when the method asks for it."""
-    from ..training.config import TrainConfig
-
-    tc = TrainConfig(**_train_kwargs(cfg), cdbw=cdbw)
+    tc = dataclasses.replace(cfg.train, cdbw=cdbw)
     if cfg.stretch and density < 1.0:
         tc = tc.stretched(density)
     return tc

@@ -13,7 +13,8 @@ train.epochs=10``) or used as the base of a config file (``preset = "cifar10-vgg
 
 from __future__ import annotations
 
-from .config import DataSpec, ExperimentConfig, ModelSpec, QuerySpec, TrainSpec
+from ..training.config import TrainConfig
+from .config import DataSpec, ExperimentConfig, ModelSpec, QuerySpec
 
 __all__ = ["PAPER_METHODS", "PRESETS"]
 
@@ -30,7 +31,7 @@ PAPER_SEEDS = (0, 1, 2)
 _CIFAR_AUG = dict(augment_pad=4, augment_flip=True)
 
 
-def _paper(name: str, data: DataSpec, model: ModelSpec, train: TrainSpec) -> ExperimentConfig:
+def _paper(name: str, data: DataSpec, model: ModelSpec, train: TrainConfig) -> ExperimentConfig:
     return ExperimentConfig(name=name, data=data, model=model, train=train, query=QuerySpec(),
                             methods=PAPER_METHODS, densities=PAPER_DENSITIES, seeds=PAPER_SEEDS)
 
@@ -44,7 +45,7 @@ def _tiny_imbalanced(factor: float) -> ExperimentConfig:
 def _tinyimagenet() -> ExperimentConfig:
     return _paper("tinyimagenet-resnet18", DataSpec(name="tinyimagenet"),
                   ModelSpec(name="resnet18"),
-                  TrainSpec(epochs=200, batch_size=200, lr=0.2, weight_decay=1e-4,
+                  TrainConfig(epochs=200, batch_size=200, lr=0.2, weight_decay=1e-4,
                             drop_epochs=(100, 150), **_CIFAR_AUG))
 
 
@@ -54,7 +55,7 @@ PRESETS: dict[str, ExperimentConfig] = {
         name="mnist1d-cpu",
         data=DataSpec(name="mnist1d", options={"num_samples": 10000}),
         model=ModelSpec(name="mlp", width=1.0),
-        train=TrainSpec(epochs=30, batch_size=128, lr=0.05, weight_decay=5e-4,
+        train=TrainConfig(epochs=30, batch_size=128, lr=0.05, weight_decay=5e-4,
                         drop_epochs=(15, 25)),
         query=QuerySpec(seeds=3, epochs_fraction=0.2, long_runs=1, dynunc_window=5),
         methods=("Full", "Random", "Random+DRoP", "EL2N", "EL2N+DRoP", "Forgetting",
@@ -64,11 +65,11 @@ PRESETS: dict[str, ExperimentConfig] = {
     ),
     "cifar10-vgg16": _paper(
         "cifar10-vgg16", DataSpec(name="cifar10"), ModelSpec(name="vgg16_bn"),
-        TrainSpec(epochs=160, batch_size=128, lr=0.1, weight_decay=1e-4, drop_epochs=(80, 120),
+        TrainConfig(epochs=160, batch_size=128, lr=0.1, weight_decay=1e-4, drop_epochs=(80, 120),
                   **_CIFAR_AUG)),
     "cifar100-vgg19": _paper(
         "cifar100-vgg19", DataSpec(name="cifar100"), ModelSpec(name="vgg19_bn"),
-        TrainSpec(epochs=160, batch_size=128, lr=0.1, weight_decay=5e-4, drop_epochs=(80, 120),
+        TrainConfig(epochs=160, batch_size=128, lr=0.1, weight_decay=5e-4, drop_epochs=(80, 120),
                   **_CIFAR_AUG)),
     "tinyimagenet-resnet18": _tinyimagenet(),
     "tinyimagenet-resnet18-imb2": _tiny_imbalanced(2),
@@ -76,13 +77,13 @@ PRESETS: dict[str, ExperimentConfig] = {
     "tinyimagenet-resnet18-imb20": _tiny_imbalanced(20),
     "imagenet-resnet50": _paper(
         "imagenet-resnet50", DataSpec(name="imagenet"), ModelSpec(name="resnet50"),
-        TrainSpec(epochs=90, batch_size=512, lr=0.4, weight_decay=1e-4, drop_epochs=(30, 60, 80),
+        TrainConfig(epochs=90, batch_size=512, lr=0.4, weight_decay=1e-4, drop_epochs=(30, 60, 80),
                   augment_flip=True, num_workers=8)),
     # Waterbirds: ImageNet-pretrained ResNet-50 (give model.pretrained=PATH to torchvision
     # weights); schedule is droprune's choice, not the paper's.
     "waterbirds-resnet50": _paper(
         "waterbirds-resnet50", DataSpec(name="waterbirds"),
         ModelSpec(name="resnet50", pretrained=None),
-        TrainSpec(epochs=100, batch_size=128, lr=1e-3, weight_decay=1e-4, drop_epochs=(),
+        TrainConfig(epochs=100, batch_size=128, lr=1e-3, weight_decay=1e-4, drop_epochs=(),
                   augment_flip=True, num_workers=8)),
 }
