@@ -159,6 +159,7 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     or retrained; the training checkpoints under ``work_dir/checkpoints/<run_id>`` so an
     interrupted run resumes, and the checkpoint is removed once the run is stored.
     """
+    from ..data.splits import check_reportable
     from ..training.trainer import predict_logits, train
     from .._io import atomic_save_npy
 
@@ -176,9 +177,7 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     ckpt = work_dir / "checkpoints" / run_id
     result = train(model, subset, tc, seed=spec.seed, val_set=splits.val if tc.cdbw else None,
                    checkpoint_dir=ckpt, device=device, progress=progress)
-    test = splits.test
-    if getattr(test, "split", None) == "val":
-        raise ValueError("refusing to report on the validation split")
+    test = check_reportable(splits.test)
     pred = predict_logits(result.model, test, batch_size=tc.eval_batch_size,
                           device=device).argmax(axis=1)
     group_props = None
