@@ -14,7 +14,17 @@ from train_helpers import (
     tiny_images,
 )
 
-from droprune.training import TrainConfig, train
+from droprune.training import Recorder, TrainConfig, train
+
+class Quiet(Recorder):
+    name = "quiet"
+
+
+class NeverCalled(Quiet):
+
+    def on_train_begin(self, *args):
+        raise AssertionError("a refused checkpoint must stop the run before it starts")
+
 
 CONFIG = TrainConfig(epochs=4, batch_size=8, lr=0.05, drop_epochs=(2,), augment_pad=1,
                      augment_flip=True, cdbw=True)
@@ -88,13 +98,15 @@ def test_checkpoint_file_is_plain_and_written_atomically(data, tmp_path):
     ("dataset", "dataset: "),
     ("val_set", "val_dataset: None in the checkpoint"),
     ("model", "model "),
-    ("recorders", r"recorders: \[\] in the checkpoint, \['log'\] now"),
+    ("recorders", r"recorders: \['quiet'\] in the checkpoint, \['quiet', 'quiet'\] now"),
 ])
 def test_checkpoint_of_another_run_is_refused(data, tmp_path, change, match):
     train_set, val_set = data
     config = TrainConfig(epochs=1, batch_size=8, lr=0.05)
-    train(small_cnn(train_set), train_set, config, checkpoint_dir=tmp_path, progress=False)
-    model, kw = small_cnn(train_set), dict(seed=0, recorders=())
+    train(small_cnn(train_set), train_set, config, recorders=[Quiet()], checkpoint_dir=tmp_path,
+          progress=False)
+    before = small_cnn(train_set)
+    model, kw = small_cnn(train_set), dict(seed=0, recorders=(NeverCalled(),))
     if change == "seed":
         kw["seed"] = 1
     elif change == "lr":
@@ -108,9 +120,12 @@ def test_checkpoint_of_another_run_is_refused(data, tmp_path, change, match):
     elif change == "model":
         model = small_cnn(train_set, width=0.5)
     elif change == "recorders":
-        kw["recorders"] = [LogRecorder()]
-    with pytest.raises(ValueError, match=match):
+        kw["recorders"] = [NeverCalled(), NeverCalled()]
+    with pytest.raises(ValueError, match=match) as err:
         train(model, train_set, config, checkpoint_dir=tmp_path, progress=False, **kw)
+    if change != "model":  # (a wider model differs in parameter count and shapes)
+        assert str(err.value).count("in the checkpoint") == 1  # only what changed is named
+        assert same_state(model, before)  # refused before anything was loaded or trained
 
 
 def test_num_workers_does_not_block_resume(data, tmp_path):

@@ -373,14 +373,16 @@ def train(model: nn.Module, train_set: LabelledDataset, config: TrainConfig, *, 
                                                             seed, recorders)
     cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
+    state = None
+    if path is not None and path.exists():
+        state = load_checkpoint(path)
+        check_fingerprint(state["fingerprint"], fingerprint, path)
     history: list[EpochStats] = []
     with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(seed)
         for rec in recorders:
             rec.on_train_begin(n, k, config.epochs, device)
-        if path is not None and path.exists():
-            state = load_checkpoint(path)
-            check_fingerprint(state["fingerprint"], fingerprint, path)
+        if state is not None:
             history = _restore(state, model, optimizer, recorders, device)
         net = model
         if world_size > 1:
