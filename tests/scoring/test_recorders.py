@@ -18,7 +18,7 @@ from droprune.scoring import (
     EL2NTraceRecorder,
     ForgettingRecorder,
 )
-from droprune.scoring.recorders import batch_el2n, batch_margin
+from droprune.scoring.recorders import batch_correct, batch_el2n, batch_margin
 from droprune.training import Recorder, TrainConfig, train
 
 
@@ -219,6 +219,22 @@ def test_aum_sign_and_values():
     assert rec.scores()[1] > rec.scores()[0]
 
 
+def test_correct_means_strictly_largest_true_logit():
+    z = torch.tensor([[0.0, 0.0], [2.0, 1.0], [1.0, 2.0]])
+    assert batch_correct(z, torch.tensor([0, 0, 0])).tolist() == [0.0, 1.0, 0.0]
+
+
+def test_flushing_every_batch_or_once_gives_the_same_values():
+    run = random_run()
+    bulk = play(all_recorders(), run)
+    eager = all_recorders()
+    for r in eager:
+        r.flush_elements = 1
+    play(eager, run)
+    for a, b in zip(bulk, eager):
+        np.testing.assert_array_equal(a.scores(), b.scores())
+
+
 def test_batch_margin_uses_largest_other_logit():
     z = torch.tensor([[1.0, 5.0, 2.0]])
     assert batch_margin(z, torch.tensor([2])).tolist() == [-3.0]
@@ -286,6 +302,31 @@ def test_resume_from_state_dict_gives_identical_scores():
     for a, b in zip(straight, resumed):
         np.testing.assert_array_equal(a.scores(), b.scores())
     np.testing.assert_array_equal(straight[2].trace, resumed[2].trace)
+
+
+def test_state_dict_in_the_middle_of_an_epoch_includes_pending_batches():
+    run = random_run(epochs=2)
+    straight = play(all_recorders(), run)
+    first = all_recorders()
+    for r in first:
+        r.on_train_begin(30, 4, 2, "cpu")
+    e, batches = run[0]
+    for idx, z, y in batches[:2]:
+        for r in first:
+            r.on_batch(e, idx, z, y)
+    states = [roundtrip(r.state_dict()) for r in first]
+    resumed = all_recorders()
+    for r, s in zip(resumed, states):
+        r.on_train_begin(30, 4, 2, "cpu")
+        r.load_state_dict(s)
+    for idx, z, y in batches[2:]:
+        for r in resumed:
+            r.on_batch(e, idx, z, y)
+    for r in resumed:
+        r.on_epoch_end(e)
+    play(resumed, run[1:], begin=False)
+    for a, b in zip(straight, resumed):
+        np.testing.assert_array_equal(a.scores(), b.scores())
 
 
 def test_load_state_dict_refuses_another_recorder_or_size():

@@ -43,6 +43,7 @@ from .registry import (
     ScorerInfo,
     check_scorers,
     make_recorder,
+    make_recorders,
     posthoc_scores,
     scorer_info,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "load_query_result",
     "load_scores",
     "make_recorder",
+    "make_recorders",
     "model_outputs",
     "posthoc_scores",
     "prototype_distances",

@@ -33,7 +33,7 @@ from ..data.base import DatasetSplits
 from ..models.base import build_model
 from ..training.config import TrainConfig
 from ..training.trainer import train
-from .registry import SCORERS, check_scorers, make_recorder, posthoc_scores
+from .registry import SCORERS, check_scorers, make_recorders, posthoc_scores
 from .store import QueryResult, SeedResult, _plain, load_query_result, save_query_result
 
 __all__ = ["QueryResult", "SeedResult", "run_query"]
@@ -94,8 +94,9 @@ def _run_seed(splits: DatasetSplits, seed: int, *, model_name: str,
         model = build_model(model_name, num_classes=train_set.num_classes,
                             in_channels=train_set.in_channels,
                             input_size=train_set.sample_shape[1:], **model_kwargs)
-    recorders = [make_recorder(n, **options.get(n, {})) for n in scorers
-                 if SCORERS[n].kind == "recorder"]
+    recording = [n for n in scorers if SCORERS[n].kind == "recorder"]
+    recorders = make_recorders(recording, {n: options[n] for n in recording if n in options}) \
+        if recording else []
     result = train(model, train_set, config, seed=seed, val_set=splits.val, recorders=recorders,
                    checkpoint_dir=checkpoint_dir, device=device, progress=progress)
     scores = {rec.name: rec.scores() for rec in recorders}

@@ -28,8 +28,8 @@ from .recorders import (
     ForgettingRecorder,
 )
 
-__all__ = ["SCORERS", "ScorerInfo", "check_scorers", "make_recorder", "posthoc_scores",
-           "scorer_info"]
+__all__ = ["SCORERS", "ScorerInfo", "check_scorers", "make_recorder", "make_recorders",
+           "posthoc_scores", "scorer_info"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,22 @@ def make_recorder(name: str, **options: Any) -> Recorder:
         raise ValueError(f"scorer {name!r} is computed post hoc, not recorded during training")
     check_scorers([name], {name: options})
     return _RECORDERS[name](**options)
+
+
+def make_recorders(names: Sequence[str],
+                   options: Mapping[str, Mapping[str, Any]] | None = None) -> list[Recorder]:
+    """Fresh recorders for several scorers of one training run (``options``: per-scorer
+    keyword options).
+
+    Examples
+    --------
+    >>> [r.name for r in make_recorders(["forgetting", "aum"], {"forgetting": {
+    ...     "never_learned": "zero"}})]
+    ['forgetting', 'aum']
+    """
+    names = check_scorers(names, options)
+    options = options or {}
+    return [make_recorder(n, **options.get(n, {})) for n in names]
 
 
 def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledDataset, *,
