@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from ..data.base import LabelledDataset, iter_batches
 from ..metrics import RobustnessReport, class_recalls, robustness_report
+from ..models.base import Classifier
 from .augment import augment_batch
 from .cdbw import cdbw_weights
 from .checkpoint import (
@@ -101,7 +102,7 @@ class TrainResult:
     a validation set. The returned model is the one after the LAST epoch, not the best one.
     """
 
-    model: nn.Module
+    model: Classifier
     history: list[EpochStats]
     best_epoch: int | None
     best_val_class_recall: np.ndarray | None
@@ -314,7 +315,7 @@ def _validate(model: nn.Module, val_set: LabelledDataset, config: TrainConfig,
 
 # -- the public API --------------------------------------------------------------------------
 
-def train(model: nn.Module, train_set: LabelledDataset, config: TrainConfig, *, seed: int = 0,
+def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *, seed: int = 0,
           val_set: LabelledDataset | None = None, recorders: Sequence[Recorder] = (),
           checkpoint_dir: str | Path | None = None, device: str | torch.device | None = None,
           progress: bool = True) -> TrainResult:
@@ -481,7 +482,7 @@ def _restore(state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Opt
     return [EpochStats.from_dict(h) for h in state["history"]]
 
 
-def _result(model: nn.Module, history: list[EpochStats]) -> TrainResult:
+def _result(model: Classifier, history: list[EpochStats]) -> TrainResult:
     scored = [h for h in history if h.val_accuracy is not None]
     if not scored:
         return TrainResult(model, history, None, None)
@@ -489,7 +490,7 @@ def _result(model: nn.Module, history: list[EpochStats]) -> TrainResult:
     return TrainResult(model, history, best.epoch, best.val_class_recall)
 
 
-def predict_logits(model: nn.Module, dataset: LabelledDataset, *, batch_size: int = 1024,
+def predict_logits(model: Classifier, dataset: LabelledDataset, *, batch_size: int = 1024,
                    device: str | torch.device | None = None, num_workers: int = 0) -> np.ndarray:
     """Logits of every sample of ``dataset`` in order, float32 (N, K), in eval mode.
 
@@ -509,7 +510,7 @@ def predict_logits(model: nn.Module, dataset: LabelledDataset, *, batch_size: in
     return torch.cat(chunks).numpy()
 
 
-def evaluate(model: nn.Module, dataset: LabelledDataset, *, batch_size: int = 1024,
+def evaluate(model: Classifier, dataset: LabelledDataset, *, batch_size: int = 1024,
              device: str | torch.device | None = None, num_workers: int = 0
              ) -> RobustnessReport:
     """Average and class-wise accuracy of ``model`` on ``dataset`` (eval mode).
