@@ -161,3 +161,28 @@ def test_errors():
         grand_scores(model, data, chunk_size=0)
     with pytest.raises(ValueError, match="indices must be"):
         grand_scores(model, data, indices=np.array([4]))
+
+
+@pytest.mark.parametrize("name", ["lenet5", "vgg16_bn", "resnet50", "cnn1d", "mlp"])
+def test_ghost_is_exact_on_every_droprune_model(name):
+    from droprune.data.base import LabelledDataset
+    from droprune.models import MODELS
+
+    assert set(MODELS) <= {"mlp", "cnn1d", "cnn2d", "lenet5", "vgg16_bn", "vgg19_bn",
+                           "resnet18", "resnet50"}  # a new model needs a case here
+    torch.manual_seed(0)
+    if name in ("mlp", "cnn1d"):
+        model = build_model(name, num_classes=3, in_channels=1, input_size=(40,), width=0.25)
+        x = torch.randn(4, 1, 40)
+    else:
+        width = 0.0625 if name == "resnet50" else 0.125
+        model = build_model(name, num_classes=3, in_channels=3, input_size=(32, 32),
+                            width=width)
+        x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():  # running statistics of these inputs (random ones blow up a deep net)
+        model.train()
+        model(x)
+    data = LabelledDataset(x, np.arange(4) % 3, 3)
+    assert grand_auto_method(model) == "ghost"
+    np.testing.assert_allclose(grand_scores(model, data, method="ghost"),
+                               reference(model, data), rtol=1e-4)

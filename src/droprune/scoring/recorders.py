@@ -230,9 +230,10 @@ class _EpochRecorder(Recorder):
             if not isinstance(theirs, torch.Tensor) or theirs.dtype != mine.dtype:
                 raise ValueError(f"{type(self).__name__} state {name!r}: expected a "
                                  f"{mine.dtype} tensor, got {getattr(theirs, 'dtype', theirs)!r}")
-            grows = name == "trace"  # the trace may hold more epochs than announced
-            if theirs.dim() != mine.dim() or (
-                    theirs.shape != mine.shape and not (grows and theirs.shape[1:] == mine.shape[1:])):
+            # the trace may hold more epochs than announced: only its sample axis must match
+            fits = theirs.shape == mine.shape or (
+                name == "trace" and theirs.dim() == 2 and theirs.shape[1:] == mine.shape[1:])
+            if not fits:
                 raise ValueError(f"{type(self).__name__} state {name!r}: shape "
                                  f"{tuple(theirs.shape)} does not fit {tuple(mine.shape)} (saved "
                                  f"for another dataset size or window?)")
