@@ -117,8 +117,22 @@ def test_work_dir_of_another_run_is_refused(tmp_path):
     (dict(seeds=[-1], scorers=["el2n"]), "integers >= 0"),
     (dict(seeds=[0], scorers=["el2n", "bogus"]), "unknown scorer 'bogus'"),
     (dict(seeds=[0], scorers=["el2n"], scorer_options={"el2n": {"x": 1}}), "has no option"),
+    (dict(seeds=[0], scorers=["grand"], scorer_options={"grand": {"method": "x"}}),
+     "grand method must be"),
+    (dict(seeds=[0], scorers=["grand"], scorer_options={"grand": {"chunk_size": 0}}),
+     "chunk_size must be"),
+    (dict(seeds=[0], scorers=["ssp"], scorer_options={"ssp": {"metric": "l1"}}),
+     "ssp metric must be"),
+    (dict(seeds=[0], scorers=["kcenter"], scorer_options={"kcenter": {"budget": 2.5}}),
+     "budget must be"),
+    (dict(seeds=[0], scorers=["dynunc"], scorer_options={"dynunc": {"window": 1}}),
+     "window must be"),
+    (dict(seeds=[0], scorers=["forgetting"],
+          scorer_options={"forgetting": {"never_learned": "inf"}}), "never_learned must be"),
+    (dict(seeds=[0], scorers=["el2n"], model_kwargs={"hidden": object()}),
+     "cannot be stored as JSON"),
 ])
 def test_errors_before_training(kwargs, match, monkeypatch):
     monkeypatch.setattr(query_module, "train", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ValueError, match=match):
-        run_query(splits(), **ARGS, **kwargs)
+        run_query(splits(), **{**ARGS, **kwargs})

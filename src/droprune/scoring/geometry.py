@@ -22,6 +22,7 @@ __all__ = [
     "kcenter_order_scores",
     "kcenter_scores",
     "kcenter_selection",
+    "kcenter_steps",
     "prototype_distances",
     "prototype_scores",
 ]
@@ -161,6 +162,23 @@ def kcenter_selection(embeddings: Any, k: int, *, seed: int = 0,
     return order.cpu().numpy()
 
 
+def kcenter_steps(budget: int | float | None, n: int | None = None) -> int | None:
+    """Number of greedy steps for a k-center ``budget`` (see :func:`kcenter_order_scores`);
+    with ``n=None`` only checks the budget (returns None)."""
+    ok_int = isinstance(budget, (int, np.integer)) and not isinstance(budget, bool) \
+        and 0 <= budget <= (budget if n is None else n)
+    ok_frac = isinstance(budget, float) and 0.0 < budget < 1.0
+    if not (budget is None or ok_int or ok_frac):
+        top = "N" if n is None else n
+        raise ValueError(f"budget must be None, an integer in [0, {top}] or a fraction in "
+                         f"(0, 1), got {budget!r}")
+    if n is None:
+        return None
+    if budget is None:
+        return n
+    return target_count(budget, n) if ok_frac else int(budget)
+
+
 def kcenter_order_scores(embeddings: Any, *, budget: int | float | None = None, seed: int = 0,
                          device: torch.device | str | None = None) -> np.ndarray:
     """Scores whose descending order is the greedy k-center order.
@@ -190,16 +208,7 @@ def kcenter_order_scores(embeddings: Any, *, budget: int | float | None = None, 
     """
     e = _as_embeddings(embeddings)
     n = e.shape[0]
-    if budget is None:
-        steps = n
-    elif isinstance(budget, float) and 0.0 < budget < 1.0:
-        steps = target_count(budget, n)
-    elif isinstance(budget, (int, np.integer)) and not isinstance(budget, bool) \
-            and 0 <= budget <= n:
-        steps = int(budget)
-    else:
-        raise ValueError(f"budget must be None, an integer in [0, {n}] or a fraction in (0, 1), "
-                         f"got {budget!r}")
+    steps = kcenter_steps(budget, n)
     order = kcenter_selection(e, steps, seed=seed, device=device)
     position = np.full(n, -1, dtype=np.int64)
     position[order] = np.arange(order.size)

@@ -166,6 +166,7 @@ def run_query(splits: DatasetSplits, *, model_name: str,
         raise ValueError("splits.val is empty: the query protocol needs validation data for "
                          "the per-class recall")
     meta = _query_metadata(splits, model_name, model_kwargs, config, names, options)
+    _plain(meta)  # model_kwargs and options must be storable in the score files: fail now
     work = None if work_dir is None else Path(work_dir)
     per_seed: list[SeedResult] = []
     for seed in seed_list:

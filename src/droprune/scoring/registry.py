@@ -17,9 +17,9 @@ from torch import nn
 
 from ..data.base import LabelledDataset
 from ..training.hooks import Recorder
-from ._modelio import model_outputs
-from .geometry import kcenter_order_scores, prototype_distances
-from .grand import grand_scores
+from ._modelio import check_batch_size, model_outputs
+from .geometry import PROTOTYPE_METRICS, kcenter_order_scores, kcenter_steps, prototype_distances
+from .grand import GRAND_METHODS, grand_scores
 from .posthoc import el2n_from_logits, grand_last_layer_from_outputs, random_scores
 from .recorders import (
     AUMRecorder,
@@ -113,7 +113,24 @@ def check_scorers(names: Sequence[str],
         if bad:
             raise ValueError(f"scorer {name!r} has no option(s) {bad}; its options: "
                              f"{list(info.options) or 'none'}")
+        _check_option_values(name, opts)
     return names
+
+
+def _check_option_values(name: str, opts: Mapping[str, Any]) -> None:
+    """Raise ValueError for a bad option value now, not after the training that precedes it."""
+    if name in _RECORDERS:
+        _RECORDERS[name](**opts)  # the constructors validate their arguments
+    elif name == "grand":
+        if opts.get("method", "auto") not in GRAND_METHODS:
+            raise ValueError(f"grand method must be one of {sorted(GRAND_METHODS)}, got "
+                             f"{opts['method']!r}")
+        check_batch_size(opts.get("chunk_size", 1), "chunk_size")
+    elif name == "ssp" and opts.get("metric", "euclidean") not in PROTOTYPE_METRICS:
+        raise ValueError(f"ssp metric must be one of {PROTOTYPE_METRICS}, got "
+                         f"{opts['metric']!r}")
+    elif name == "kcenter":
+        kcenter_steps(opts.get("budget"))
 
 
 def make_recorder(name: str, **options: Any) -> Recorder:
