@@ -29,6 +29,7 @@ import numpy as np
 
 from .._io import atomic_write, atomic_write_text
 from ..metrics import density_accuracy_correlation
+from .methods import parse_method
 from .store import read_results
 
 __all__ = ["ReportFiles", "full_class_accuracy", "robustness_table", "summarize",
@@ -170,13 +171,25 @@ def _mean_class_density(df, method: str, density: float) -> np.ndarray | None:
     return np.nanmean(np.array([np.array(r, dtype=float) for r in rows["class_density"]]), axis=0)
 
 
+def _panels(n: int, width: float, height: float):
+    """A grid of up to 4 columns for n panels; unused axes hidden. Returns (fig, axes list)."""
+    plt = _plt()
+    cols = min(4, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
+                             sharey=True)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
 def _plot_class_densities(df, methods: list[str], path: Path) -> Path:
     plt = _plt()
     densities = sorted(set(df.loc[df["method"] != "Full", "density"]))
-    n = len(methods)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False, sharey=True)
+    fig, axes = _panels(len(methods), 4.0, 3.4)
     cmap = plt.get_cmap("viridis")
-    for ax, method in zip(axes[0], methods):
+    for i, (ax, method) in enumerate(zip(axes, methods)):
         for i, d in enumerate(densities):
             cd = _mean_class_density(df, method, d)
             if cd is None:
@@ -186,8 +199,9 @@ def _plot_class_densities(df, methods: list[str], path: Path) -> Path:
         ax.set_title(method, fontsize=9)
         ax.set_xlabel("classes, sorted by density")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("class density after pruning")
-    axes[0][-1].legend(fontsize=7)
+        if i % 4 == 0:
+            ax.set_ylabel("class density after pruning")
+    axes[-1].legend(fontsize=7)
     fig.tight_layout()
     _save(fig, path)
     return path
@@ -195,11 +209,9 @@ def _plot_class_densities(df, methods: list[str], path: Path) -> Path:
 
 def _plot_density_vs_accuracy(df, methods: list[str], density: float,
                               full_acc: np.ndarray, path: Path) -> tuple[Path, dict[str, float]]:
-    plt = _plt()
-    n = len(methods)
-    fig, axes = plt.subplots(1, n, figsize=(3.8 * n, 3.6), squeeze=False, sharey=True)
+    fig, axes = _panels(len(methods), 3.6, 3.4)
     corr: dict[str, float] = {}
-    for ax, method in zip(axes[0], methods):
+    for i, (ax, method) in enumerate(zip(axes, methods)):
         cd = _mean_class_density(df, method, density)
         if cd is None:
             continue
@@ -209,7 +221,8 @@ def _plot_density_vs_accuracy(df, methods: list[str], density: float,
         ax.set_title(f"{method}\nr = {r:.2f}", fontsize=9)
         ax.set_xlabel(f"class density (d={density:g})")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("full-data class accuracy (%)")
+        if i % 4 == 0:
+            ax.set_ylabel("full-data class accuracy (%)")
     fig.tight_layout()
     _save(fig, path)
     return path, corr
@@ -288,14 +301,16 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
             _plot_vs_density(summary, df, "worst_class_accuracy", "worst-class test accuracy (%)",
                              folder / "worst_class_vs_density.png")]
     methods = [m for m in dict.fromkeys(df["method"]) if m != "Full"]
-    drop_first = sorted(methods, key=lambda m: ("DRoP" not in m, m))[:6]
-    figs.append(_plot_class_densities(df, drop_first, folder / "class_densities.png"))
+    # strategies first, each followed by its DRoP and StrategyQ variants; Random+DRoP first
+    panel = sorted(methods, key=lambda m: (m != "Random+DRoP", parse_method(m).family,
+                                           parse_method(m).quota != "none", m))[:12]
+    figs.append(_plot_class_densities(df, panel, folder / "class_densities.png"))
     full_acc = full_class_accuracy(df)
     corr: dict[str, float] = {}
     pruned_d = sorted(set(df.loc[df["method"] != "Full", "density"]))
     if full_acc is not None and pruned_d:
         d = corr_density if corr_density is not None else pruned_d[0]
-        path, corr = _plot_density_vs_accuracy(df, drop_first, d, full_acc,
+        path, corr = _plot_density_vs_accuracy(df, panel, d, full_acc,
                                                folder / "density_vs_accuracy.png")
         figs.append(path)
     else:
