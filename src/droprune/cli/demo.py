@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from droprune.experiments.config import load_config
-    from droprune.experiments.report import robustness_table, write_report
+    from droprune.experiments.report import write_report
     from droprune.experiments.store import read_results
     from droprune.experiments.sweep import run_sweep
 
@@ -46,8 +46,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 def headline(df) -> str:
     """A few lines saying what the demo shows at its lowest density, whatever it shows."""
-    from droprune.experiments.report import robustness_table
-
     pruned = df[df["method"] != "Full"]
     if pruned.empty:
         return "no pruned runs yet"

@@ -15,14 +15,13 @@ with a message naming what differs.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 from torch import nn
 
+from .._io import atomic_write
 from ..data.base import LabelledDataset
 from .config import TrainConfig
 from .hooks import Recorder
@@ -74,20 +73,8 @@ def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], path: Path
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
-    """Write ``payload`` to ``path`` atomically (temporary file + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``payload`` to ``path`` atomically (``droprune._io.atomic_write``)."""
+    return atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
 def load_error(exc: Exception) -> str:
