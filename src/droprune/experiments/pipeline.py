@@ -160,8 +160,8 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     interrupted run resumes, and the checkpoint is removed once the run is stored.
     """
     from ..data.splits import check_reportable
+    from ..training.distributed import run_on_main
     from ..training.trainer import predict_logits, train
-    from .._io import atomic_save_npy
 
     start = time.perf_counter()
     train_set = splits.train
@@ -170,7 +170,7 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     run_id = spec.run_id(cfg)
     kept = select_indices(spec.method, spec.density, spec.seed, labels, k, query, cfg.drop_mode)
     sel_path = work_dir / "selections" / f"{run_id}.npy"
-    atomic_save_npy(sel_path, kept)
+    kept = run_on_main(_save_selection, sel_path, kept)  # distributed: rank 0's, on every rank
     subset = train_set.subset(kept)
     tc = final_train_config(cfg, spec.density, cdbw=spec.method.cdbw)
     model = build_final_model(cfg, subset, seed=1_000_003 * spec.seed + 7)
@@ -189,7 +189,7 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
                                  train_group_proportions=group_props)
     counts = np.bincount(labels[kept], minlength=k)
     sizes = np.bincount(labels, minlength=k)
-    _remove_tree(ckpt)
+    run_on_main(_remove_tree, ckpt)
     return dict(
         run_id=run_id, experiment=cfg.name, fingerprint=cfg.final_fingerprint(),
         dataset=cfg.data.name, model=cfg.model.name, method=spec.method.name,
@@ -207,6 +207,15 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
         val_recall=query.val_recall, selection_file=str(sel_path.relative_to(work_dir)),
         seconds=time.perf_counter() - start, config=cfg.to_dict(),
     )
+
+
+def _save_selection(path: Path, kept: np.ndarray) -> np.ndarray:
+    """Save a run's kept indices; returns them (run by rank 0 alone in a distributed run, so
+    every rank trains on rank 0's selection and only rank 0 writes)."""
+    from .._io import atomic_save_npy
+
+    atomic_save_npy(path, kept)
+    return kept
 
 
 def _remove_tree(path: Path) -> None:
