@@ -173,17 +173,23 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
         Show progress bars (an overall one plus one per training run).
     log
         Where one-line messages go (``print`` by default).
+
+    Distributed (``torchrun``): every rank runs the same plan (each training with DDP, every
+    score gathered onto every rank); only rank 0 writes the folder (config, store rows,
+    selections, query files), shows progress and logs; the other ranks receive what it read
+    or decided (finished runs, selections) and wait until its writes are complete.
     """
     from tqdm.auto import tqdm
 
+    from ..training.distributed import is_main, run_on_main
+
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    bind_config(out_dir, cfg)
-    store = ResultStore(out_dir / _store_name(shard))
-    done: set[str] = set()
-    for path in store_paths(out_dir):
-        done |= ResultStore(path, readonly=True).run_ids()
+    if not is_main():
+        progress, log = False, _silent
+    store_path = out_dir / _store_name(shard)
+    done = run_on_main(_open_folder, out_dir, cfg, store_path)
+    store = ResultStore(store_path) if is_main() else None
     mine = shard_runs(plan_runs(cfg), shard)
     todo = [r for r in mine if r.run_id(cfg) not in done]
     summary = SweepSummary(out_dir=out_dir, planned=len(mine), skipped=len(mine) - len(todo))
@@ -208,10 +214,31 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
             bar.set_postfix_str(spec.label)
             record = run_final(cfg, spec, splits, query, work_dir=out_dir, device=device,
                                progress=progress)
-            store.add(record)
+            run_on_main(_add_row, store, record)
             summary.completed.append(record["run_id"])
             bar.update(1)
     finally:
         bar.close()
         summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    """The log of ranks other than 0."""
+
+
+def _open_folder(out_dir: Path, cfg: ExperimentConfig, store_path: Path) -> set[str]:
+    """Create or check the sweep folder (config.json, this shard's store); the ids of every
+    run finished in any store of the folder (rank 0 alone in a distributed run)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bind_config(out_dir, cfg)
+    ResultStore(store_path)
+    done: set[str] = set()
+    for path in store_paths(out_dir):
+        done |= ResultStore(path, readonly=True).run_ids()
+    return done
+
+
+def _add_row(store: ResultStore, record: dict[str, Any]) -> bool:
+    """Store one finished run (rank 0 alone in a distributed run)."""
+    return store.add(record)
