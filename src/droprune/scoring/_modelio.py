@@ -7,9 +7,10 @@ import torch
 from torch import nn
 
 from ..data.base import LabelledDataset, iter_batches
+from ..training.distributed import gather_by_index, is_distributed, shard_indices
 from ..training.trainer import eval_mode
 
-__all__ = ["check_batch_size", "model_device", "model_outputs"]
+__all__ = ["check_batch_size", "distributed_shard", "model_device", "model_outputs"]
 
 
 def model_device(model: nn.Module, device: torch.device | str | None) -> torch.device:
@@ -27,6 +28,15 @@ def check_batch_size(value: int, name: str = "batch_size") -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def distributed_shard(num_samples: int, indices: np.ndarray | None) -> np.ndarray | None:
+    """The indices this rank computes when a whole dataset is scored in a distributed run
+    (``indices`` is None and a process group is initialised), else None: explicit
+    ``indices`` are always computed locally, in this process alone."""
+    if indices is None and is_distributed():
+        return shard_indices(num_samples)
+    return None
 
 
 def model_outputs(model: nn.Module, dataset: LabelledDataset, *, batch_size: int = 256,
@@ -47,12 +57,19 @@ def model_outputs(model: nn.Module, dataset: LabelledDataset, *, batch_size: int
     device
         Where to run; default: the model's device.
     indices
-        Run only these samples (in this order); default all.
+        Run only these samples (in this order), in this process; default all.
 
     Returns
     -------
     (embeddings, logits)
         float32 CPU tensors of shapes (N, D) and (N, K), row ``i`` = ``indices[i]``.
+
+    Notes
+    -----
+    In a distributed run with ``indices=None`` this is a collective: each rank runs its shard
+    (:func:`droprune.training.distributed.shard_indices`) and every rank receives all rows,
+    placed by sample index (:func:`~droprune.training.distributed.gather_by_index`), so
+    every score computed from them sees all samples (class means, k-center).
     """
     batch_size = check_batch_size(batch_size)
     if not hasattr(model, "features") or not hasattr(model, "classifier"):
@@ -60,6 +77,22 @@ def model_outputs(model: nn.Module, dataset: LabelledDataset, *, batch_size: int
                          f"classifier layer), got {type(model).__name__}")
     dev = model_device(model, device)
     model.to(dev)
+    shard = distributed_shard(len(dataset), indices)
+    if shard is not None:
+        if len(dataset) == 0:
+            raise ValueError(f"dataset {dataset.name!r} has no samples to score")
+        emb, out = _run(model, dataset, batch_size, dev, shard)
+        return gather_by_index(shard, emb, len(dataset)), gather_by_index(shard, out, len(dataset))
+    embs, logits = _run(model, dataset, batch_size, dev, indices)
+    if embs.shape[0] == 0:
+        raise ValueError(f"dataset {dataset.name!r} has no samples to score")
+    return embs, logits
+
+
+def _run(model: nn.Module, dataset: LabelledDataset, batch_size: int, dev: torch.device,
+         indices: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Embeddings and logits of ``indices`` (all samples when None); empty tensors of the
+    right width when there is nothing to run (a rank with an empty shard)."""
     embs, logits = [], []
     with eval_mode(model), torch.inference_mode():
         for x, _, _ in iter_batches(dataset, batch_size, indices=indices, device=dev):
@@ -67,5 +100,6 @@ def model_outputs(model: nn.Module, dataset: LabelledDataset, *, batch_size: int
             embs.append(h.float().cpu())
             logits.append(model.classifier(h).float().cpu())
     if not embs:
-        raise ValueError(f"dataset {dataset.name!r} has no samples to score")
+        width = getattr(model, "embedding_dim", 0)
+        return torch.zeros((0, width)), torch.zeros((0, dataset.num_classes))
     return torch.cat(embs), torch.cat(logits)

@@ -45,7 +45,8 @@ from torch import nn
 
 from ..data.base import LabelledDataset, iter_batches
 from ..training.trainer import eval_mode
-from ._modelio import check_batch_size, model_device
+from ..training.distributed import gather_by_index
+from ._modelio import check_batch_size, distributed_shard, model_device
 
 __all__ = ["GRAND_METHODS", "ghost_unsupported", "grand_auto_method", "grand_scores"]
 
@@ -115,12 +116,17 @@ def grand_scores(model: nn.Module, dataset: LabelledDataset, *, method: str = "a
     device
         Where to compute; default: the model's device.
     indices
-        Score only these samples (in this order); default all.
+        Score only these samples (in this order), in this process; default all.
 
     Returns
     -------
     numpy.ndarray
         float64 (len(indices) or N,), higher = harder = kept first.
+
+    Notes
+    -----
+    In a distributed run with ``indices=None`` this is a collective: each rank scores its
+    shard and every rank returns all N scores, placed by sample index.
     """
     if method not in GRAND_METHODS:
         raise ValueError(f"method must be one of {sorted(GRAND_METHODS)}, got {method!r}")
@@ -138,6 +144,11 @@ def grand_scores(model: nn.Module, dataset: LabelledDataset, *, method: str = "a
                                                    or indices.max() >= len(dataset))):
             raise ValueError(f"indices must be a 1-D array of sample indices in "
                              f"[0, {len(dataset)})")
+    shard = distributed_shard(len(dataset), indices)
+    if shard is not None:
+        mine = grand_scores(model, dataset, method=method, chunk_size=chunk_size, device=device,
+                            indices=shard)
+        return gather_by_index(shard, torch.from_numpy(mine), len(dataset)).numpy()
     dev = model_device(model, device)
     model.to(dev)
     chunk_norms: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor] = {

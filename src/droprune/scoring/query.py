@@ -19,6 +19,12 @@ epoch (an interrupted seed resumes from its last epoch, with identical results) 
 finished seed is saved atomically as ``work_dir/seed<k>.parquet``; a rerun with the same
 arguments loads finished seeds instead of recomputing them. A work_dir holding a run with other
 arguments is refused.
+
+Distributed (``torchrun``): every rank runs the same plan; each query model trains with DDP on
+the ranks' shards and every score is gathered by sample index onto every rank
+(:mod:`droprune.training.distributed`), so each rank holds the full result. Only rank 0 reads
+and writes the files of ``work_dir`` (finished seeds are broadcast to the other ranks; the
+trainer's checkpoints are written by rank 0 and read by every rank on resume).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import torch
 from ..data.base import DatasetSplits
 from ..models.base import build_model
 from ..training.config import TrainConfig
+from ..training.distributed import run_on_main
 from ..training.trainer import train
 from .registry import SCORERS, check_scorers, make_recorders, posthoc_scores
 from .store import QueryResult, SeedResult, _plain, load_query_result, save_query_result
@@ -82,6 +89,16 @@ def _same_run(saved: Mapping[str, Any], wanted: Mapping[str, Any], path: Path) -
     if diffs:
         raise ValueError(f"{path} was written by another query run (differs in: "
                          f"{', '.join(diffs)}); delete it or pass another work_dir")
+
+
+def _load_finished(path: Path, meta: Mapping[str, Any]) -> SeedResult | None:
+    """The saved result of a finished seed (None when there is none yet); a file written by
+    another query run is refused."""
+    if not path.exists():
+        return None
+    saved = load_query_result(path, expected_fingerprint=meta["dataset_fingerprint"])
+    _same_run(saved.metadata, meta, path)
+    return saved.per_seed[0]
 
 
 def _run_seed(splits: DatasetSplits, seed: int, *, model_name: str,
@@ -171,17 +188,16 @@ def run_query(splits: DatasetSplits, *, model_name: str,
     per_seed: list[SeedResult] = []
     for seed in seed_list:
         done = None if work is None else work / f"seed{seed}.parquet"
-        if done is not None and done.exists():
-            saved = load_query_result(done, expected_fingerprint=meta["dataset_fingerprint"])
-            _same_run(saved.metadata, meta, done)
-            per_seed.append(saved.per_seed[0])
+        saved = None if done is None else run_on_main(_load_finished, done, meta)
+        if saved is not None:
+            per_seed.append(saved)
             continue
         result = _run_seed(splits, seed, model_name=model_name, model_kwargs=model_kwargs,
                            config=config, scorers=names, options=options, device=device,
                            checkpoint_dir=None if work is None else work / f"seed{seed}",
                            progress=progress)
         if done is not None:
-            save_query_result(done, _combine([result], splits.train.labels, meta))
+            run_on_main(save_query_result, done, _combine([result], splits.train.labels, meta))
         per_seed.append(result)
     return _combine(per_seed, splits.train.labels, meta)
 

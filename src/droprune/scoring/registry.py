@@ -187,6 +187,14 @@ def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledData
     -------
     dict
         name -> float64 (N,) scores.
+
+    Notes
+    -----
+    In a distributed run this is a collective (call it on every rank): the forward pass and
+    GraNd's backward run on each rank's shard of the samples, the embeddings, logits and
+    GraNd norms are gathered by sample index onto every rank, and the scores are computed from
+    those full arrays as in one process (SSP's class means and k-center see every sample;
+    k-center runs on every rank, so no rank waits for another).
     """
     names = check_scorers(names, options)
     options = options or {}

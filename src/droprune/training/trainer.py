@@ -31,7 +31,7 @@ from tqdm import tqdm
 from ..data.base import LabelledDataset, iter_batches
 from ..metrics import RobustnessReport, class_recalls, robustness_report
 from ..models.base import Classifier
-from .augment import augment_batch
+from .augment import flip, translate
 from .cdbw import cdbw_weights
 from .checkpoint import (
     CHECKPOINT_NAME,
@@ -45,9 +45,15 @@ from .config import TrainConfig
 from .distributed import (
     AUGMENT_STREAM,
     all_reduce_sum,
+    barrier,
     derived_generator,
     epoch_order,
+    all_gather_object,
+    exit_hook_for_tests,
+    gather_by_index,
     is_distributed,
+    launched_world_size,
+    shard_indices,
     world,
 )
 from .hooks import Recorder
@@ -109,9 +115,13 @@ class TrainResult:
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``device`` as a ``torch.device``; None means CUDA when available, else the CPU."""
+    """``device`` as a ``torch.device``; None means CUDA when available (the current CUDA
+    device, which :func:`~droprune.training.distributed.distributed_session` sets to
+    ``LOCAL_RANK`` under torchrun), else the CPU."""
     if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("cpu")
     return torch.device(device)
 
 
@@ -235,21 +245,106 @@ def _train_batches(dataset: LabelledDataset, order: torch.Tensor, bounds: list[t
 # -- one epoch -------------------------------------------------------------------------------
 
 def _first_bad(batch_loss: torch.Tensor, start: int, stop: int) -> int | None:
-    """Index of the first non-finite loss in ``batch_loss[start:stop]`` (one sync)."""
-    finite = torch.isfinite(batch_loss[start:stop])
-    if bool(finite.all()):
+    """Index of the first non-finite loss in ``batch_loss[start:stop]`` (one sync), on any
+    rank: in a distributed run the flags are summed over ranks, so every rank stops at the
+    same batch instead of waiting for the one that stopped."""
+    bad = ~torch.isfinite(batch_loss[start:stop])
+    if is_distributed():
+        flags = bad.to(batch_loss.dtype)
+        all_reduce_sum(flags)
+        bad = flags > 0
+    if not bool(bad.any()):
         return None
-    return start + int((~finite).nonzero()[0, 0])
+    return start + int(bad.nonzero()[0, 0])
 
 
 def _reduce_epoch_metrics(batch_loss: torch.Tensor, batch_correct: torch.Tensor,
-                          sizes: torch.Tensor) -> tuple[float, float]:
-    """Mean loss and accuracy of the epoch over all ranks (the one place metrics are reduced)."""
-    totals = torch.stack([(batch_loss.double() * sizes).sum(), batch_correct.double().sum(),
-                          sizes.sum()])
+                          shares: torch.Tensor) -> tuple[float, float]:
+    """Mean loss and accuracy of the epoch over all ranks (the one place metrics are reduced).
+
+    ``batch_loss[b] * shares[b]`` is the summed loss of this rank's real samples in batch b
+    (see :func:`_batch_loss`); summed over batches and ranks it is the epoch's total loss, and
+    the shares add up to the number of training samples.
+    """
+    totals = torch.stack([(batch_loss.double() * shares).sum(), batch_correct.double().sum(),
+                          shares.sum()])
     all_reduce_sum(totals)
     loss, correct, count = totals.tolist()
     return loss / count, correct / count
+
+
+@dataclass(frozen=True)
+class _EpochPlan:
+    """This rank's part of an epoch.
+
+    The GLOBAL batches are those of a single process (:func:`batch_bounds` over the shared
+    permutation); with the permutation dealt out as in ``DistributedSampler`` (rank r takes
+    positions r, r + W, ...) and a global batch size divisible by W, the positions
+    [s, e) of global batch b are, on rank r, the local positions [s / W, e / W): every rank
+    holds batch_size / W samples of it, the last batch also holding the padding duplicates.
+    """
+
+    order: torch.Tensor  # this rank's dataset indices (CPU, int64)
+    real: torch.Tensor | None  # False at padding duplicates (None: no padding)
+    bounds: list[tuple[int, int]]  # local (start, stop) of each batch
+    global_sizes: list[int]  # real samples in each global batch
+    padded: list[bool]  # whether the global batch holds padding duplicates (on any rank)
+
+
+def _epoch_plan(n: int, batch_size: int, *, seed: int, epoch: int, rank: int,
+                world_size: int) -> _EpochPlan:
+    order, real = epoch_order(n, seed=seed, epoch=epoch, rank=rank, world_size=world_size)
+    global_bounds = batch_bounds(n, batch_size)
+    bounds = global_bounds
+    if world_size > 1:
+        bounds = [(s // world_size, e // world_size) for s, e in global_bounds]
+        bounds[-1] = (bounds[-1][0], order.numel())
+    sizes = [e - s for s, e in global_bounds]
+    # the global batch holds padding (on some rank) when its real samples do not fill W parts
+    padded = [(e - s) * world_size != size for (s, e), size in zip(bounds, sizes)]
+    return _EpochPlan(order, real, bounds, sizes, padded)
+
+
+def _augment(x: torch.Tensor, config: TrainConfig, generator: torch.Generator, n_global: int,
+             rank: int, world_size: int) -> torch.Tensor:
+    """Augment this rank's part of a batch with the draws of the whole GLOBAL batch.
+
+    The draws are those :func:`droprune.training.augment.augment_batch` makes for the global
+    batch (offsets, then flip flags, from the same generator), and each sample takes the draw
+    of its position in the global batch, so a sample's augmentation does not depend on the
+    number of ranks (one process: exactly ``augment_batch``). Padding duplicates borrow the
+    last draw; they do not count in the loss.
+    """
+    pos = (torch.arange(x.shape[0]) * world_size + rank).clamp_(max=max(n_global - 1, 0))
+    if config.augment_pad > 0:
+        pad = config.augment_pad
+        offsets = torch.randint(0, 2 * pad + 1, (n_global, x.dim() - 2), generator=generator)
+        x = translate(x, offsets[pos], pad)
+    if config.augment_flip:
+        flags = torch.rand(n_global, generator=generator) < 0.5
+        x = flip(x, flags[pos])
+    return x
+
+
+def _batch_loss(logits: torch.Tensor, y: torch.Tensor, class_weights: torch.Tensor | None,
+                keep: torch.Tensor | None, share: float) -> torch.Tensor:
+    """The loss this rank minimises for one batch.
+
+    ``share`` = (real samples of the global batch) / W. DDP averages gradients over the W
+    ranks, so each rank minimises (sum of its real samples' losses) / share: the average is
+    then exactly the mean loss of the global batch, as in one process. When the global batch
+    holds no padding (``keep`` None) every rank holds ``share`` samples and this is the plain
+    mean; otherwise ``keep`` masks this rank's padding duplicates out (on every rank, also
+    one whose part happens to be all real).
+    """
+    if keep is None:
+        if class_weights is None:
+            return F.cross_entropy(logits, y)
+        return (F.cross_entropy(logits, y, reduction="none") * class_weights[y]).mean()
+    per_sample = F.cross_entropy(logits, y, reduction="none")
+    if class_weights is not None:
+        per_sample = per_sample * class_weights[y]
+    return (per_sample * keep).sum() / share
 
 
 def _train_epoch(net: nn.Module, train_set: LabelledDataset, config: TrainConfig, *, epoch: int,
@@ -257,60 +352,104 @@ def _train_epoch(net: nn.Module, train_set: LabelledDataset, config: TrainConfig
                  recorders: Sequence[Recorder], labels: torch.Tensor, device: torch.device,
                  bar: tqdm) -> tuple[float, float]:
     rank, world_size = world()
-    order, real = epoch_order(len(train_set), seed=seed, epoch=epoch, rank=rank,
-                              world_size=world_size)
-    bounds = batch_bounds(order.numel(), config.batch_size)
-    sizes = torch.tensor([stop - start for start, stop in bounds], dtype=torch.float64,
-                         device=device)
+    plan = _epoch_plan(len(train_set), config.batch_size, seed=seed, epoch=epoch, rank=rank,
+                       world_size=world_size)
+    bounds = plan.bounds
+    shares = torch.tensor([size / world_size for size in plan.global_sizes],
+                          dtype=torch.float64, device=device)
     batch_loss = torch.zeros(len(bounds), device=device)
     batch_correct = torch.zeros(len(bounds), dtype=torch.long, device=device)
-    real_dev = None if real is None else real.to(device)
-    generator = derived_generator(seed, AUGMENT_STREAM, epoch, rank)
+    real_dev = None if plan.real is None else plan.real.to(device)
+    # key 0: the stream is shared by all ranks (formerly keyed by the rank, which was 0 alone)
+    generator = derived_generator(seed, AUGMENT_STREAM, epoch, 0)
     augment = config.augment_pad > 0 or config.augment_flip
     checked = 0
     net.train()
-    batches = _train_batches(train_set, order, bounds, labels, device, config.num_workers)
+    batches = _train_batches(train_set, plan.order, bounds, labels, device, config.num_workers)
     for b, (x, y, idx) in enumerate(batches):
         if augment:
-            x = augment_batch(x, pad=config.augment_pad, hflip=config.augment_flip,
-                              generator=generator)
+            x = _augment(x, config, generator, plan.global_sizes[b], rank, world_size)
         logits = net(train_set.to_float(x))
-        if class_weights is None:
-            loss = F.cross_entropy(logits, y)
-        else:
-            loss = (F.cross_entropy(logits, y, reduction="none") * class_weights[y]).mean()
+        keep = real_dev[bounds[b][0]:bounds[b][1]] if plan.padded[b] else None
+        loss = _batch_loss(logits, y, class_weights, keep, plan.global_sizes[b] / world_size)
+        out = logits.detach()
         if recorders:
-            out = logits.detach()
-            if real_dev is not None:
-                keep = real_dev[bounds[b][0]:bounds[b][1]]
-                idx, out, y_rec = idx[keep], out[keep], y[keep]
-            else:
-                y_rec = y
+            rec_idx, rec_out, rec_y = (idx, out, y) if keep is None else \
+                (idx[keep], out[keep], y[keep])
             for rec in recorders:
-                rec.on_batch(epoch, idx, out, y_rec)
+                rec.on_batch(epoch, rec_idx, rec_out, rec_y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         batch_loss[b] = loss.detach()
-        batch_correct[b] = (logits.detach().argmax(1) == y).sum()
+        correct = out.argmax(1) == y
+        batch_correct[b] = (correct if keep is None else correct & keep).sum()
         if (b + 1) % SYNC_EVERY == 0 or b + 1 == len(bounds):
             bad = _first_bad(batch_loss, checked, b + 1)
             if bad is not None:
+                where = "" if world_size == 1 else f" (on rank {rank} or another rank)"
                 raise FloatingPointError(
                     f"training diverged: the loss of epoch {epoch}, batch {bad} is "
-                    f"{batch_loss[bad].item()}; lower the learning rate or check the inputs "
-                    f"for NaN/inf")
+                    f"{batch_loss[bad].item()}{where}; lower the learning rate or check the "
+                    f"inputs for NaN/inf")
             bar.update(b + 1 - checked)
             checked = b + 1
-    return _reduce_epoch_metrics(batch_loss, batch_correct, sizes)
+    return _reduce_epoch_metrics(batch_loss, batch_correct, shares)
 
 
 def _validate(model: nn.Module, val_set: LabelledDataset, config: TrainConfig,
               device: torch.device) -> tuple[float, np.ndarray]:
+    # distributed: each rank predicts its shard, every rank gets all predictions by index
     pred = predict_logits(model, val_set, batch_size=config.eval_batch_size, device=device,
                           num_workers=config.num_workers).argmax(1)
     recall = class_recalls(val_set.labels, pred, num_classes=val_set.num_classes)
     return float(np.mean(pred == val_set.labels)), recall
+
+
+def _check_world(config: TrainConfig) -> tuple[int, int]:
+    """``(rank, world_size)``, after refusing a torchrun launch without a process group and a
+    global batch size that the ranks cannot split evenly."""
+    launched = launched_world_size()
+    if launched > 1 and not is_distributed():
+        raise ValueError(f"this process is one of {launched} launched together (WORLD_SIZE="
+                         f"{launched}) but torch.distributed is not initialised: run the work "
+                         f"inside `with droprune.training.distributed.distributed_session():` "
+                         f"(the droprune command does this itself)")
+    rank, world_size = world()
+    if config.batch_size % world_size:
+        lower = max(world_size, config.batch_size // world_size * world_size)
+        raise ValueError(f"batch_size {config.batch_size} is the global batch, split evenly "
+                         f"over {world_size} ranks: make it a multiple of {world_size} (e.g. "
+                         f"{lower} or {lower + world_size})")
+    return rank, world_size
+
+
+def _resume_state(path: Path, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
+    """The checkpoint to resume from (None: start afresh), the same on every rank.
+
+    Every rank reads the file itself (after a barrier, so rank 0's last write is complete);
+    the ranks then compare what they found, so a checkpoint folder that some ranks cannot see
+    (not on a shared filesystem) or a file refused on one rank fails on all ranks at once.
+    """
+    barrier()
+    state, problem = None, None
+    try:
+        if path.exists():
+            state = load_checkpoint(path)
+            check_fingerprint(state["fingerprint"], fingerprint, path)
+    except ValueError as exc:
+        problem = str(exc)
+    views = all_gather_object((None if state is None else int(state["epochs_done"]), problem))
+    problems = [(r, p) for r, (_, p) in enumerate(views) if p is not None]
+    if problems:
+        rank, text = problems[0]
+        raise ValueError(text if len(views) == 1 else f"rank {rank}: {text}")
+    if len({done for done, _ in views}) > 1:
+        seen = ", ".join(f"rank {r}: {'none' if d is None else f'{d} epochs'}"
+                         for r, (d, _) in enumerate(views))
+        raise ValueError(f"the ranks see different checkpoints at {path} ({seen}): put "
+                         f"checkpoint_dir on a filesystem that every node shares")
+    return state
 
 
 # -- the public API --------------------------------------------------------------------------
@@ -362,10 +501,10 @@ def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *,
         When the loss becomes NaN or infinite (the message names the epoch and batch).
     """
     _check_run(model, train_set, config, seed, val_set)
+    rank, world_size = _check_world(config)
     device = resolve_device(device)
     model.to(device)
     _check_model_fits(model, train_set, device)
-    rank, world_size = world()
     n, k = len(train_set), train_set.num_classes
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay, nesterov=config.nesterov)
@@ -374,10 +513,7 @@ def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *,
                                                             seed, recorders)
     cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
         if device.type == "cuda" else []
-    state = None
-    if path is not None and path.exists():
-        state = load_checkpoint(path)
-        check_fingerprint(state["fingerprint"], fingerprint, path)
+    state = None if path is None else _resume_state(path, fingerprint)
     history: list[EpochStats] = []
     with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(seed)
@@ -387,10 +523,12 @@ def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *,
             history = _restore(state, model, optimizer, recorders, device)
         net = model
         if world_size > 1:
-            net = nn.parallel.DistributedDataParallel(
-                model, device_ids=[device.index] if device.type == "cuda" else None)
+            ids = None
+            if device.type == "cuda":
+                ids = [device.index if device.index is not None else torch.cuda.current_device()]
+            net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         labels = torch.from_numpy(train_set.labels)
-        batches_per_epoch = len(batch_bounds(-(-n // world_size), config.batch_size))
+        batches_per_epoch = len(batch_bounds(n, config.batch_size))
         bar = tqdm(total=config.epochs * batches_per_epoch,
                    initial=len(history) * batches_per_epoch, unit="batch",
                    disable=not progress or rank != 0, dynamic_ncols=True, mininterval=0.5)
@@ -400,9 +538,12 @@ def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *,
                                    val_set=val_set, optimizer=optimizer, history=history,
                                    recorders=recorders, labels=labels, device=device, bar=bar)
                 history.append(stats)
-                if path is not None and rank == 0:
-                    save_checkpoint(path, _checkpoint_payload(fingerprint, model, optimizer,
-                                                              history, recorders, device))
+                if path is not None:
+                    if rank == 0:
+                        save_checkpoint(path, _checkpoint_payload(fingerprint, model, optimizer,
+                                                                  history, recorders, device))
+                    barrier()  # epoch e is on disk before any rank starts epoch e + 1
+                exit_hook_for_tests(epoch)
                 bar.set_postfix_str(_postfix(stats), refresh=False)
         finally:
             bar.close()
@@ -491,38 +632,47 @@ def _result(model: Classifier, history: list[EpochStats]) -> TrainResult:
 
 
 def predict_logits(model: Classifier, dataset: LabelledDataset, *, batch_size: int = 1024,
-                   device: str | torch.device | None = None, num_workers: int = 0) -> np.ndarray:
+                   device: str | torch.device | None = None, num_workers: int = 0,
+                   local: bool = False) -> np.ndarray:
     """Logits of every sample of ``dataset`` in order, float32 (N, K), in eval mode.
 
     The model is put in eval mode (batch norm uses its running statistics, dropout is off) and
     restored to its previous mode afterwards; no augmentation. ``device=None`` means CUDA when
     available, else the CPU (the model is moved there).
+
+    In a distributed run (a process group is initialised) this is a collective: each rank
+    predicts its shard (:func:`~droprune.training.distributed.shard_indices`) and every rank
+    returns all N rows, placed by sample index. Call it on every rank, or pass ``local=True``
+    to predict every sample in this process alone.
     """
     device = resolve_device(device)
     model.to(device)
+    indices = None if local or not is_distributed() else shard_indices(len(dataset))
     chunks = []
     with eval_mode(model), torch.no_grad():
-        for x, _, _ in iter_batches(dataset, batch_size, device=device,
+        for x, _, _ in iter_batches(dataset, batch_size, indices=indices, device=device,
                                     num_workers=num_workers):
             chunks.append(model(dataset.to_float(x)).float().cpu())
-    if not chunks:
-        return np.zeros((0, dataset.num_classes), dtype=np.float32)
-    return torch.cat(chunks).numpy()
+    logits = torch.cat(chunks) if chunks else torch.zeros((0, dataset.num_classes))
+    if indices is not None:
+        logits = gather_by_index(indices, logits, len(dataset))
+    return logits.numpy()
 
 
 def evaluate(model: Classifier, dataset: LabelledDataset, *, batch_size: int = 1024,
-             device: str | torch.device | None = None, num_workers: int = 0
-             ) -> RobustnessReport:
+             device: str | torch.device | None = None, num_workers: int = 0,
+             local: bool = False) -> RobustnessReport:
     """Average and class-wise accuracy of ``model`` on ``dataset`` (eval mode).
 
     Uses the dataset's class names, and its groups when it has some (group accuracies; the
     group-weighted average needs the training proportions, see
-    :func:`droprune.robustness_report`).
+    :func:`droprune.robustness_report`). Distributed: a collective like
+    :func:`predict_logits` (``local=True`` to evaluate in this process alone).
     """
     if len(dataset) == 0:
         raise ValueError(f"dataset {dataset.name} is empty: there is nothing to evaluate")
     logits = predict_logits(model, dataset, batch_size=batch_size, device=device,
-                            num_workers=num_workers)
+                            num_workers=num_workers, local=local)
     return robustness_report(dataset.labels, logits.argmax(1), num_classes=dataset.num_classes,
                              class_names=dataset.class_names, groups=dataset.groups,
                              num_groups=dataset.num_groups or None)
