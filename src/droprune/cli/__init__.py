@@ -9,7 +9,9 @@ no argparse namespace travels further.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import pkgutil
 import sys
 from typing import Sequence
@@ -50,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(handler(args) or 0)
+        with _distributed_session():
+            return int(handler(args) or 0)
     except (CLIError, ValueError, FileNotFoundError) as exc:
         print(f"droprune {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -58,6 +61,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"droprune {args.command}: interrupted; finished work is saved, run the same "
               f"command again to resume", file=sys.stderr)
         return 130
+
+
+def _distributed_session():
+    """Under torchrun (WORLD_SIZE > 1), the process group for the command (see
+    ``droprune.training.distributed.distributed_session``); otherwise nothing, and no torch
+    import."""
+    if os.environ.get("WORLD_SIZE", "1").strip() in ("", "1"):
+        return contextlib.nullcontext()
+    from droprune.training.distributed import distributed_session
+
+    return distributed_session()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,17 +41,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _sweep(args: argparse.Namespace) -> int:
     from droprune.experiments.sweep import parse_shard, run_sweep
+    from droprune.training.distributed import is_main
 
     cfg = load_experiment(args.preset, args.config, args.set)
     summary = run_sweep(cfg, args.out, shard=parse_shard(args.shard), device=args.device,
                         progress=not args.no_progress)
-    print(summary)
+    if is_main():  # torchrun: one summary, from rank 0
+        print(summary)
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
     from droprune.experiments.store import ResultStore
     from droprune.experiments.sweep import run_sweep
+    from droprune.training.distributed import is_main
 
     overrides = list(args.set) + [f"methods={args.method}", f"densities={args.density}",
                                   f"seeds={args.seed}"]
@@ -59,6 +62,8 @@ def _run(args: argparse.Namespace) -> int:
         overrides[-2] = "densities=1.0"
     cfg = load_experiment(args.preset, args.config, overrides)
     summary = run_sweep(cfg, args.out, device=args.device, progress=not args.no_progress)
+    if not is_main():  # torchrun: one summary, from rank 0
+        return 0
     print(summary)
     rows = [r for r in ResultStore(args.out / "results.sqlite", readonly=True).records()
             if r["method"] == cfg.parsed_methods[0].name and r["seed"] == args.seed]
