@@ -136,3 +136,17 @@ def test_errors_before_training(kwargs, match, monkeypatch):
     monkeypatch.setattr(query_module, "train", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(ValueError, match=match):
         run_query(splits(), **{**ARGS, **kwargs})
+
+
+def test_no_scorers_gives_recalls_only_and_resumes(tmp_path, monkeypatch):
+    """Random+DRoP needs only the query models' validation recalls."""
+    sp = splits()
+    result = run_query(sp, seeds=[0, 1], scorers=[], work_dir=tmp_path, **ARGS)
+    assert result.scores == {}
+    assert result.val_recall.shape == (4,)
+    assert np.all((result.val_recall >= 0) & (result.val_recall <= 1))
+    with_scores = run_query(sp, seeds=[0, 1], scorers=["el2n"], **ARGS)
+    np.testing.assert_allclose(result.val_recall, with_scores.val_recall)  # same models
+    monkeypatch.setattr(query_module, "train", lambda *a, **k: pytest.fail("retrained"))
+    again = run_query(sp, seeds=[0, 1], scorers=[], work_dir=tmp_path, **ARGS)
+    np.testing.assert_array_equal(again.val_recall, result.val_recall)

@@ -173,7 +173,8 @@ def run_query(splits: DatasetSplits, *, model_name: str,
     """
     model_kwargs = dict(model_kwargs or {})
     options = {k: dict(v) for k, v in (scorer_options or {}).items()}
-    names = check_scorers(scorers, options)
+    # no scorers is fine: the query models then only give the validation recalls (Random+DRoP)
+    names = check_scorers(scorers, options, allow_empty=True)
     seed_list = _check_seeds(seeds)
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")

@@ -95,13 +95,14 @@ def scorer_info(name: str) -> ScorerInfo:
 
 
 def check_scorers(names: Sequence[str],
-                  options: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
-    """Validate scorer names (known, no repeats, at least one) and their options; returns the
-    names as a list."""
+                  options: Mapping[str, Mapping[str, Any]] | None = None, *,
+                  allow_empty: bool = False) -> list[str]:
+    """Validate scorer names (known, no repeats, at least one unless ``allow_empty``) and their
+    options; returns the names as a list."""
     if isinstance(names, str):
         names = [names]
     names = list(names)
-    if not names:
+    if not names and not allow_empty:
         raise ValueError(f"scorers is empty: name at least one of {', '.join(SCORERS)}")
     for name in names:
         scorer_info(name)

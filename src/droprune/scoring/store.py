@@ -93,8 +93,9 @@ def save_scores(path: str | Path, scores: Mapping[str, Any], *, labels: Any,
     from .. import __version__
 
     lab = as_labels(labels)
-    if not isinstance(scores, Mapping) or not scores:
-        raise ValueError("scores must be a non-empty dict of name -> per-sample scores")
+    if not isinstance(scores, Mapping):
+        # an empty dict is allowed: a query run with no scorers only records validation recalls
+        raise ValueError("scores must be a dict of name -> per-sample scores")
     columns: dict[str, np.ndarray] = {"index": np.arange(lab.size, dtype=np.int64),
                                       "label": lab}
     for name, values in scores.items():
