@@ -491,12 +491,21 @@ def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *,
     -------
     TrainResult
 
+    Notes
+    -----
+    Distributed (a process group is initialised, see docs/distributed.md): a collective, to
+    call on every rank. ``config.batch_size`` is the GLOBAL batch, each rank training on
+    ``batch_size / world_size`` samples of every single-process batch; the model is wrapped in
+    DDP; validation is sharded and gathered; only rank 0 writes checkpoints; every rank
+    resumes from the same checkpoint (any number of ranks may resume it).
+
     Raises
     ------
     ValueError
         Before training, for a bad config, labels outside ``[0, K)``, a model whose output is
-        not (B, K) on these inputs, a val_set with other classes, CDB-W without val_set, or a
-        checkpoint of another run.
+        not (B, K) on these inputs, a val_set with other classes, CDB-W without val_set, a
+        checkpoint of another run, a global batch size the ranks cannot split evenly, or a
+        torchrun launch without a process group.
     FloatingPointError
         When the loss becomes NaN or infinite (the message names the epoch and batch).
     """
