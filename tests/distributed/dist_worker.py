@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from droprune.data.base import DatasetSplits, LabelledDataset
@@ -109,10 +108,6 @@ def main(mode: str, out: str) -> None:
 
 def load(path: Path) -> dict[str, Any]:
     return torch.load(path, weights_only=False)
-
-
-def as_numpy(x: Any) -> np.ndarray:
-    return x.numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 if __name__ == "__main__":
