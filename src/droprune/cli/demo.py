@@ -33,14 +33,16 @@ def _demo(args: argparse.Namespace) -> int:
     from droprune.experiments.report import write_report
     from droprune.experiments.store import read_results
     from droprune.experiments.sweep import run_sweep
+    from droprune.training.distributed import is_main
 
     overrides = (QUICK if args.quick else []) + list(args.set)
     cfg = load_config(PRESET, overrides)
     summary = run_sweep(cfg, args.out, device=args.device, progress=not args.no_progress)
-    print(summary)
-    rep = write_report(args.out)
-    print(f"report: {rep.html}")
-    print(headline(read_results(args.out)))
+    if is_main():  # under torchrun only rank 0 writes and prints
+        print(summary)
+        rep = write_report(args.out)
+        print(f"report: {rep.html}")
+        print(headline(read_results(args.out)))
     return 0
 
 
