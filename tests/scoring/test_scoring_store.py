@@ -77,7 +77,7 @@ def test_missing_corrupt_and_foreign_files(tmp_path):
 
 
 @pytest.mark.parametrize("scores, match", [
-    ({}, "non-empty dict"),
+    ([np.zeros(2)], "must be a dict"),
     ({"label": np.zeros(2)}, "not allowed"),
     ({"a": np.zeros(3)}, "index-aligned"),
     ({"a": np.array(["x", "y"])}, "must be numbers"),
