@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import metrics as M
-from ..quotas import drop_quotas, quotas_from_selection
+from ..quotas import make_quotas, quotas_from_selection
 from ..selection import select, select_global
 from .config import ExperimentConfig
 from .methods import Method
@@ -130,23 +130,16 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
     if method.is_full:
         return np.arange(n, dtype=np.int64)
     scores = None if method.scorer is None else query.scores[method.scorer]
-    sizes = np.bincount(labels, minlength=num_classes)
     if method.quota == "none":
         return select_global(scores, density, seed=seed, n=n)
-    if method.quota == "drop":
-        if query.val_recall is None:
-            raise ValueError(f"{method.name} needs validation recalls from the query models")
-        counts = drop_quotas(sizes, query.val_recall, density, mode=drop_mode)
-    elif method.quota == "from_selection":
+    selection_counts = None
+    if method.quota == "from_selection":
         other = query.scores[method.scorers_needed[-1]]
-        counts = quotas_from_selection(labels, select_global(other, density, seed=seed),
-                                       num_classes)
-    elif method.quota == "balanced":
-        from ..quotas import balanced_quotas
-        counts = balanced_quotas(sizes, density)
-    else:
-        from ..quotas import proportional_quotas
-        counts = proportional_quotas(sizes, density)
+        selection_counts = quotas_from_selection(
+            labels, select_global(other, density, seed=seed), num_classes)
+    counts = make_quotas(method.quota, np.bincount(labels, minlength=num_classes), density,
+                         recalls=query.val_recall, selection_counts=selection_counts,
+                         mode=drop_mode)
     return select(labels, counts, scores=scores, seed=seed)
 
 
@@ -188,7 +181,6 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
                                  class_names=train_set.class_names, groups=test.groups,
                                  train_group_proportions=group_props)
     counts = np.bincount(labels[kept], minlength=k)
-    sizes = np.bincount(labels, minlength=k)
     run_on_main(_remove_tree, ckpt)
     return dict(
         run_id=run_id, experiment=cfg.name, fingerprint=cfg.final_fingerprint(),
@@ -201,8 +193,8 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
         worst_group_accuracy=report.worst_group_accuracy,
         group_weighted_accuracy=report.group_weighted_accuracy,
         min_samples_per_class=int(counts.min()), class_recall=report.class_recall,
-        group_accuracy=report.group_accuracy, class_sizes=sizes, class_counts=counts,
-        class_density=np.where(sizes > 0, counts / np.maximum(sizes, 1), float("nan")),
+        group_accuracy=report.group_accuracy, class_sizes=train_set.class_sizes,
+        class_counts=counts, class_density=M.class_densities(labels, kept, k),
         class_names=list(train_set.class_names) if train_set.class_names else None,
         val_recall=query.val_recall, selection_file=str(sel_path.relative_to(work_dir)),
         seconds=time.perf_counter() - start, config=cfg.to_dict(),

@@ -66,7 +66,12 @@ def full_class_accuracy(df) -> np.ndarray | None:
     full = df[df["method"] == "Full"]
     if full.empty:
         return None
-    return np.nanmean(np.array([np.array(r, dtype=float) for r in full["class_recall"]]), axis=0)
+    return _mean_of_lists(full["class_recall"])
+
+
+def _mean_of_lists(column) -> np.ndarray:
+    """Element-wise mean over rows of a column of per-class lists (JSON nulls as NaN)."""
+    return np.nanmean(np.array([np.array(r, dtype=float) for r in column]), axis=0)
 
 
 def _nearest(densities: Iterable[float], target: float) -> float | None:
@@ -168,7 +173,7 @@ def _mean_class_density(df, method: str, density: float) -> np.ndarray | None:
     rows = df[(df["method"] == method) & np.isclose(df["density"], density)]
     if rows.empty:
         return None
-    return np.nanmean(np.array([np.array(r, dtype=float) for r in rows["class_density"]]), axis=0)
+    return _mean_of_lists(rows["class_density"])
 
 
 def _panels(n: int, width: float, height: float):
