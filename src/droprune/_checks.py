@@ -13,6 +13,7 @@ import numpy as np
 
 __all__ = [
     "as_class_sizes",
+    "check_int",
     "as_labels",
     "as_recalls",
     "as_scores",
@@ -38,6 +39,31 @@ def check_density(density: Any, name: str = "density") -> float:
         hint = " (a density is a fraction, not a percentage)" if 1.0 < d <= 100.0 else ""
         raise ValueError(f"{name} must be in [0, 1] (the fraction KEPT), got {density!r}{hint}")
     return d
+
+
+def check_int(value: Any, name: str, *, minimum: int = 0, maximum: int | None = None,
+              requirement: str | None = None) -> int:
+    """Return ``value`` as an int if it is an integer (Python or numpy, not bool) in
+    ``[minimum, maximum]``; else raise ``ValueError("<name> must be <requirement>, got ...")``.
+
+    ``requirement`` defaults to ``"an integer >= <minimum>"`` (or the closed range).
+
+    Examples
+    --------
+    >>> check_int(3, "epochs", minimum=1)
+    3
+    >>> check_int(0, "epochs", minimum=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: epochs must be an integer >= 1, got 0
+    """
+    if requirement is None:
+        requirement = (f"an integer >= {minimum}" if maximum is None
+                       else f"an integer in [{minimum}, {maximum}]")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum \
+            or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be {requirement}, got {value!r}")
+    return int(value)
 
 
 def target_count(density: float, n: int) -> int:

@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .._checks import check_int
 from .layout import format_error, missing_error
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageFiles", "decode_image", "list_class_folders",
@@ -100,8 +101,7 @@ class ImageFiles(Sequence):
 
     def __init__(self, root: str | Path, files: Sequence[str], *, image_size: int = 224,
                  resize_size: int | None = None, dataset: str = "images") -> None:
-        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
-            raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
+        check_int(image_size, "image_size", minimum=1, requirement="a positive integer")
         if resize_size is None:
             resize_size = round(image_size * 256 / 224)
         if isinstance(resize_size, bool) or not isinstance(resize_size, int) \

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._checks import check_int
 from .base import LabelledDataset
 from .cache import cache_dir, cache_key, load_cached, save_cached
 from .stats import channel_stats
@@ -49,8 +50,7 @@ def _generation_args(num_samples: int, seed: int, overrides: dict[str, Any]) -> 
             or num_samples < 10 or num_samples % 10:
         raise ValueError(f"mnist1d: num_samples must be a positive multiple of 10 (the "
                          f"generator makes num_samples // 10 per class), got {num_samples!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"mnist1d: seed must be an integer >= 0, got {seed!r}")
+    check_int(seed, "mnist1d: seed")
     args.update(overrides, num_samples=int(num_samples), seed=int(seed))
     for key in _NOT_ARGS:
         args.pop(key, None)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import as_class_sizes
+from .._checks import as_class_sizes, check_int
 from .base import LabelledDataset
 
 __all__ = ["gaussian_mixture", "load_gaussian_mixture"]
@@ -71,8 +71,7 @@ def gaussian_mixture(class_sizes: Any, means: Any, stds: Any, *, dim: int | None
     if dim is None:
         shaped = [np.asarray(v) for v in (means, stds) if np.ndim(v) == 2]
         dim = int(shaped[0].shape[1]) if shaped else 1
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"dim must be a positive integer, got {dim!r}")
+    check_int(dim, "dim", minimum=1, requirement="a positive integer")
     mu = _per_class(means, k, int(dim), "means", positive=False)
     sigma = _per_class(stds, k, int(dim), "stds", positive=True)
     rng = np.random.default_rng(seed)

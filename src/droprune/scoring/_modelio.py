@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._checks import check_int
 from ..data.base import LabelledDataset, iter_batches
 from ..training.distributed import gather_by_index, is_distributed, shard_indices
 from ..training.trainer import eval_mode
@@ -25,9 +26,7 @@ def model_device(model: nn.Module, device: torch.device | str | None) -> torch.d
 
 def check_batch_size(value: int, name: str = "batch_size") -> int:
     """Validate a positive integer batch or chunk size."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return check_int(value, name, minimum=1, requirement="a positive integer")
 
 
 def distributed_shard(num_samples: int, indices: np.ndarray | None) -> np.ndarray | None:

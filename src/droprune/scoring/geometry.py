@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import as_labels, target_count
+from .._checks import as_labels, check_int, target_count
 from ..data.base import LabelledDataset
 from ._modelio import model_outputs
 
@@ -139,9 +139,8 @@ def kcenter_selection(embeddings: Any, k: int, *, seed: int = 0,
     """
     e = _as_embeddings(embeddings)
     n = e.shape[0]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
-        raise ValueError(f"k must be an integer in [0, {n}] (the number of centres), got {k!r}")
-    k = int(k)
+    k = check_int(k, "k", maximum=n,
+                  requirement=f"an integer in [0, {n}] (the number of centres)")
     if k == 0:
         return np.zeros(0, dtype=np.int64)
     dev = torch.device(device) if device is not None else e.device

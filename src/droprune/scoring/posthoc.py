@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._checks import as_labels
+from .._checks import as_labels, check_int
 from ..data.base import LabelledDataset
 from ._modelio import model_outputs
 
@@ -112,6 +112,5 @@ def random_scores(n: int, seed: int = 0) -> np.ndarray:
     >>> random_scores(3, seed=1).shape
     (3,)
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    check_int(n, "n", requirement="a non-negative integer")
     return np.random.default_rng(seed).random(int(n))

@@ -35,6 +35,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
+from .._checks import check_int
 from ..data.base import DatasetSplits
 from ..models.base import build_model
 from ..training.config import TrainConfig
@@ -54,8 +55,7 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     if not seeds:
         raise ValueError("seeds is empty: give at least one query-model seed")
     for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"seeds must be integers >= 0, got {s!r}")
+        check_int(s, "seeds", requirement="integers >= 0")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct (a repeated seed trains the same model), got "
                          f"{seeds}")

@@ -46,6 +46,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .._checks import check_int
 from ..training.hooks import Recorder
 
 __all__ = [
@@ -382,9 +383,8 @@ class DynamicUncertaintyRecorder(_EpochRecorder):
 
     def __init__(self, window: int = 10) -> None:
         super().__init__()
-        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 2:
-            raise ValueError(f"window must be an integer >= 2 (the paper uses 10), got {window!r}")
-        self.window = int(window)
+        self.window = check_int(window, "window", minimum=2,
+                                requirement="an integer >= 2 (the paper uses 10)")
 
     def _init_state(self, num_samples: int, epochs: int) -> None:
         dev = self._device

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from .._checks import check_int
 from ..data.base import LabelledDataset, iter_batches
 from ..metrics import RobustnessReport, class_recalls, robustness_report
 from ..models.base import Classifier
@@ -153,8 +154,7 @@ def _check_run(model: nn.Module, train_set: LabelledDataset, config: TrainConfig
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    check_int(seed, "seed")
     if len(train_set) == 0:
         raise ValueError(f"train_set ({train_set.name}) is empty: there is nothing to train on")
     _check_labels(train_set, "train_set")
