@@ -161,3 +161,27 @@ def test_shards_partition_the_plan():
 
 def test_default_config_is_valid():
     assert ExperimentConfig().methods
+
+
+def test_override_into_a_non_section_is_refused():
+    with pytest.raises(ValueError, match="seeds is not a section"):
+        load_config("mnist1d-cpu", ["seeds.x=1"])
+
+
+def test_presets_command(capsys):
+    from droprune.cli import main
+
+    assert main(["presets"]) == 0
+    assert "cifar10-vgg16" in capsys.readouterr().out
+    assert main(["presets", "--show", "mnist1d-cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "mnist1d-cpu"
+    assert main(["presets", "--show", "nope"]) == 2
+    assert "valid presets" in capsys.readouterr().err
+
+
+def test_unreadable_config_json_in_folder_is_refused(tmp_path):
+    from droprune.experiments.sweep import bind_config
+
+    (tmp_path / "config.json").write_text('{"methods": ["EL3N"]}')
+    with pytest.raises(ValueError, match="not a readable droprune config"):
+        bind_config(tmp_path, load_config("mnist1d-cpu"))
