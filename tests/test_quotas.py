@@ -243,7 +243,12 @@ def test_proportional_and_balanced_sums_and_caps(sizes, density):
     if uncapped.any():  # all classes below their cap get equal counts (within one)
         assert bal[uncapped].max() - bal[uncapped].min() <= 1
         capped = (bal == sizes) & (sizes > 0)  # a class is full only if it is small
-        assert np.all(bal[capped] <= bal[uncapped].max())
+        assert np.all(bal[capped] <= bal[uncapped].max() + 1)  # (up to the rounding unit)
+
+
+def test_balanced_rounding_case():
+    # total 1 over two classes of one sample: the tie goes to the lower index, which is full
+    np.testing.assert_array_equal(balanced_quotas([1, 1], 0.5), [1, 0])
 
 
 def test_balanced_example():
