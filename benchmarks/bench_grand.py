@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from droprune.data.base import LabelledDataset
 from droprune.models import build_model
-from droprune.scoring import grand_auto_method, grand_scores
+from droprune.scoring.grand import grand_auto_method, grand_scores
 
 MODELS = [("cnn2d", 1.0), ("cnn2d", 0.25), ("resnet18", 0.25)]
 METHODS = ("ghost", "vmap")

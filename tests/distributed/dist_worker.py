@@ -19,7 +19,8 @@ from droprune.data.base import DatasetSplits, LabelledDataset
 from droprune.experiments.config import config_from_dict
 from droprune.experiments.sweep import run_sweep
 from droprune.models import build_model
-from droprune.scoring import SCORERS, make_recorders, run_query, save_query_result
+from droprune.scoring import SCORERS, make_recorders, run_query
+from droprune.scoring.store import save_query_result
 from droprune.training import TrainConfig, train
 from droprune.training.distributed import distributed_session, run_on_main, world
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from droprune.models import build_model
-from droprune.scoring import ghost_unsupported, grand_auto_method, grand_scores
+from droprune.scoring.grand import ghost_unsupported, grand_auto_method, grand_scores
 from scoring_nets import (
     ScaledMLP,
     TinyCNN,

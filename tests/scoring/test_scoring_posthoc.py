@@ -13,18 +13,21 @@ import torch.nn.functional as F
 from droprune import select_global
 from droprune.scoring import (
     el2n_from_logits,
-    el2n_scores,
     grand_last_layer_from_outputs,
-    grand_last_layer_scores,
     kcenter_order_scores,
-    kcenter_scores,
-    kcenter_selection,
-    model_outputs,
+    posthoc_scores,
     prototype_distances,
-    prototype_scores,
-    random_scores,
 )
+from droprune.scoring._modelio import model_outputs
+from droprune.scoring.geometry import kcenter_selection
+from droprune.scoring.posthoc import random_scores
 from scoring_nets import TinyCNN, TinyMLP, image_dataset, randomize_bn, signal_dataset
+
+
+def score(name, model, data, **kwargs):
+    """One post-hoc score of a model, through the registry (the one way to score a model)."""
+    options = kwargs.pop("options", None)
+    return posthoc_scores([name], model, data, options=options, **kwargs)[name]
 
 
 # -- EL2N ------------------------------------------------------------------------------------
@@ -48,7 +51,7 @@ def test_el2n_scores_uses_eval_mode_and_restores_flags():
         expected = el2n_from_logits(model(data.to_float(data.inputs)), data.labels)
         model.train()
         model.body[1].eval()
-    np.testing.assert_allclose(el2n_scores(model, data, batch_size=5), expected, rtol=1e-5)
+    np.testing.assert_allclose(score("el2n", model, data, batch_size=5), expected, rtol=1e-5)
     assert model.training and not model.body[1].training
 
 
@@ -69,7 +72,7 @@ def test_grand_last_layer_equals_autograd(bias):
     model = TinyMLP(in_features=10, num_classes=3)
     if not bias:
         model.classifier = torch.nn.Linear(16, 3, bias=False)
-    scores = grand_last_layer_scores(model, data, batch_size=5)
+    scores = score("grand_last_layer", model, data, batch_size=5)
     x = data.to_float(data.inputs)
     expected = []
     for i in range(len(data)):
@@ -122,10 +125,13 @@ def test_prototype_scores_with_a_model():
     data = signal_dataset(12, length=10)
     model = TinyMLP(in_features=10)
     emb, _ = model_outputs(model, data)
-    np.testing.assert_allclose(prototype_scores(model, data),
+    np.testing.assert_allclose(score("ssp", model, data),
                                prototype_distances(emb, data.labels), rtol=1e-12)
+    np.testing.assert_allclose(score("ssp", model, data, options={"ssp": {"metric": "cosine"}}),
+                               prototype_distances(emb, data.labels, metric="cosine"),
+                               rtol=1e-12)
     with pytest.raises(ValueError, match="metric must be one of"):
-        prototype_scores(model, data, metric="manhattan")
+        score("ssp", model, data, options={"ssp": {"metric": "manhattan"}})
 
 
 def test_prototype_errors():
@@ -193,8 +199,11 @@ def test_kcenter_scores_with_a_model():
     data = signal_dataset(10, length=10)
     model = TinyMLP(in_features=10)
     emb, _ = model_outputs(model, data)
-    np.testing.assert_array_equal(kcenter_scores(model, data, seed=1),
+    np.testing.assert_array_equal(score("kcenter", model, data, seed=1),
                                   kcenter_order_scores(emb, seed=1))
+    np.testing.assert_array_equal(
+        score("kcenter", model, data, seed=1, options={"kcenter": {"budget": 3}}),
+        kcenter_order_scores(emb, seed=1, budget=3))
 
 
 def test_kcenter_errors():
@@ -213,3 +222,6 @@ def test_random_scores():
     assert a.dtype == np.float64 and ((a >= 0) & (a < 1)).all()
     with pytest.raises(ValueError, match="n must be a non-negative integer"):
         random_scores(-1)
+    data = signal_dataset(7, length=10)
+    np.testing.assert_array_equal(score("random", TinyMLP(in_features=10), data, seed=4),
+                                  random_scores(7, seed=4))

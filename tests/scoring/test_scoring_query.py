@@ -9,7 +9,8 @@ import torch
 
 import droprune.scoring.query as query_module
 from droprune.data.base import DatasetSplits, LabelledDataset
-from droprune.scoring import SCORERS, load_query_result, run_query, save_query_result
+from droprune.scoring import SCORERS, load_query_result, run_query
+from droprune.scoring.store import save_query_result
 from droprune.training import TrainConfig
 
 

@@ -10,14 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import droprune
-from droprune.scoring import (
-    QueryResult,
-    SeedResult,
-    load_query_result,
-    load_scores,
-    save_query_result,
-    save_scores,
-)
+from droprune.scoring import QueryResult, load_query_result, load_scores, save_scores
+from droprune.scoring.store import SeedResult, save_query_result
 
 META = {"model": "cnn1d", "width": 0.5, "seeds": [0, 1], "epochs": 3,
         "dataset_name": "mnist1d", "dataset_fingerprint": "f00d"}

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="example: droprune run --preset mnist1d-cpu --method Random+DRoP --density 0.5 "
                "--out runs/one")
     add_config_arguments(r)
-    r.add_argument("--method", required=True, help="e.g. Random+DRoP, EL2N, Forgetting+DRoP")
+    r.add_argument("--method", required=True, help="e.g. Random+DRoP, EL2N, Forgetting+DRoP (strategies: `droprune scorers`)")
     r.add_argument("--density", required=True, type=float, help="fraction KEPT, in (0, 1]")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--out", required=True, type=Path)

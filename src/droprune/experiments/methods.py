@@ -17,31 +17,38 @@ name                   meaning
 ``...+CDBW``           any of the above with CDB-W cost-sensitive final training
 =====================  ==================================================================
 
-Strategies (case-insensitive): Random, EL2N, GraNd, Forgetting, DynUnc, SSP, CoreSet, AUM.
+Strategies (case-insensitive): ``Random`` and the ``method_name`` of every entry of the scorer
+registry (:data:`droprune.scoring.SCORERS`: EL2N, GraNd, GraNdLL, Forgetting, DynUnc, AUM,
+EL2NTrace, SSP, CoreSet, and any scorer registered later). See :func:`strategies`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["METHOD_EXAMPLES", "STRATEGIES", "Method", "parse_method"]
+from ..scoring.registry import SCORERS
 
-#: display name -> scorer name in droprune.scoring (None: random)
-STRATEGIES: dict[str, str | None] = {
-    "Random": None,
-    "EL2N": "el2n",
-    "GraNd": "grand",
-    "Forgetting": "forgetting",
-    "DynUnc": "dynunc",
-    "SSP": "ssp",
-    "CoreSet": "kcenter",
-    "AUM": "aum",
-}
-_BY_LOWER = {k.lower(): k for k in STRATEGIES}
+__all__ = ["METHOD_EXAMPLES", "Method", "parse_method", "strategies"]
+
 _QUOTAS = {"drop": "DRoP", "balanced": "Balanced", "proportional": "Proportional"}
 
 METHOD_EXAMPLES = ("Full", "Random", "EL2N", "EL2N+DRoP", "Random+DRoP", "Random+EL2NQ",
                    "Forgetting+DRoP+CDBW")
+
+
+def strategies() -> dict[str, str | None]:
+    """Strategy name -> scorer name: ``"Random"`` (random order, None) and the
+    ``method_name`` of every scorer in the registry, read now (so scorers registered later
+    count).
+
+    Examples
+    --------
+    >>> strategies()["EL2N"], strategies()["Random"]
+    ('el2n', None)
+    """
+    out: dict[str, str | None] = {"Random": None}
+    out.update({s.method_name: s.name for s in SCORERS.values() if s.method_name is not None})
+    return out
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,7 @@ class Method:
     @property
     def scorer(self) -> str | None:
         """Scorer whose scores rank samples (None: random order / no pruning)."""
-        return None if self.strategy == "Full" else STRATEGIES[self.strategy]
+        return None if self.strategy == "Full" else strategies()[self.strategy]
 
     @property
     def is_full(self) -> bool:
@@ -80,8 +87,9 @@ class Method:
     def scorers_needed(self) -> tuple[str, ...]:
         """Every scorer this method reads (for planning the query runs)."""
         out = [s for s in (self.scorer,) if s]
-        if self.quota_strategy is not None and STRATEGIES[self.quota_strategy]:
-            out.append(STRATEGIES[self.quota_strategy])
+        other = None if self.quota_strategy is None else strategies()[self.quota_strategy]
+        if other is not None:
+            out.append(other)
         return tuple(dict.fromkeys(out))
 
     @property
@@ -111,12 +119,13 @@ class Method:
 
 
 def _strategy(token: str, text: str) -> str:
+    by_lower = {k.lower(): k for k in strategies()}
     key = token.strip().lower()
-    if key not in _BY_LOWER:
+    if key not in by_lower:
         raise ValueError(f"unknown strategy {token!r} in method {text!r}; valid strategies: "
-                         f"{', '.join(STRATEGIES)} (and Full); valid forms: "
+                         f"{', '.join(by_lower.values())} (and Full); valid forms: "
                          f"{', '.join(METHOD_EXAMPLES)}")
-    return _BY_LOWER[key]
+    return by_lower[key]
 
 
 def parse_method(text: str) -> Method:

@@ -25,7 +25,6 @@ from .config import ExperimentConfig
 from .methods import Method
 
 __all__ = [
-    "LONG_QUERY_SCORERS",
     "QueryOutputs",
     "RunSpec",
     "build_final_model",
@@ -35,10 +34,6 @@ __all__ = [
     "run_final",
     "select_indices",
 ]
-
-#: scorers computed from the full-schedule query run; the rest come from the short runs
-LONG_QUERY_SCORERS = ("forgetting", "dynunc", "aum", "el2n_trace", "ssp", "kcenter")
-
 
 @dataclass(frozen=True)
 class RunSpec:

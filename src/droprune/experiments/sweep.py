@@ -28,7 +28,6 @@ from typing import Any
 from .._io import atomic_write_json
 from .config import ExperimentConfig, config_from_dict
 from .pipeline import (
-    LONG_QUERY_SCORERS,
     QueryOutputs,
     RunSpec,
     plan_runs,
@@ -115,12 +114,15 @@ def load_splits(cfg: ExperimentConfig):
 
 
 def needed_query(cfg: ExperimentConfig) -> tuple[list[str], list[str], bool]:
-    """Scorers of the short and the long query runs, and whether DRoP recalls are needed."""
+    """Scorers of the short and the long query runs (each scorer's registry entry says which
+    run produces it), and whether DRoP recalls are needed."""
+    from ..scoring.registry import SCORERS
+
     needed: list[str] = []
     for m in cfg.parsed_methods:
         needed += [s for s in m.scorers_needed if s not in needed]
-    long = [s for s in needed if s in LONG_QUERY_SCORERS]
-    short = [s for s in needed if s not in LONG_QUERY_SCORERS]
+    long = [s for s in needed if SCORERS[s].query == "long"]
+    short = [s for s in needed if SCORERS[s].query == "short"]
     return short, long, any(m.needs_recalls for m in cfg.parsed_methods)
 
 

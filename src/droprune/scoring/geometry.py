@@ -1,8 +1,9 @@
 """Scores from the geometry of penultimate embeddings: supervised prototypes (SSP) and greedy
 k-center (CoreSet).
 
-Both come as functions on plain (N, D) arrays and as wrappers that first embed a dataset with a
-trained :class:`~droprune.models.base.Classifier` (``model.features``, eval mode).
+Both come as functions on plain (N, D) arrays and as ``score_*`` functions of
+:class:`~.inputs.PosthocInputs` (the registry's entry points), which read the trained model's
+penultimate embeddings from one shared eval-mode pass.
 """
 
 from __future__ import annotations
@@ -11,20 +12,18 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from .._checks import as_labels, check_int, target_count
-from ..data.base import LabelledDataset
-from ._modelio import model_outputs
+from .inputs import PosthocInputs
 
 __all__ = [
     "PROTOTYPE_METRICS",
     "kcenter_order_scores",
-    "kcenter_scores",
     "kcenter_selection",
     "kcenter_steps",
     "prototype_distances",
-    "prototype_scores",
+    "score_kcenter",
+    "score_ssp",
 ]
 
 #: distances offered by :func:`prototype_distances`
@@ -93,16 +92,11 @@ def prototype_distances(embeddings: Any, labels: Any, *, metric: str = "euclidea
     return (1.0 - cos).clamp_min(0.0).numpy()
 
 
-def prototype_scores(model: nn.Module, dataset: LabelledDataset, *, metric: str = "euclidean",
-                     batch_size: int = 256,
-                     device: torch.device | str | None = None) -> np.ndarray:
-    """Supervised prototype scores ("ssp") of a trained model: :func:`prototype_distances` of
-    its penultimate embeddings (eval mode). float64 (N,), higher = harder."""
-    if metric not in PROTOTYPE_METRICS:
-        raise ValueError(f"metric must be one of {PROTOTYPE_METRICS}, got {metric!r}")
-    emb, _ = model_outputs(model, dataset, batch_size=batch_size, device=device)
-    return prototype_distances(emb, dataset.labels, metric=metric,
-                               num_classes=dataset.num_classes)
+def score_ssp(inputs: PosthocInputs, *, metric: str = "euclidean") -> np.ndarray:
+    """The registry's ``ssp`` (supervised prototypes): :func:`prototype_distances` of the
+    trained model's penultimate embeddings. float64 (N,), higher = harder."""
+    return prototype_distances(inputs.embeddings, inputs.labels, metric=metric,
+                               num_classes=inputs.num_classes)
 
 
 def kcenter_selection(embeddings: Any, k: int, *, seed: int = 0,
@@ -228,10 +222,9 @@ def kcenter_order_scores(embeddings: Any, *, budget: int | float | None = None, 
     return (n - position).astype(np.float64)
 
 
-def kcenter_scores(model: nn.Module, dataset: LabelledDataset, *,
-                   budget: int | float | None = None, seed: int = 0, batch_size: int = 256,
-                   device: torch.device | str | None = None) -> np.ndarray:
-    """Greedy k-center ("kcenter", CoreSet) scores of a trained model's penultimate embeddings
-    (eval mode): :func:`kcenter_order_scores`. float64 (N,), higher = chosen earlier."""
-    emb, _ = model_outputs(model, dataset, batch_size=batch_size, device=device)
-    return kcenter_order_scores(emb, budget=budget, seed=seed, device=device)
+def score_kcenter(inputs: PosthocInputs, *, budget: int | float | None = None) -> np.ndarray:
+    """The registry's ``kcenter`` (CoreSet): :func:`kcenter_order_scores` of the trained
+    model's penultimate embeddings, first centre drawn from ``inputs.seed``. float64 (N,),
+    higher = chosen earlier."""
+    return kcenter_order_scores(inputs.embeddings, budget=budget, seed=inputs.seed,
+                                device=inputs.device)

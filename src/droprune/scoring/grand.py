@@ -47,8 +47,10 @@ from ..data.base import LabelledDataset, iter_batches
 from ..training.trainer import eval_mode
 from ..training.distributed import gather_by_index
 from ._modelio import check_batch_size, distributed_shard, model_device
+from .inputs import PosthocInputs
 
-__all__ = ["GRAND_METHODS", "ghost_unsupported", "grand_auto_method", "grand_scores"]
+__all__ = ["GRAND_METHODS", "ghost_unsupported", "grand_auto_method", "grand_scores",
+           "score_grand"]
 
 #: method name -> one-line description
 GRAND_METHODS: dict[str, str] = {
@@ -161,6 +163,14 @@ def grand_scores(model: nn.Module, dataset: LabelledDataset, *, method: str = "a
     if not out:
         return np.zeros(0)
     return torch.cat(out).clamp_min_(0.0).sqrt_().numpy()
+
+
+def score_grand(inputs: PosthocInputs, *, method: str = "auto",
+                chunk_size: int = 128) -> np.ndarray:
+    """The registry's ``grand``: :func:`grand_scores` of the trained model on the samples of
+    ``inputs`` (its own batched passes; ``chunk_size`` bounds the memory)."""
+    return grand_scores(inputs.model, inputs.dataset, method=method, chunk_size=chunk_size,
+                        device=inputs.device)
 
 
 # -- reference: one backward per sample -------------------------------------------------------

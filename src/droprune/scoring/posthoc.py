@@ -1,10 +1,9 @@
 """Post-hoc scores of a trained model: EL2N, last-layer GraNd (closed form), Random.
 
 All functions return float64 arrays index-aligned with the dataset, oriented
-higher = harder = kept first. The model runs in eval mode (batch norm on running statistics)
-and its per-module training flags are restored afterwards. Each score comes as a function on
-plain arrays (``*_from_*``) and a wrapper that runs the model; :func:`model_outputs` gives both
-the embeddings and the logits in one pass, so several scores can share it.
+higher = harder = kept first. Each score comes as a function on plain arrays (``*_from_*``,
+usable with any framework) and a ``score_*`` function of :class:`~.inputs.PosthocInputs`, the
+registry's entry point, which reads the model's outputs from one shared eval-mode pass.
 """
 
 from __future__ import annotations
@@ -13,18 +12,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from .._checks import as_labels, check_int
-from ..data.base import LabelledDataset
-from ._modelio import model_outputs
+from .inputs import PosthocInputs
 
 __all__ = [
     "el2n_from_logits",
-    "el2n_scores",
     "grand_last_layer_from_outputs",
-    "grand_last_layer_scores",
     "random_scores",
+    "score_el2n",
+    "score_grand_last_layer",
+    "score_random",
 ]
 
 
@@ -60,15 +58,13 @@ def el2n_from_logits(logits: Any, labels: Any) -> np.ndarray:
     return torch.linalg.vector_norm(_error_vectors(logits, labels), dim=1).numpy()
 
 
-def el2n_scores(model: nn.Module, dataset: LabelledDataset, *, batch_size: int = 256,
-                device: torch.device | str | None = None) -> np.ndarray:
-    """EL2N of every sample under ``model`` in eval mode, float64 (N,).
+def score_el2n(inputs: PosthocInputs) -> np.ndarray:
+    """The registry's ``el2n``: :func:`el2n_from_logits` of the trained model's logits.
 
     The paper (Paul et al.) averages it over several query models trained for a few epochs;
     :func:`droprune.scoring.query.run_query` does that averaging.
     """
-    _, logits = model_outputs(model, dataset, batch_size=batch_size, device=device)
-    return el2n_from_logits(logits, dataset.labels)
+    return el2n_from_logits(inputs.logits, inputs.labels)
 
 
 def grand_last_layer_from_outputs(embeddings: Any, logits: Any, labels: Any, *,
@@ -92,16 +88,15 @@ def grand_last_layer_from_outputs(embeddings: Any, logits: Any, labels: Any, *,
     return (torch.linalg.vector_norm(err, dim=1) * h2.sqrt()).numpy()
 
 
-def grand_last_layer_scores(model: nn.Module, dataset: LabelledDataset, *,
-                            batch_size: int = 256,
-                            device: torch.device | str | None = None) -> np.ndarray:
-    """Last-layer GraNd of every sample (see :func:`grand_last_layer_from_outputs`), eval mode.
+def score_grand_last_layer(inputs: PosthocInputs) -> np.ndarray:
+    """The registry's ``grand_last_layer``: :func:`grand_last_layer_from_outputs` of the trained
+    model's embeddings and logits (the bias term counts when the last layer has a bias).
 
     A cheap proxy of :func:`droprune.scoring.grand.grand_scores`: one forward pass, no backward.
     """
-    emb, logits = model_outputs(model, dataset, batch_size=batch_size, device=device)
-    return grand_last_layer_from_outputs(emb, logits, dataset.labels,
-                                         bias=model.classifier.bias is not None)
+    bias = getattr(getattr(inputs.model, "classifier", None), "bias", None) is not None
+    return grand_last_layer_from_outputs(inputs.embeddings, inputs.logits, inputs.labels,
+                                         bias=bias)
 
 
 def random_scores(n: int, seed: int = 0) -> np.ndarray:
@@ -114,3 +109,9 @@ def random_scores(n: int, seed: int = 0) -> np.ndarray:
     """
     check_int(n, "n", requirement="a non-negative integer")
     return np.random.default_rng(seed).random(int(n))
+
+
+def score_random(inputs: PosthocInputs) -> np.ndarray:
+    """The registry's ``random``: :func:`random_scores` for the samples of ``inputs`` and its
+    seed (the model is not used)."""
+    return random_scores(len(inputs.dataset), seed=inputs.seed)

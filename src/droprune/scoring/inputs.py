@@ -1,0 +1,81 @@
+"""What a post-hoc scorer reads: :class:`PosthocInputs`.
+
+Every post-hoc scorer of the registry is a function ``fn(inputs, **options) -> (N,) float64``.
+``inputs`` carries the trained model, the samples, the seed and the device, and computes the
+model's penultimate embeddings and logits once, on first use, so that several scorers of one
+model share a single forward pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.base import LabelledDataset
+from ._modelio import model_outputs
+
+__all__ = ["PosthocInputs"]
+
+
+@dataclass
+class PosthocInputs:
+    """The trained model and the samples a post-hoc scorer scores.
+
+    Attributes
+    ----------
+    model
+        The trained classifier.
+    dataset
+        The samples to score (row ``i`` of every score = sample ``i``).
+    seed
+        Seed of the scorers that draw random numbers (``random``, the first k-center).
+    batch_size
+        Batch size of the shared forward pass.
+    device
+        Where to compute (None: the model's device).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from droprune.data.base import LabelledDataset
+    >>> from droprune.models import build_model
+    >>> data = LabelledDataset(torch.randn(6, 1, 4), [0, 1, 0, 1, 0, 1], num_classes=2)
+    >>> model = build_model("mlp", num_classes=2, in_channels=1, input_size=(4,), hidden=(8,))
+    >>> inputs = PosthocInputs(model, data)
+    >>> inputs.logits.shape, inputs.embeddings.shape
+    (torch.Size([6, 2]), torch.Size([6, 8]))
+    """
+
+    model: nn.Module
+    dataset: LabelledDataset
+    seed: int = 0
+    batch_size: int = 256
+    device: torch.device | str | None = None
+
+    @cached_property
+    def _outputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return model_outputs(self.model, self.dataset, batch_size=self.batch_size,
+                             device=self.device)
+
+    @property
+    def embeddings(self) -> torch.Tensor:
+        """Penultimate embeddings, float32 (N, D), computed once (eval mode)."""
+        return self._outputs[0]
+
+    @property
+    def logits(self) -> torch.Tensor:
+        """Logits, float32 (N, K), from the same pass as :attr:`embeddings`."""
+        return self._outputs[1]
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The dataset's labels, int64 (N,)."""
+        return self.dataset.labels
+
+    @property
+    def num_classes(self) -> int:
+        return self.dataset.num_classes
