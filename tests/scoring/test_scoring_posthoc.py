@@ -64,6 +64,35 @@ def test_el2n_errors():
         el2n_from_logits(np.zeros((2, 2)), [0, 2])
 
 
+# -- loss ------------------------------------------------------------------------------------
+def test_loss_is_the_eval_mode_cross_entropy():
+    data = image_dataset()
+    model = randomize_bn(TinyCNN())
+    model.train()
+    with torch.no_grad():
+        model.eval()
+        logits = model(data.to_float(data.inputs))
+        model.train()
+    expected = F.cross_entropy(logits.double(), torch.from_numpy(data.labels),
+                               reduction="none").numpy()
+    got = score("loss", model, data, batch_size=5)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    assert model.training
+    other = score("loss", TinyMLP(in_features=10), signal_dataset(4, length=10))
+    assert other.dtype == np.float64 and other.shape == (4,) and (other > 0).all()
+
+
+def test_loss_orientation():
+    from types import SimpleNamespace
+
+    from droprune.scoring.posthoc import score_loss
+
+    inputs = SimpleNamespace(logits=torch.tensor([[5.0, 0.0], [0.0, 0.0], [0.0, 5.0]]),
+                             labels=np.array([0, 0, 0]))
+    s = score_loss(inputs)
+    assert s[2] > s[1] > s[0]  # wrong > unsure > right
+
+
 # -- last-layer GraNd ------------------------------------------------------------------------
 @pytest.mark.parametrize("bias", [True, False])
 def test_grand_last_layer_equals_autograd(bias):

@@ -23,14 +23,14 @@ from scoring_nets import TinyCNN, image_dataset, randomize_bn
 
 
 def test_names_kinds_query_runs_and_method_names():
-    assert set(SCORERS) == {"random", "el2n", "grand", "grand_last_layer", "forgetting",
-                            "dynunc", "aum", "el2n_trace", "ssp", "kcenter"}
+    assert set(SCORERS) == {"random", "el2n", "grand", "grand_last_layer", "loss",
+                            "forgetting", "dynunc", "aum", "el2n_trace", "ssp", "kcenter"}
     recorders = {n for n, s in SCORERS.items() if s.kind == "recorder"}
     assert recorders == {"forgetting", "dynunc", "aum", "el2n_trace"}
     long = {n for n, s in SCORERS.items() if s.query == "long"}
     assert long == {"forgetting", "dynunc", "aum", "el2n_trace", "ssp", "kcenter"}
     assert {s.method_name: n for n, s in SCORERS.items() if s.method_name} == {
-        "EL2N": "el2n", "GraNd": "grand", "GraNdLL": "grand_last_layer",
+        "EL2N": "el2n", "GraNd": "grand", "GraNdLL": "grand_last_layer", "Loss": "loss",
         "Forgetting": "forgetting", "DynUnc": "dynunc", "AUM": "aum", "EL2NTrace": "el2n_trace",
         "SSP": "ssp", "CoreSet": "kcenter"}
     assert all(s.description and s.reference for s in SCORERS.values())
@@ -43,7 +43,7 @@ def test_options_come_from_the_compute_signature():
     assert SCORERS["el2n_trace"].options == {"reduce": "mean"}
     assert SCORERS["ssp"].options == {"metric": "euclidean"}
     assert SCORERS["kcenter"].options == {"budget": None}
-    assert SCORERS["el2n"].options == SCORERS["aum"].options == {}
+    assert SCORERS["el2n"].options == SCORERS["aum"].options == SCORERS["loss"].options == {}
 
 
 def test_every_strategy_is_derived_from_the_registry():

@@ -22,6 +22,7 @@ __all__ = [
     "random_scores",
     "score_el2n",
     "score_grand_last_layer",
+    "score_loss",
     "score_random",
 ]
 
@@ -115,3 +116,20 @@ def score_random(inputs: PosthocInputs) -> np.ndarray:
     """The registry's ``random``: :func:`random_scores` for the samples of ``inputs`` and its
     seed (the model is not used)."""
     return random_scores(len(inputs.dataset), seed=inputs.seed)
+
+
+def score_loss(inputs: PosthocInputs) -> np.ndarray:
+    """The registry's ``loss``: the cross-entropy ``-log softmax(logits)_y`` of each sample
+    under the trained model (eval mode); higher = harder = kept first.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from types import SimpleNamespace
+    >>> inputs = SimpleNamespace(logits=torch.tensor([[0.0, 0.0], [0.0, 2.0]]), labels=[1, 0])
+    >>> score_loss(inputs).round(4)  # log 2; log(1 + e^2)
+    array([0.6931, 2.1269])
+    """
+    z = _as_matrix(inputs.logits, "logits")
+    y = torch.from_numpy(as_labels(inputs.labels, num_classes=z.shape[1]))
+    return torch.nn.functional.cross_entropy(z, y, reduction="none").numpy()

@@ -28,7 +28,7 @@ from ._modelio import check_batch_size
 from .geometry import PROTOTYPE_METRICS, kcenter_steps, score_kcenter, score_ssp
 from .grand import GRAND_METHODS, score_grand
 from .inputs import PosthocInputs
-from .posthoc import score_el2n, score_grand_last_layer, score_random
+from .posthoc import score_el2n, score_grand_last_layer, score_loss, score_random
 from .recorders import (
     AUMRecorder,
     DynamicUncertaintyRecorder,
@@ -191,6 +191,8 @@ for _entry in (
     Scorer("grand_last_layer", "GraNdLL", "posthoc", "short",
            "closed-form gradient norm over the last linear layer, ||p - y|| sqrt(||h||^2 + 1)",
            "Paul et al., NeurIPS 2021 (cheap proxy)", score_grand_last_layer),
+    Scorer("loss", "Loss", "posthoc", "short",
+           "cross-entropy loss of the trained model, eval mode", "-", score_loss),
     Scorer("forgetting", "Forgetting", "recorder", "long",
            "number of correct->wrong transitions between consecutive presentations; never "
            "learned by convention", "Toneva et al., ICLR 2019", ForgettingRecorder),

@@ -1,0 +1,87 @@
+"""Method -> quota rule -> selection through the experiment layer, for every quota rule, each
+checked against the numpy core called directly (no training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from droprune import (
+    balanced_quotas,
+    drop_quotas,
+    proportional_quotas,
+    select,
+    select_global,
+    target_count,
+)
+from droprune.experiments import load_config
+from droprune.experiments.methods import parse_method
+from droprune.experiments.pipeline import QueryOutputs, select_indices
+from droprune.experiments.sweep import needed_query
+
+SIZES = np.array([40, 25, 10, 0, 5])  # imbalanced, with an empty class
+LABELS = np.random.default_rng(0).permutation(np.repeat(np.arange(5), SIZES))
+N, K = LABELS.size, SIZES.size
+RECALLS = np.array([0.9, 0.6, 0.3, np.nan, 1.0])
+SCORES = {name: np.random.default_rng(i).random(N) for i, name in
+          enumerate(["el2n", "forgetting", "loss"])}
+QUERY = QueryOutputs(scores=SCORES, val_recall=RECALLS)
+
+
+def run(method: str, density: float, seed: int = 3, mode: str = "density") -> np.ndarray:
+    return select_indices(parse_method(method), density, seed, LABELS, K, QUERY, mode)
+
+
+@pytest.mark.parametrize("density", [0.2, 0.5, 0.9])
+@pytest.mark.parametrize("mode", ["density", "count"])
+def test_drop_in_both_modes(density, mode):
+    counts = drop_quotas(SIZES, RECALLS, density, mode=mode)
+    kept = run("Random+DRoP", density, mode=mode)
+    np.testing.assert_array_equal(kept, select(LABELS, counts, seed=3))
+    np.testing.assert_array_equal(np.bincount(LABELS[kept], minlength=K), counts)
+    kept = run("EL2N+DRoP", density, mode=mode)
+    np.testing.assert_array_equal(kept, select(LABELS, counts, scores=SCORES["el2n"], seed=3))
+    for k in range(K):  # within each class, the highest EL2N scores are kept
+        mine = np.flatnonzero(LABELS == k)
+        top = mine[np.argsort(-SCORES["el2n"][mine])][:counts[k]]
+        np.testing.assert_array_equal(np.sort(top), kept[LABELS[kept] == k])
+
+
+def test_count_mode_differs_on_imbalanced_data():
+    assert not np.array_equal(run("Random+DRoP", 0.5), run("Random+DRoP", 0.5, mode="count"))
+
+
+@pytest.mark.parametrize("density", [0.3, 0.7])
+def test_proportional_and_balanced(density):
+    kept = run("Random+Proportional", density)
+    np.testing.assert_array_equal(kept, select(LABELS, proportional_quotas(SIZES, density),
+                                               seed=3))
+    kept = run("Forgetting+Balanced", density)
+    counts = balanced_quotas(SIZES, density)
+    np.testing.assert_array_equal(kept, select(LABELS, counts, scores=SCORES["forgetting"],
+                                               seed=3))
+    np.testing.assert_array_equal(np.bincount(LABELS[kept], minlength=K), counts)
+
+
+def test_from_selection_takes_the_class_histogram_of_the_strategy_alone():
+    alone = select_global(SCORES["el2n"], 0.4, seed=3)
+    counts = np.bincount(LABELS[alone], minlength=K)
+    kept = run("Random+EL2NQ", 0.4)
+    np.testing.assert_array_equal(kept, select(LABELS, counts, seed=3))
+    assert not np.array_equal(kept, alone)  # same histogram, random samples inside classes
+
+
+def test_no_quotas_full_and_random():
+    np.testing.assert_array_equal(run("EL2N", 0.4), select_global(SCORES["el2n"], 0.4, seed=3))
+    np.testing.assert_array_equal(run("Random", 0.4), select_global(None, 0.4, seed=3, n=N))
+    assert run("Random", 0.4).size == target_count(0.4, N)
+    np.testing.assert_array_equal(run("Full", 0.4), np.arange(N))
+
+
+def test_a_score_is_usable_from_a_method_name_in_a_config():
+    cfg = load_config("mnist1d-cpu", ["methods=Loss+DRoP,Random+LossQ,EL2NTrace"])
+    short, long, needs_recalls = needed_query(cfg)
+    assert (short, long, needs_recalls) == (["loss"], ["el2n_trace"], True)
+    kept = run("Loss+DRoP", 0.5)
+    np.testing.assert_array_equal(kept, select(LABELS, drop_quotas(SIZES, RECALLS, 0.5),
+                                               scores=SCORES["loss"], seed=3))
