@@ -1,4 +1,5 @@
-"""Suite-wide settings.
+"""Suite-wide settings, for the tests and for the docstring examples of the package
+(``--doctest-modules`` over ``src/droprune``).
 
 One torch thread per test process: the models in the tests are tiny, and on a 2-core machine
 OpenMP threads waiting for each other make them 10-100x slower, not faster. The suite runs
@@ -11,6 +12,9 @@ import os
 
 import pytest
 from hypothesis import settings
+
+# `python -m droprune` runs the command: not a module to import for its docstrings
+collect_ignore = ["src/droprune/__main__.py"]
 
 # Property tests explore a fixed sequence of examples (derandomize), so the suite gives the same
 # verdict on every run; set HYPOTHESIS_PROFILE=explore to search with fresh random examples.
