@@ -40,14 +40,12 @@ class PosthocInputs:
 
     Examples
     --------
-    >>> import torch
-    >>> from droprune.data.base import LabelledDataset
-    >>> from droprune.models import build_model
-    >>> data = LabelledDataset(torch.randn(6, 1, 4), [0, 1, 0, 1, 0, 1], num_classes=2)
-    >>> model = build_model("mlp", num_classes=2, in_channels=1, input_size=(4,), hidden=(8,))
-    >>> inputs = PosthocInputs(model, data)
-    >>> inputs.logits.shape, inputs.embeddings.shape
-    (torch.Size([6, 2]), torch.Size([6, 8]))
+    Scorers receive one from :func:`~droprune.scoring.registry.posthoc_scores` (see its
+    example); any function of it is a post-hoc scorer:
+
+    >>> from droprune.scoring.posthoc import score_el2n
+    >>> score_el2n.__annotations__["inputs"]
+    'PosthocInputs'
     """
 
     model: nn.Module
