@@ -31,3 +31,24 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def matplotlib_untouched(monkeypatch):
+    """Fail a test whose code switches the matplotlib backend, imports pyplot or leaves a
+    pyplot figure open (library code draws on explicit Figure objects only)."""
+    import sys
+
+    import matplotlib
+
+    backend = dict.__getitem__(matplotlib.rcParams, "backend")  # raw: without resolving it
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    figures = pyplot.get_fignums() if pyplot is not None else []
+    monkeypatch.setattr(matplotlib, "use",
+                        lambda *a, **k: pytest.fail(f"matplotlib.use{a} was called"))
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)  # `import` of it now fails
+    monkeypatch.delattr(matplotlib, "pyplot", raising=False)
+    yield
+    assert dict.__getitem__(matplotlib.rcParams, "backend") == backend
+    if pyplot is not None:
+        assert pyplot.get_fignums() == figures

@@ -23,3 +23,33 @@ def test_check_int_accepts_python_and_numpy_integers():
 def test_check_int_errors(value, kwargs, message):
     with pytest.raises(ValueError, match=message):
         check_int(value, "k", **kwargs)
+
+
+def test_as_selection_keeps_valid_indices_in_their_order():
+    from droprune._checks import as_selection
+
+    out = as_selection([4, 0, 2], 5)
+    np.testing.assert_array_equal(out, [4, 0, 2])
+    assert out.dtype == np.int64
+    np.testing.assert_array_equal(as_selection(np.array([1.0, 3.0]), 4), [1, 3])  # integral floats
+    assert as_selection([], 0).size == 0
+    assert as_selection(np.arange(3, dtype=np.uint8), 3).size == 3
+
+
+@pytest.mark.parametrize("selected, message", [
+    ([0, 2, 0], "selected holds the repeated index 0: a selection keeps each sample at most once"),
+    ([0, 5], r"selected holds index 5 but there are 5 samples: indices must be in \[0, 5\)"),
+    ([-1, 2], r"selected holds index -1 but there are 5 samples"),
+    ([0.5, 1], "selected must hold integers, got the non-integer value 0.5"),
+    ([np.nan], "selected contains NaN"),
+    ([[0, 1], [2, 3]], r"selected must be one-dimensional, got shape \(2, 2\)"),
+    ([True, False, True, False, True], r"got booleans: pass np.flatnonzero\(mask\)"),
+    (["0", "1"], "selected must hold integers, got dtype <U1"),
+])
+def test_as_selection_errors(selected, message):
+    from droprune._checks import as_selection
+
+    with pytest.raises(ValueError, match=message):
+        as_selection(selected, 5)
+    with pytest.raises(ValueError, match=message.replace("selected", "kept")):
+        as_selection(selected, 5, name="kept")

@@ -95,7 +95,8 @@ def test_same_seed_same_output(capsys):
     assert a == b and a != c
 
 
-def test_plot_writes_pngs(capsys, tmp_path):
+def test_plot_writes_pngs(capsys, tmp_path, matplotlib_untouched):
+    # matplotlib_untouched: no backend switch, no pyplot figure left open
     out_dir = tmp_path / "figs"
     code, out, _ = run(capsys, "--plot", str(out_dir), *FAST)
     assert code == 0

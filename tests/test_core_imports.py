@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-CORE = ["droprune._checks", "droprune.quotas", "droprune.selection", "droprune.metrics"]
+CORE = ["droprune._checks", "droprune._json", "droprune._plot", "droprune.quotas",
+        "droprune.selection", "droprune.metrics"]
 
 
 def test_core_does_not_import_torch():

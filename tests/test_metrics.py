@@ -13,6 +13,7 @@ from droprune import (
     class_recalls,
     density_accuracy_correlation,
     min_samples_per_class,
+    quotas_from_selection,
     robustness_report,
 )
 
@@ -98,6 +99,35 @@ def test_class_densities_min_samples_and_counts():
     np.testing.assert_array_equal(class_counts(labels), [4, 2, 1])
     with pytest.raises(ValueError, match="index 9"):
         class_densities(labels, [9])
+
+
+# one selection check (droprune._checks.as_selection) for every function taking a selection
+BAD_SELECTIONS = [
+    ([0, 0, 0], "repeated index 0"),
+    ([0, 4], "index 4 but there are 4 samples"),
+    ([-1], "index -1 but there are 4 samples"),
+    ([0.5, 2], "non-integer value 0.5"),
+    ([[0, 1]], "one-dimensional"),
+    ([True, False, True, True], "booleans"),
+]
+
+
+@pytest.mark.parametrize("selected, match", BAD_SELECTIONS)
+@pytest.mark.parametrize("function", [class_densities, min_samples_per_class,
+                                      quotas_from_selection])
+def test_selection_functions_refuse_bad_selections(function, selected, match):
+    with pytest.raises(ValueError, match=match):
+        function([0, 0, 1, 1], selected)
+
+
+def test_selection_metrics_count_each_sample_once():
+    # these used to answer [1.5, 0.] and 2: duplicated indices were counted twice
+    with pytest.raises(ValueError, match="repeated index 0"):
+        class_densities([0, 0, 1, 1], [0, 0, 0])
+    with pytest.raises(ValueError, match="repeated index 0"):
+        min_samples_per_class([0, 0, 1, 1], [0, 0, 2, 3])
+    np.testing.assert_allclose(class_densities([0, 0, 1, 1], [3.0, 0.0]), [0.5, 0.5])
+    assert min_samples_per_class([0, 0, 1, 1], np.array([1, 2], dtype=np.int32)) == 1
 
 
 def test_density_accuracy_correlation():

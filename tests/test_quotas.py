@@ -322,6 +322,10 @@ def test_quotas_from_selection_errors():
     with pytest.raises(ValueError, match=r"labels must be in \[0, 2\)"):
         quotas_from_selection([0, 3], [0], num_classes=2)
 
+    # duplicate / out-of-range / float / 2-D / boolean selections: tests/test_metrics.py
+    # (test_selection_functions_refuse_bad_selections) runs them through every selection function
+    np.testing.assert_array_equal(quotas_from_selection([0, 0, 1, 1], [3.0, 0.0]), [1, 1])
+
 
 def test_public_api_exports():
     for name in droprune.__all__:

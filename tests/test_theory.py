@@ -575,6 +575,13 @@ def test_figures_are_written(tmp_path):
         theory.plot_pruning([], tmp_path / "x.png")
 
 
+def test_figures_leave_matplotlib_alone(tmp_path, matplotlib_untouched):
+    sims = simulate_pruning(TOY, ("optimal",), datasets=1, n=60)
+    theory.plot_class_risks(TOY, tmp_path / "risks.png")
+    theory.plot_pruning(sims, tmp_path / "pruning.png")
+    assert (tmp_path / "pruning.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_theory_imports_neither_torch_nor_matplotlib():
     code = ("import sys, droprune.theory\n"
             "assert 'torch' not in sys.modules, 'theory imported torch'\n"

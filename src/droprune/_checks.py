@@ -17,6 +17,7 @@ __all__ = [
     "as_labels",
     "as_recalls",
     "as_scores",
+    "as_selection",
     "check_density",
     "target_count",
 ]
@@ -112,7 +113,8 @@ def _as_integer_array(values: Any, name: str) -> np.ndarray:
             raise ValueError(f"{name} contains NaN or infinite values")
         if not np.all(arr == np.round(arr)):
             bad = arr[arr != np.round(arr)][0]
-            raise ValueError(f"{name} must hold integers, got the non-integer value {bad!r}")
+            raise ValueError(f"{name} must hold integers, got the non-integer value "
+                             f"{bad.item()!r}")
         return arr.astype(np.int64)
     raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
 
@@ -195,3 +197,39 @@ def as_scores(scores: Any, n: int, name: str = "scores") -> np.ndarray:
         i = int(np.flatnonzero(~np.isfinite(arr))[0])
         raise ValueError(f"{name} contains a non-finite value ({arr[i]}) at sample {i}")
     return arr
+
+
+def as_selection(selected: Any, n: int, name: str = "selected") -> np.ndarray:
+    """Validate a selection of samples out of ``n``: 1-D integer indices in ``[0, n)``, each
+    at most once (order kept), as int64.
+
+    A selection is always given as indices (what :func:`droprune.selection.select` returns),
+    never as a boolean mask: booleans are refused, since ``[True, False]`` read as indices
+    would silently mean samples 1 and 0. Pass ``np.flatnonzero(mask)`` for a mask.
+    Integer-valued floats are accepted (as for labels).
+
+    Examples
+    --------
+    >>> as_selection([3, 0], 5)
+    array([3, 0])
+    >>> as_selection([0, 0], 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: selected holds the repeated index 0: a selection keeps each sample at most once
+    """
+    arr = _as_1d(selected, name)
+    if arr.dtype == bool:
+        raise ValueError(f"{name} must hold sample indices, got booleans: pass "
+                         f"np.flatnonzero(mask) for a boolean mask")
+    sel = _as_integer_array(arr, name)
+    if sel.size and (sel.min() < 0 or sel.max() >= n):
+        bad = sel.min() if sel.min() < 0 else sel.max()
+        raise ValueError(f"{name} holds index {bad} but there are {n} samples: indices must be "
+                         f"in [0, {n})")
+    if sel.size:
+        ordered = np.sort(sel)
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        if repeated.size:
+            raise ValueError(f"{name} holds the repeated index {repeated[0]}: a selection keeps "
+                             f"each sample at most once")
+    return sel

@@ -7,13 +7,14 @@ a half-written file, even if the process is killed mid-write.
 from __future__ import annotations
 
 import io
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+
+from ._json import dumps
 
 __all__ = ["atomic_save_npy", "atomic_write", "atomic_write_bytes", "atomic_write_json",
            "atomic_write_text"]
@@ -51,8 +52,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    """Atomically write ``obj`` as indented JSON."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    """Atomically write ``obj`` as indented JSON with sorted keys (the conventions of
+    :mod:`droprune._json`: NaN as null, infinities as ``"inf"`` / ``"-inf"``)."""
+    return atomic_write_text(path, dumps(obj, str(path), indent=2, sort_keys=True) + "\n")
 
 
 def atomic_save_npy(path: str | Path, array: np.ndarray) -> Path:

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._checks import as_class_sizes, as_labels
+from ._checks import as_class_sizes, as_labels, as_selection
 
 __all__ = [
     "RobustnessReport",
@@ -227,6 +227,9 @@ def _weighted(group_acc: np.ndarray, proportions: Any) -> float:
 def class_densities(labels: Any, selected: Any, num_classes: int | None = None) -> np.ndarray:
     """Fraction of each class kept by a selection (NaN for empty classes).
 
+    ``selected`` holds the indices of the kept samples, each once, in ``[0, N)`` (see
+    :func:`droprune._checks.as_selection`; a boolean mask is refused).
+
     Examples
     --------
     >>> class_densities([0, 0, 1, 1], [0, 2, 3])
@@ -235,13 +238,15 @@ def class_densities(labels: Any, selected: Any, num_classes: int | None = None) 
     lab = as_labels(labels, num_classes=num_classes)
     k = _num_classes(num_classes, lab)
     sizes = np.bincount(lab, minlength=k)
-    kept = np.bincount(lab[_as_selection(selected, lab.size)], minlength=k)
+    kept = np.bincount(lab[as_selection(selected, lab.size)], minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(sizes > 0, kept / np.maximum(sizes, 1), np.nan)
 
 
 def min_samples_per_class(labels: Any, selected: Any, num_classes: int | None = None) -> int:
     """Smallest number of samples any class keeps in a selection (empty classes count as 0).
+
+    ``selected`` is validated as in :func:`class_densities`.
 
     Examples
     --------
@@ -250,14 +255,7 @@ def min_samples_per_class(labels: Any, selected: Any, num_classes: int | None = 
     """
     lab = as_labels(labels, num_classes=num_classes)
     k = _num_classes(num_classes, lab)
-    return int(np.bincount(lab[_as_selection(selected, lab.size)], minlength=k).min())
-
-
-def _as_selection(selected: Any, n: int) -> np.ndarray:
-    sel = as_labels(selected, name="selected")
-    if sel.size and sel.max() >= n:
-        raise ValueError(f"selected holds index {sel.max()} but there are {n} samples")
-    return sel
+    return int(np.bincount(lab[as_selection(selected, lab.size)], minlength=k).min())
 
 
 def density_accuracy_correlation(class_density: Any, class_accuracy: Any) -> float:

@@ -47,7 +47,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._checks import as_class_sizes, as_labels, as_recalls, check_density, target_count
+from ._checks import (
+    as_class_sizes,
+    as_labels,
+    as_recalls,
+    as_selection,
+    check_density,
+    target_count,
+)
 
 __all__ = [
     "QUOTA_RULES",
@@ -286,7 +293,8 @@ def quotas_from_selection(labels: Any, selected: Any, num_classes: int | None = 
     labels
         Class (or group) label of every sample of the dataset, shape (N,).
     selected
-        Indices of the samples another method kept (unique, in ``[0, N)``).
+        Indices of the samples another method kept (unique, in ``[0, N)``; see
+        :func:`droprune._checks.as_selection`).
     num_classes
         Number of classes; default ``labels.max() + 1``.
 
@@ -297,11 +305,7 @@ def quotas_from_selection(labels: Any, selected: Any, num_classes: int | None = 
     """
     lab = as_labels(labels, num_classes=num_classes)
     k = int(num_classes) if num_classes is not None else (int(lab.max()) + 1 if lab.size else 1)
-    sel = as_labels(selected, name="selected")
-    if sel.size and sel.max() >= lab.size:
-        raise ValueError(f"selected holds index {sel.max()} but there are {lab.size} samples")
-    if np.unique(sel).size != sel.size:
-        raise ValueError("selected holds repeated indices: a selection keeps each sample once")
+    sel = as_selection(selected, lab.size)
     return np.bincount(lab[sel], minlength=k).astype(np.int64)
 
 

@@ -46,6 +46,7 @@ import numpy as np
 from scipy.stats import norm, spearmanr
 
 from ._checks import check_density, target_count
+from ._plot import agg_figure, save_png
 from .metrics import class_recalls
 from .quotas import drop_quotas, largest_remainder, proportional_quotas
 from .selection import select, select_global
@@ -685,8 +686,8 @@ class PruningSimulation:
         return (self.kept / np.maximum(self.sizes, 1)).mean(axis=0)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (thresholds may be ``+-inf``; :func:`droprune.cli._common.dump_json`
-        writes them as strings)."""
+        """JSON-ready summary (thresholds may be ``+-inf``; :func:`droprune._json.to_jsonable`
+        writes them as the strings ``"inf"`` / ``"-inf"``)."""
         return {
             "procedure": self.procedure,
             "description": _PROCEDURE_HELP[self.procedure],
@@ -892,23 +893,15 @@ def risk_ratio_sweep(instances: int = 1000, *, mu0: float = -1.0, mu1: float = 1
 
 
 # ---------------------------------------------------------------------------------------------
-# Figures (matplotlib imported here only; Agg canvas, no window, no pyplot state)
+# Figures (droprune._plot: matplotlib imported here only; Agg canvas, no pyplot, no backend)
 # ---------------------------------------------------------------------------------------------
 
 def _figure(width: float, height: float) -> Any:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
+    return agg_figure(width, height, layout="constrained")
 
 
 def _save(fig: Any, path: str | Path) -> Path:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    return out
+    return save_png(fig, Path(path), dpi=120)
 
 
 def plot_class_risks(mixture: TwoGaussians, path: str | Path) -> Path:

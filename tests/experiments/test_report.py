@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from run_records import make_record
 
 from droprune.experiments.report import (
     full_class_accuracy,
@@ -21,10 +22,10 @@ FULL_RECALL = np.array([0.95, 0.9, 0.8, 0.6])
 
 def _rec(i, method, density, seed, acc, worst, class_density):
     m = parse_method(method)
-    return dict(
-        run_id=f"r{i}", experiment="fake", fingerprint="f", dataset="toy", model="mlp",
-        method=m.name, strategy=m.strategy, family=m.family, quota=m.quota, cdbw=0,
-        density=density, seed=seed, kept=100, epochs=3, accuracy=acc,
+    return make_record(
+        f"r{i}", experiment="fake", dataset="toy", model="mlp",
+        method=m.name, strategy=m.strategy, family=m.family, quota=m.quota,
+        density=density, seed=seed, kept=100, accuracy=acc,
         worst_class_accuracy=worst, worst_class=3, worst_class_name="3", gap=0.3, std=0.1,
         min_samples_per_class=5, class_recall=FULL_RECALL if m.is_full else
         np.full(K, worst), class_sizes=[100] * K, class_counts=[10] * K,
@@ -83,6 +84,13 @@ def test_write_report_files(sweep_dir, tmp_path):
     assert len(csv) == 20
     # correlations: EL2N keeps easy classes (+), DRoP keeps hard ones (-)
     assert "Pearson r" in html
+
+
+def test_write_report_leaves_matplotlib_alone(sweep_dir, tmp_path, matplotlib_untouched):
+    # no backend switch, no pyplot (so no figure left in its list): explicit Figure objects
+    rep = write_report(sweep_dir, tmp_path / "rep")
+    assert (tmp_path / "rep" / "class_densities.png").read_bytes()[:4] == b"\x89PNG"
+    assert rep.html.stat().st_size > 0
 
 
 def test_report_without_full_runs_notes_it(tmp_path):

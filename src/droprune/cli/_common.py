@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any, Sequence
 
 import numpy as np
+
+from droprune._json import dumps
 
 __all__ = ["dump_json", "format_table", "parse_float_list", "parse_int_list"]
 
@@ -27,24 +27,10 @@ def parse_int_list(text: str, name: str) -> list[int]:
     return [int(v) for v in values]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return None if math.isnan(v) else (str(v) if math.isinf(v) else v)
-    return value
-
-
 def dump_json(obj: Any) -> str:
-    """JSON text of ``obj`` with numpy values converted, NaN as null and infinities as text."""
-    return json.dumps(_jsonable(obj), indent=2, allow_nan=False)
+    """Indented JSON text of ``obj`` in droprune's one convention (:mod:`droprune._json`:
+    numpy values converted, NaN as null, infinities as ``"inf"`` / ``"-inf"``)."""
+    return dumps(obj, "output", indent=2)
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -7,6 +7,7 @@ from .config import DataSpec, ExperimentConfig, ModelSpec, QuerySpec, config_fro
 from .methods import Method, parse_method
 from .pipeline import RunSpec, plan_runs, select_indices
 from .presets import PRESETS
+from .record import RunRecord
 from .report import write_report
 from .store import ResultStore, read_results
 from .sweep import run_sweep
@@ -19,6 +20,7 @@ __all__ = [
     "ModelSpec",
     "QuerySpec",
     "ResultStore",
+    "RunRecord",
     "RunSpec",
     "config_from_dict",
     "load_config",

@@ -14,7 +14,6 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from ..quotas import make_quotas, quotas_from_selection
 from ..selection import select, select_global
 from .config import ExperimentConfig
 from .methods import Method
+from .record import RunRecord
 
 __all__ = [
     "QueryOutputs",
@@ -103,15 +103,22 @@ def final_train_config(cfg: ExperimentConfig, density: float, *, cdbw: bool):
 
 
 def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
-    """A freshly initialised model for ``train_set`` (torch seeded with ``seed``)."""
+    """A freshly initialised model for ``train_set``.
+
+    The initial weights are those drawn after ``torch.manual_seed(seed)``; they are drawn from
+    a fork of the CPU generator, so the caller's global torch RNG state is left untouched.
+    """
     import torch
 
     from ..models import build_model, load_torchvision_weights
 
-    torch.manual_seed(seed)
-    model = build_model(cfg.model.name, num_classes=train_set.num_classes,
-                        in_channels=train_set.in_channels,
-                        input_size=train_set.sample_shape[1:], width=cfg.model.width)
+    with torch.random.fork_rng(devices=[]):
+        # the CPU generator alone draws the weights (the model is built on the CPU); seeding
+        # it, not every device as torch.manual_seed does, leaves the CUDA generators alone
+        torch.random.default_generator.manual_seed(seed)
+        model = build_model(cfg.model.name, num_classes=train_set.num_classes,
+                            in_channels=train_set.in_channels,
+                            input_size=train_set.sample_shape[1:], width=cfg.model.width)
     if cfg.model.pretrained:
         load_torchvision_weights(model, cfg.model.pretrained)
     return model
@@ -139,10 +146,10 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
 
 
 def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs, *,
-              work_dir: Path, device=None, progress: bool = True) -> dict[str, Any]:
+              work_dir: Path, device=None, progress: bool = True) -> RunRecord:
     """Select, train the final model from scratch, evaluate on the test split.
 
-    Returns the result record written to the store (see ``droprune.experiments.store``).
+    Returns the result record written to the store (:class:`RunRecord`).
     The selection is saved (``work_dir/selections/<run_id>.npy``) so the run can be audited
     or retrained; the training checkpoints under ``work_dir/checkpoints/<run_id>`` so an
     interrupted run resumes, and the checkpoint is removed once the run is stored.
@@ -177,7 +184,7 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
                                  train_group_proportions=group_props)
     counts = np.bincount(labels[kept], minlength=k)
     run_on_main(_remove_tree, ckpt)
-    return dict(
+    return RunRecord(
         run_id=run_id, experiment=cfg.name, fingerprint=cfg.final_fingerprint(),
         dataset=cfg.data.name, model=cfg.model.name, method=spec.method.name,
         strategy=spec.method.strategy, family=spec.method.family, quota=spec.method.quota,

@@ -1,7 +1,8 @@
 """Reports of a sweep: summary tables, plots, a self-contained HTML page, CSV/Parquet exports.
 
 Everything is computed from the results store(s) of one or more sweep folders (every shard
-is merged). Figures (matplotlib, Agg backend):
+is merged). Figures (matplotlib ``Figure`` objects on their own Agg canvas: pyplot is not
+used and the process's matplotlib backend is left alone):
 
 * ``accuracy_vs_density.png`` and ``worst_class_vs_density.png``: mean over seeds per method
   with min/max bands; the full-data baseline as a horizontal line;
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .._io import atomic_write, atomic_write_text
+from .._json import dumps
+from .._plot import agg_figure, save_png
 from ..metrics import density_accuracy_correlation
 from .methods import parse_method
 from .store import read_results
@@ -119,15 +121,6 @@ def robustness_table(df, densities: Sequence[float] = TABLE_DENSITIES):
 # figures
 # ---------------------------------------------------------------------------------------------
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _style(method: str, families: list[str]) -> dict[str, Any]:
     import matplotlib
 
@@ -141,8 +134,8 @@ def _style(method: str, families: list[str]) -> dict[str, Any]:
 
 
 def _plot_vs_density(summary, df, metric: str, ylabel: str, path: Path) -> Path:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig = agg_figure(7.5, 5)
+    ax = fig.subplots()
     families = sorted(set(summary["family"]))
     for method, part in summary[summary["method"] != "Full"].groupby("method"):
         part = part.sort_values("density")
@@ -164,9 +157,7 @@ def _plot_vs_density(summary, df, metric: str, ylabel: str, path: Path) -> Path:
 
 
 def _save(fig, path: Path) -> None:
-    plt = _plt()
-    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
-    plt.close(fig)
+    save_png(fig, path, dpi=110)
 
 
 def _mean_class_density(df, method: str, density: float) -> np.ndarray | None:
@@ -178,11 +169,10 @@ def _mean_class_density(df, method: str, density: float) -> np.ndarray | None:
 
 def _panels(n: int, width: float, height: float):
     """A grid of up to 4 columns for n panels; unused axes hidden. Returns (fig, axes list)."""
-    plt = _plt()
     cols = min(4, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False,
-                             sharey=True)
+    fig = agg_figure(width * cols, height * rows)
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
     flat = list(axes.flat)
     for ax in flat[n:]:
         ax.set_visible(False)
@@ -190,10 +180,11 @@ def _panels(n: int, width: float, height: float):
 
 
 def _plot_class_densities(df, methods: list[str], path: Path) -> Path:
-    plt = _plt()
+    import matplotlib
+
     densities = sorted(set(df.loc[df["method"] != "Full", "density"]))
     fig, axes = _panels(len(methods), 4.0, 3.4)
-    cmap = plt.get_cmap("viridis")
+    cmap = matplotlib.colormaps["viridis"]
     for i, (ax, method) in enumerate(zip(axes, methods)):
         for i, d in enumerate(densities):
             cd = _mean_class_density(df, method, d)
@@ -242,7 +233,7 @@ def _flat(df):
     out = df.copy()
     for col in out.columns:
         if out[col].map(lambda v: isinstance(v, (list, dict))).any():
-            out[col] = out[col].map(lambda v: json.dumps(v) if isinstance(v, (list, dict))
+            out[col] = out[col].map(lambda v: dumps(v, col) if isinstance(v, (list, dict))
                                     else v)
     return out
 
@@ -358,6 +349,7 @@ def _html(df, summary, table, best, figs, corr, rep: ReportFiles) -> str:
     parts += ["<h2>All methods and densities</h2>",
               summary[summary_cols].to_html(index=False, float_format=lambda v: f"{v:.4f}"),
               *[f"<p><i>{html.escape(n)}</i></p>" for n in rep.notes],
-              "<h2>Configuration</h2>", f"<pre>{html.escape(json.dumps(cfg, indent=2))}</pre>",
+              "<h2>Configuration</h2>",
+              f"<pre>{html.escape(dumps(cfg, 'config', indent=2))}</pre>",
               "</body></html>"]
     return "\n".join(parts)

@@ -1,8 +1,9 @@
 """The results store: one SQLite row per finished final run.
 
-Each row holds the run's identity (method, density, seed and a fingerprint of the rest of the
-config), its metrics (average, worst-class, gap, std, per-class recall as JSON) and a summary of
-its selection (per-class kept counts and densities). A row is written in one transaction, so an
+Each row is one :class:`~droprune.experiments.record.RunRecord` (its fields are the columns):
+the run's identity (method, density, seed and a fingerprint of the rest of the config), its
+metrics (average, worst-class, gap, std, per-class recall as JSON) and a summary of its
+selection (per-class kept counts and densities). A row is written in one transaction, so an
 interrupted sweep never leaves half a row; a rerun skips the run ids already present.
 
 A store written by another schema version is refused (never migrated in place or corrupted).
@@ -12,68 +13,25 @@ merges every store of a folder.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .._json import dumps
+from .record import RunRecord
+
 __all__ = ["SCHEMA_VERSION", "ResultStore", "read_results", "store_paths"]
 
 SCHEMA_VERSION = 1
 
-#: column name -> SQL type; JSON columns hold lists/dicts as text.
-COLUMNS: dict[str, str] = {
-    "run_id": "TEXT PRIMARY KEY",
-    "experiment": "TEXT NOT NULL",
-    "fingerprint": "TEXT NOT NULL",
-    "dataset": "TEXT NOT NULL",
-    "model": "TEXT NOT NULL",
-    "method": "TEXT NOT NULL",
-    "strategy": "TEXT NOT NULL",
-    "family": "TEXT NOT NULL",
-    "quota": "TEXT NOT NULL",
-    "cdbw": "INTEGER NOT NULL",
-    "density": "REAL NOT NULL",
-    "seed": "INTEGER NOT NULL",
-    "kept": "INTEGER NOT NULL",
-    "epochs": "INTEGER NOT NULL",
-    "accuracy": "REAL NOT NULL",
-    "worst_class_accuracy": "REAL NOT NULL",
-    "worst_class": "INTEGER NOT NULL",
-    "worst_class_name": "TEXT NOT NULL",
-    "gap": "REAL NOT NULL",
-    "std": "REAL NOT NULL",
-    "worst_group_accuracy": "REAL",
-    "group_weighted_accuracy": "REAL",
-    "min_samples_per_class": "INTEGER NOT NULL",
-    "class_recall": "TEXT NOT NULL",
-    "group_accuracy": "TEXT",
-    "class_sizes": "TEXT NOT NULL",
-    "class_counts": "TEXT NOT NULL",
-    "class_density": "TEXT NOT NULL",
-    "class_names": "TEXT",
-    "val_recall": "TEXT",
-    "selection_file": "TEXT",
-    "seconds": "REAL NOT NULL",
-    "config": "TEXT NOT NULL",
-    "droprune_version": "TEXT NOT NULL",
-    "created": "TEXT NOT NULL",
-}
-JSON_COLUMNS = ("class_recall", "group_accuracy", "class_sizes", "class_counts",
-                "class_density", "class_names", "val_recall", "config")
-
-
-def _to_json(value: Any) -> str | None:
-    if value is None:
-        return None
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        value = [None if isinstance(v, float) and math.isnan(v) else v for v in value]
-    return json.dumps(value, allow_nan=False)
+#: column name -> SQL type, in table order: the fields of :class:`RunRecord`
+COLUMNS: dict[str, str] = {f.name: f.metadata["sql"] for f in dataclasses.fields(RunRecord)}
+#: columns that hold JSON text (lists / dicts)
+JSON_COLUMNS = tuple(f.name for f in dataclasses.fields(RunRecord) if f.metadata["json"])
 
 
 class ResultStore:
@@ -158,29 +116,28 @@ class ResultStore:
             return int(conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
     # -- writing ------------------------------------------------------------------------------
-    def add(self, record: Mapping[str, Any]) -> bool:
+    def add(self, record: RunRecord | Mapping[str, Any]) -> bool:
         """Insert one finished run in a single transaction.
 
-        Returns False (and writes nothing) when the run id is already present, so a resumed
-        or repeated sweep never duplicates a row.
+        ``record`` is a :class:`RunRecord`, or a mapping of its fields (checked by
+        :meth:`RunRecord.from_mapping`). ``droprune_version`` and ``created`` are filled in
+        when None. Returns False (and writes nothing) when the run id is already present, so a
+        resumed or repeated sweep never duplicates a row.
         """
         if self._readonly:
             raise ValueError(f"{self.path} was opened read-only")
         from droprune import __version__
 
-        row = dict(record)
-        row.setdefault("droprune_version", __version__)
-        row.setdefault("created", datetime.now(timezone.utc).isoformat())
-        missing = [k for k, v in COLUMNS.items() if "NOT NULL" in v and row.get(k) is None
-                   and "PRIMARY" not in v]
-        if "run_id" not in row or missing:
-            raise ValueError(f"result record lacks {['run_id'] if 'run_id' not in row else missing}")
-        unknown = sorted(set(row) - set(COLUMNS))
-        if unknown:
-            raise ValueError(f"result record has unknown fields {unknown}")
+        if not isinstance(record, RunRecord):
+            record = RunRecord.from_mapping(record)
+        row = {key: getattr(record, key) for key in COLUMNS}
+        if row["droprune_version"] is None:
+            row["droprune_version"] = __version__
+        if row["created"] is None:
+            row["created"] = datetime.now(timezone.utc).isoformat()
         for key in JSON_COLUMNS:
-            if key in row:
-                row[key] = _to_json(row[key])
+            if row[key] is not None:
+                row[key] = dumps(row[key], key)
         keys = list(row)
         with closing(self._connect()) as conn, conn:
             cur = conn.execute(

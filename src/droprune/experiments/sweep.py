@@ -34,6 +34,7 @@ from .pipeline import (
     query_train_config,
     run_final,
 )
+from .record import RunRecord
 from .store import ResultStore, store_paths
 
 __all__ = ["SweepSummary", "load_splits", "parse_shard", "query_for_seed", "run_sweep",
@@ -217,7 +218,7 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
             record = run_final(cfg, spec, splits, query, work_dir=out_dir, device=device,
                                progress=progress)
             run_on_main(_add_row, store, record)
-            summary.completed.append(record["run_id"])
+            summary.completed.append(record.run_id)
             bar.update(1)
     finally:
         bar.close()
@@ -241,6 +242,6 @@ def _open_folder(out_dir: Path, cfg: ExperimentConfig, store_path: Path) -> set[
     return done
 
 
-def _add_row(store: ResultStore, record: dict[str, Any]) -> bool:
+def _add_row(store: ResultStore, record: RunRecord) -> bool:
     """Store one finished run (rank 0 alone in a distributed run)."""
     return store.add(record)

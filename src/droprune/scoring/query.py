@@ -36,13 +36,14 @@ import numpy as np
 import torch
 
 from .._checks import check_int
+from .._json import to_jsonable
 from ..data.base import DatasetSplits
 from ..models.base import build_model
 from ..training.config import TrainConfig
 from ..training.distributed import run_on_main
 from ..training.trainer import train
 from .registry import SCORERS, check_scorers, make_recorders, posthoc_scores
-from .store import QueryResult, SeedResult, _plain, load_query_result, save_query_result
+from .store import QueryResult, SeedResult, load_query_result, save_query_result
 
 __all__ = ["QueryResult", "SeedResult", "run_query"]
 
@@ -84,7 +85,7 @@ def _query_metadata(splits: DatasetSplits, model_name: str, model_kwargs: Mappin
 
 def _same_run(saved: Mapping[str, Any], wanted: Mapping[str, Any], path: Path) -> None:
     """Refuse a finished-seed file written by another query run (JSON round trip compared)."""
-    plain = _plain(wanted)
+    plain = to_jsonable(wanted, "metadata")
     diffs = [k for k in plain if saved.get(k) != plain[k]]
     if diffs:
         raise ValueError(f"{path} was written by another query run (differs in: "
@@ -184,7 +185,8 @@ def run_query(splits: DatasetSplits, *, model_name: str,
         raise ValueError("splits.val is empty: the query protocol needs validation data for "
                          "the per-class recall")
     meta = _query_metadata(splits, model_name, model_kwargs, config, names, options)
-    _plain(meta)  # model_kwargs and options must be storable in the score files: fail now
+    # model_kwargs and options must be storable in the score files: fail now
+    to_jsonable(meta, "metadata")
     work = None if work_dir is None else Path(work_dir)
     per_seed: list[SeedResult] = []
     for seed in seed_list:

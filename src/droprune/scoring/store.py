@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -40,6 +39,7 @@ import pyarrow.parquet as pq
 
 from .._checks import as_labels
 from .._io import atomic_write
+from .._json import dumps
 
 __all__ = ["METADATA_KEY", "ORIENTATION", "QueryResult", "SeedResult", "load_query_result",
            "load_scores", "save_query_result", "save_scores"]
@@ -49,22 +49,6 @@ METADATA_KEY = b"droprune"
 #: the orientation every droprune score follows
 ORIENTATION = "higher = harder = kept first"
 _SEED_SEP = "@seed"
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready copy of ``value``: numpy values to Python, NaN to None, tuples to lists."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else str(value)
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    raise ValueError(f"metadata value {value!r} ({type(value).__name__}) cannot be stored as "
-                     f"JSON: use strings, numbers, lists or dicts")
 
 
 def save_scores(path: str | Path, scores: Mapping[str, Any], *, labels: Any,
@@ -114,7 +98,7 @@ def save_scores(path: str | Path, scores: Mapping[str, Any], *, labels: Any,
     meta.update(num_samples=int(lab.size), droprune_version=__version__,
                 created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 orientation=ORIENTATION)
-    text = json.dumps(_plain(meta), sort_keys=True, allow_nan=False)
+    text = dumps(meta, "metadata", sort_keys=True)
     table = pa.table(columns)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                            METADATA_KEY: text.encode()})
