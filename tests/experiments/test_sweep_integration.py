@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -147,31 +146,43 @@ def test_folder_with_another_setup_is_refused(tiny_sweep):
     assert run_sweep(grown, out, progress=False, log=lambda *_: None).skipped == 2
 
 
+#: runs the `droprune sweep` command, SIGKILLed by itself right after its 2nd row is committed
+KILL_AFTER_TWO_ROWS = """
+import os, signal, sys
+import droprune.experiments.sweep as sweep
+from droprune.cli import main
+
+add_row, stored = sweep._add_row, []
+
+def add_row_then_die(store, record):
+    added = add_row(store, record)
+    stored.append(added)
+    if len(stored) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return added
+
+sweep._add_row = add_row_then_die
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_killed_sweep_resumes_without_losing_or_duplicating(cache, tmp_path):
     out = tmp_path / "killed"
-    args = [sys.executable, "-m", "droprune", "sweep", "--preset", "mnist1d-cpu",
-            "--out", str(out), "--no-progress"]
+    args = ["sweep", "--preset", "mnist1d-cpu", "--out", str(out), "--no-progress"]
     for item in TINY + ["methods=Full,Random,Random+DRoP", "densities=0.3,0.5,0.7,0.9"]:
         args += ["--set", item]
     env = dict(os.environ, DROPRUNE_CACHE=str(cache), OMP_NUM_THREADS="1")
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # killed at a chosen point (right after the 2nd commit), not after a sleep: deterministic
+    killed = subprocess.run([sys.executable, "-c", KILL_AFTER_TWO_ROWS, *args], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
     store_path = out / "results.sqlite"
-    deadline = time.time() + 120
-    rows_at_kill = 0
-    while time.time() < deadline and proc.poll() is None:
-        if store_path.exists():
-            rows_at_kill = len(ResultStore(store_path, readonly=True))
-            if rows_at_kill >= 2:
-                break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the sweep finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
     done_before = {r["run_id"]: r["created"] for r in ResultStore(store_path).records()}
-    assert 2 <= len(done_before) < 9
-    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert len(done_before) == 2
+    result = subprocess.run([sys.executable, "-m", "droprune", *args], env=env,
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"({len(done_before)} already done)" in result.stdout
+    assert "(2 already done)" in result.stdout
     rows = ResultStore(store_path).records()
     ids = [r["run_id"] for r in rows]
     assert len(ids) == len(set(ids)) == 9  # 1 Full + 2 methods x 4 densities
