@@ -29,7 +29,7 @@ from .posthoc import (
     grand_last_layer_scores,
     random_scores,
 )
-from ._modelio import model_outputs
+from ..training.inference import model_outputs
 from .query import run_query
 from .recorders import (
     FORGETTING_CONVENTIONS,

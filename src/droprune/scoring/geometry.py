@@ -15,7 +15,7 @@ from torch import nn
 
 from .._checks import as_labels, check_int, target_count
 from ..data.base import LabelledDataset
-from ._modelio import model_outputs
+from ..training.inference import model_outputs
 
 __all__ = [
     "PROTOTYPE_METRICS",
@@ -100,7 +100,8 @@ def prototype_scores(model: nn.Module, dataset: LabelledDataset, *, metric: str 
     its penultimate embeddings (eval mode). float64 (N,), higher = harder."""
     if metric not in PROTOTYPE_METRICS:
         raise ValueError(f"metric must be one of {PROTOTYPE_METRICS}, got {metric!r}")
-    emb, _ = model_outputs(model, dataset, batch_size=batch_size, device=device)
+    emb, _ = model_outputs(model, dataset, batch_size=batch_size, device=device,
+                          distributed=True)
     return prototype_distances(emb, dataset.labels, metric=metric,
                                num_classes=dataset.num_classes)
 
@@ -233,5 +234,6 @@ def kcenter_scores(model: nn.Module, dataset: LabelledDataset, *,
                    device: torch.device | str | None = None) -> np.ndarray:
     """Greedy k-center ("kcenter", CoreSet) scores of a trained model's penultimate embeddings
     (eval mode): :func:`kcenter_order_scores`. float64 (N,), higher = chosen earlier."""
-    emb, _ = model_outputs(model, dataset, batch_size=batch_size, device=device)
+    emb, _ = model_outputs(model, dataset, batch_size=batch_size, device=device,
+                          distributed=True)
     return kcenter_order_scores(emb, budget=budget, seed=seed, device=device)

@@ -44,9 +44,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.base import LabelledDataset, iter_batches
-from ..training.trainer import eval_mode
 from ..training.distributed import gather_by_index
-from ._modelio import check_batch_size, distributed_shard, model_device
+from ..training.inference import (
+    check_batch_size,
+    distributed_shard,
+    eval_mode,
+    model_device,
+)
 
 __all__ = ["GRAND_METHODS", "ghost_unsupported", "grand_auto_method", "grand_scores"]
 

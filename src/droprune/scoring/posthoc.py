@@ -17,7 +17,7 @@ from torch import nn
 
 from .._checks import as_labels, check_int
 from ..data.base import LabelledDataset
-from ._modelio import model_outputs
+from ..training.inference import model_outputs
 
 __all__ = [
     "el2n_from_logits",
@@ -67,7 +67,8 @@ def el2n_scores(model: nn.Module, dataset: LabelledDataset, *, batch_size: int =
     The paper (Paul et al.) averages it over several query models trained for a few epochs;
     :func:`droprune.scoring.query.run_query` does that averaging.
     """
-    _, logits = model_outputs(model, dataset, batch_size=batch_size, device=device)
+    _, logits = model_outputs(model, dataset, batch_size=batch_size, device=device,
+                              distributed=True)
     return el2n_from_logits(logits, dataset.labels)
 
 
@@ -99,7 +100,8 @@ def grand_last_layer_scores(model: nn.Module, dataset: LabelledDataset, *,
 
     A cheap proxy of :func:`droprune.scoring.grand.grand_scores`: one forward pass, no backward.
     """
-    emb, logits = model_outputs(model, dataset, batch_size=batch_size, device=device)
+    emb, logits = model_outputs(model, dataset, batch_size=batch_size, device=device,
+                                distributed=True)
     return grand_last_layer_from_outputs(emb, logits, dataset.labels,
                                          bias=model.classifier.bias is not None)
 

@@ -40,7 +40,7 @@ from ..data.base import DatasetSplits
 from ..models.base import build_model
 from ..training.config import TrainConfig
 from ..training.distributed import run_on_main
-from ..training.trainer import train
+from ..training.loop import train
 from .registry import SCORERS, check_scorers, make_recorders, posthoc_scores
 from .store import QueryResult, SeedResult, _plain, load_query_result, save_query_result
 

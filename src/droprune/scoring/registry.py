@@ -17,7 +17,7 @@ from torch import nn
 
 from ..data.base import LabelledDataset
 from ..training.hooks import Recorder
-from ._modelio import check_batch_size, model_outputs
+from ..training.inference import check_batch_size, model_outputs
 from .geometry import PROTOTYPE_METRICS, kcenter_order_scores, kcenter_steps, prototype_distances
 from .grand import GRAND_METHODS, grand_scores
 from .posthoc import el2n_from_logits, grand_last_layer_from_outputs, random_scores
@@ -206,7 +206,8 @@ def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledData
     out: dict[str, np.ndarray] = {}
     needs_outputs = {"el2n", "grand_last_layer", "ssp", "kcenter"} & set(names)
     if needs_outputs:
-        emb, logits = model_outputs(model, dataset, batch_size=batch_size, device=device)
+        emb, logits = model_outputs(model, dataset, batch_size=batch_size, device=device,
+                                    distributed=True)
     labels = dataset.labels
     for name in names:
         opts = dict(options.get(name, {}))
