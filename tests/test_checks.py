@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from droprune._checks import check_int
+from droprune._checks import check_int, check_number
 
 
 def test_check_int_accepts_python_and_numpy_integers():
@@ -53,3 +53,32 @@ def test_as_selection_errors(selected, message):
         as_selection(selected, 5)
     with pytest.raises(ValueError, match=message.replace("selected", "kept")):
         as_selection(selected, 5, name="kept")
+def test_check_number_accepts_python_and_numpy_numbers_and_returns_python_ones():
+    assert check_number(0.25, "x") == 0.25
+    assert check_number(3, "x", minimum=3) == 3 and type(check_number(3, "x")) is int
+    assert type(check_number(np.float64(0.5), "x")) is float
+    assert check_number(np.float32(0.5), "x", maximum=0.5) == 0.5
+    assert type(check_number(np.int64(2), "x", minimum=0, open_min=True)) is int
+
+
+@pytest.mark.parametrize("value, kwargs, message", [
+    (0, dict(minimum=0, open_min=True), "x must be a finite number > 0, got 0"),
+    (-1e-9, dict(minimum=0), "x must be a finite number >= 0, got -1e-09"),
+    (2, dict(maximum=1), "x must be a finite number <= 1, got 2"),
+    (1.0, dict(maximum=1, open_max=True), "x must be a finite number < 1, got 1.0"),
+    (1.0, dict(minimum=0, maximum=1, open_max=True),
+     "x must be a finite number in [0, 1), got 1.0"),
+    (0, dict(minimum=0, maximum=1, open_min=True), "x must be a finite number in (0, 1], got 0"),
+    (float("nan"), {}, "x must be a finite number, got nan"),
+    (float("-inf"), {}, "x must be a finite number, got -inf"),
+    (10 ** 400, {}, "x must be a finite number, got 1"),
+    (True, {}, "x must be a finite number, got True"),
+    (np.bool_(False), {}, "x must be a finite number, got "),
+    ("1", {}, "x must be a finite number, got '1'"),
+    (None, {}, "x must be a finite number, got None"),
+    (np.array([1.0]), {}, "x must be a finite number, got array"),
+])
+def test_check_number_errors(value, kwargs, message):
+    with pytest.raises(ValueError) as err:
+        check_number(value, "x", **kwargs)
+    assert str(err.value).startswith(message)

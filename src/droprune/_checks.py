@@ -19,6 +19,7 @@ __all__ = [
     "as_scores",
     "as_selection",
     "check_density",
+    "check_number",
     "target_count",
 ]
 
@@ -65,6 +66,51 @@ def check_int(value: Any, name: str, *, minimum: int = 0, maximum: int | None = 
             or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be {requirement}, got {value!r}")
     return int(value)
+
+
+def check_number(value: Any, name: str, *, minimum: float | None = None,
+                 maximum: float | None = None, open_min: bool = False,
+                 open_max: bool = False) -> int | float:
+    """Return ``value`` if it is a finite real number (Python or numpy, not bool) within the
+    bounds; else raise ``ValueError("<name> must be a finite number <bounds>, got ...")``.
+
+    ``minimum``/``maximum`` are inclusive unless ``open_min``/``open_max``. A numpy scalar
+    comes back as the Python number it holds (so configs stay JSON-serialisable); a Python
+    number comes back unchanged.
+
+    Examples
+    --------
+    >>> check_number(0.1, "lr", minimum=0, open_min=True)
+    0.1
+    >>> check_number(1.0, "momentum", minimum=0, maximum=1, open_max=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: momentum must be a finite number in [0, 1), got 1.0
+    """
+    if minimum is not None and maximum is not None:
+        bounds = (f"in {'(' if open_min else '['}{minimum:g}, "
+                  f"{maximum:g}{')' if open_max else ']'}")
+    elif minimum is not None:
+        bounds = f"{'>' if open_min else '>='} {minimum:g}"
+    elif maximum is not None:
+        bounds = f"{'<' if open_max else '<='} {maximum:g}"
+    else:
+        bounds = ""
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer,
+                                                                       np.floating))
+    if ok:
+        try:
+            ok = bool(np.isfinite(float(value)))
+        except OverflowError:  # a Python int beyond the float range
+            ok = False
+    if ok and minimum is not None:
+        ok = value > minimum if open_min else value >= minimum
+    if ok and maximum is not None:
+        ok = value < maximum if open_max else value <= maximum
+    if not ok:
+        raise ValueError(f"{name} must be a finite number{' ' if bounds else ''}{bounds}, "
+                         f"got {value!r}")
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def target_count(density: float, n: int) -> int:

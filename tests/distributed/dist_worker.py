@@ -1,15 +1,20 @@
 """The work of the distributed tests: run under ``torchrun`` (2 gloo ranks), or called in the
 test process itself for the single-process reference.
 
-``python dist_worker.py MODE OUT``: MODE ``all`` trains (with recorders and a checkpoint),
-runs the query protocol (every scorer, 2 seeds) and a tiny sweep; MODE ``train`` only trains.
-Each rank saves what it computed to ``OUT/rank<r>.pt``.
+``python dist_worker.py MODE OUT [RANK:EPOCH[:hang]]``: MODE ``all`` trains (with recorders
+and a checkpoint), runs the query protocol (every scorer, 2 seeds) and a tiny sweep; MODE
+``train`` only trains. Each rank saves what it computed to ``OUT/rank<r>.pt``. The optional
+third argument injects a fault through a training callback (:class:`StopRank`): that rank
+calls ``os._exit(1)`` once EPOCH (0-based) is finished and checkpointed, or sleeps forever
+with ``:hang`` (the other ranks then hit the collective timeout).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +26,7 @@ from droprune.experiments.sweep import run_sweep
 from droprune.models import build_model
 from droprune.scoring import SCORERS, make_recorders, run_query
 from droprune.scoring.store import save_query_result
-from droprune.training import TrainConfig, train
+from droprune.training import Callback, TrainConfig, train
 from droprune.training.distributed import distributed_session, run_on_main, world
 
 #: 301 training samples: odd, so the last global batch holds a padding duplicate on 2 ranks
@@ -58,14 +63,34 @@ def splits() -> DatasetSplits:
     return DatasetSplits(make(301, "dist-train"), make(61, "dist-val"), make(60, "dist-test"))
 
 
-def train_run(checkpoint_dir: Path | None) -> dict[str, Any]:
+class StopRank(Callback):
+    """Fault injection: rank ``rank`` stops dead (``os._exit(1)``, no cleanup) once ``epoch``
+    is finished and checkpointed, or sleeps forever when ``hang``."""
+
+    def __init__(self, spec: str) -> None:
+        parts = spec.split(":")
+        self.rank, self.epoch, self.hang = int(parts[0]), int(parts[1]), parts[2:] == ["hang"]
+
+    def on_epoch_end(self, epoch: int, stats: Any) -> None:
+        if world()[0] != self.rank or epoch != self.epoch:
+            return
+        print(f"test callback: rank {self.rank} stops after epoch {epoch}", file=sys.stderr,
+              flush=True)
+        if self.hang:
+            while True:
+                time.sleep(60)
+        os._exit(1)
+
+
+def train_run(checkpoint_dir: Path | None, exit_after: str | None = None) -> dict[str, Any]:
     """Train the MLP with every recorder; weights, history and recorder scores."""
     sp = splits()
     torch.manual_seed(0)
     model = build_model("mlp", num_classes=3, in_channels=1, input_size=(8,), hidden=(16,))
     recorders = make_recorders(RECORDERS, OPTIONS)
     result = train(model, sp.train, TRAIN_CONFIG, seed=0, val_set=sp.val, recorders=recorders,
-                   checkpoint_dir=checkpoint_dir, progress=False)
+                   checkpoint_dir=checkpoint_dir, progress=False,
+                   callbacks=[StopRank(exit_after)] if exit_after else [])
     return {"state": {k: v.clone() for k, v in result.model.state_dict().items()},
             "history": [h.to_dict() for h in result.history],
             "scores": {r.name: r.scores() for r in recorders},
@@ -88,21 +113,21 @@ def sweep_run(out: Path) -> list[str]:
     return summary.completed
 
 
-def run(mode: str, out: Path) -> dict[str, Any]:
+def run(mode: str, out: Path, exit_after: str | None = None) -> dict[str, Any]:
     """What MODE computes, in this process (distributed or not)."""
     if mode == "train":
-        return {"train": train_run(out / "ckpt")}
+        return {"train": train_run(out / "ckpt", exit_after)}
     if mode == "all":
         return {"train": train_run(out / "ckpt"), "query": str(query_run(out / "query")),
                 "sweep": sweep_run(out / "sweep")}
     raise SystemExit(f"unknown mode {mode!r}")
 
 
-def main(mode: str, out: str) -> None:
+def main(mode: str, out: str, exit_after: str | None = None) -> None:
     torch.set_num_threads(1)
     with distributed_session():
         rank, world_size = world()
-        payload = run(mode, Path(out))
+        payload = run(mode, Path(out), exit_after)
         payload["world"] = (rank, world_size)
         torch.save(payload, Path(out) / f"rank{rank}.pt")
 

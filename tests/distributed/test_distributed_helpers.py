@@ -9,11 +9,15 @@ import pytest
 import torch
 import torch.distributed as dist
 
+import droprune.training.batching as B
 import droprune.training.distributed as D
-import droprune.training.trainer as T
+import droprune.training.inference as I
 from droprune.data.base import LabelledDataset
 from droprune.models import build_model
-from droprune.training import TrainConfig, augment_batch, batch_bounds, train
+from droprune.training import TrainConfig, evaluate, predict_logits, train
+from droprune.training.augment import augment_batch
+from droprune.training.batching import batch_bounds
+from droprune.training.loop import _batch_loss
 
 pytestmark = pytest.mark.distributed
 
@@ -96,18 +100,6 @@ def test_collective_failures_are_told_from_other_errors():
     assert not D._collective_failure(ValueError("gloo"))
 
 
-def test_exit_hook_for_tests_parses_and_ignores_other_ranks(monkeypatch):
-    monkeypatch.delenv(D.TEST_EXIT_ENV, raising=False)
-    D.exit_hook_for_tests(0)  # unset: nothing
-    monkeypatch.setenv(D.TEST_EXIT_ENV, "1:0")
-    D.exit_hook_for_tests(0)  # this process is rank 0: nothing
-    monkeypatch.setenv(D.TEST_EXIT_ENV, "0:5")
-    D.exit_hook_for_tests(4)  # another epoch: nothing
-    monkeypatch.setenv(D.TEST_EXIT_ENV, "zero")
-    with pytest.raises(ValueError, match="must look like RANK:EPOCH"):
-        D.exit_hook_for_tests(0)
-
-
 def test_train_refuses_a_torchrun_launch_without_a_group(monkeypatch):
     ds = tiny_set()
     monkeypatch.setenv("WORLD_SIZE", "2")
@@ -117,12 +109,12 @@ def test_train_refuses_a_torchrun_launch_without_a_group(monkeypatch):
 
 
 def test_train_refuses_a_global_batch_the_ranks_cannot_split(monkeypatch):
-    monkeypatch.setattr(T, "world", lambda: (0, 3))
+    monkeypatch.setattr(B, "world", lambda: (0, 3))
     with pytest.raises(ValueError, match=r"batch_size 128 is the global batch, split evenly "
                                          r"over 3 ranks: make it a multiple of 3 \(e\.g\. 126 "
                                          r"or 129\)"):
-        T._check_world(TrainConfig(epochs=1, batch_size=128))
-    assert T._check_world(TrainConfig(epochs=1, batch_size=129)) == (0, 3)
+        B.check_world(TrainConfig(epochs=1, batch_size=128))
+    assert B.check_world(TrainConfig(epochs=1, batch_size=129)) == (0, 3)
 
 
 # -- the per-rank batch plan --------------------------------------------------------------------
@@ -131,8 +123,8 @@ def test_train_refuses_a_global_batch_the_ranks_cannot_split(monkeypatch):
                                             (33, 32, 2), (100, 12, 3), (7, 6, 3), (1, 2, 2),
                                             (50, 8, 4)])
 def test_rank_batches_make_up_the_single_process_batches(n, batch, world):
-    one = T._epoch_plan(n, batch, seed=3, epoch=1, rank=0, world_size=1)
-    plans = [T._epoch_plan(n, batch, seed=3, epoch=1, rank=r, world_size=world)
+    one = B.epoch_plan(n, batch, seed=3, epoch=1, rank=0, world_size=1)
+    plans = [B.epoch_plan(n, batch, seed=3, epoch=1, rank=r, world_size=world)
              for r in range(world)]
     assert one.bounds == batch_bounds(n, batch)
     for b, (start, stop) in enumerate(one.bounds):
@@ -154,16 +146,22 @@ def test_rank_batches_make_up_the_single_process_batches(n, batch, world):
 def test_augmentation_of_a_rank_is_its_part_of_the_single_process_batch():
     x = torch.randint(0, 255, (10, 1, 6, 6), generator=torch.Generator().manual_seed(1),
                       dtype=torch.uint8)
-    config = TrainConfig(epochs=1, augment_pad=2, augment_flip=True)
-    whole = augment_batch(x, pad=2, hflip=True, generator=D.derived_generator(0, 1, 0, 0))
-    alone = T._augment(x, config, D.derived_generator(0, 1, 0, 0), 10, 0, 1)
-    assert torch.equal(alone, whole)
-    for rank in (0, 1):
-        part = T._augment(x[rank::2], config, D.derived_generator(0, 1, 0, 0), 10, rank, 2)
-        assert torch.equal(part, whole[rank::2])
-    # a padding duplicate (position 10 >= 9 real samples) borrows a draw and stays shaped
-    assert T._augment(x[1::2], config, D.derived_generator(0, 1, 0, 0), 9, 1, 2).shape == \
-        (5, 1, 6, 6)
+
+    def aug(part, positions, num_draws):
+        return augment_batch(part, pad=2, hflip=True, generator=D.derived_generator(0, 1, 0, 0),
+                             positions=positions, num_draws=num_draws)
+
+    whole = aug(x, None, None)
+    assert torch.equal(aug(x, torch.arange(10), 10), whole)
+    for rank in (0, 1):  # a global batch of 10 on 2 ranks (one batch: bounds [(0, 5)])
+        plan = B.epoch_plan(10, 10, seed=0, epoch=0, rank=rank, world_size=2)
+        assert plan.draw_positions(0).tolist() == list(range(rank, 10, 2))
+        assert torch.equal(aug(x[rank::2], plan.draw_positions(0), 10), whole[rank::2])
+    # 9 real samples: rank 1's last sample is a padding duplicate, it borrows the last draw
+    plan = B.epoch_plan(9, 10, seed=0, epoch=0, rank=1, world_size=2)
+    assert plan.draw_positions(0).tolist() == [1, 3, 5, 7, 8]
+    assert aug(x[1::2], plan.draw_positions(0), 9).shape == (5, 1, 6, 6)
+    assert B.epoch_plan(9, 10, seed=0, epoch=0, rank=0, world_size=1).draw_positions(0) is None
 
 
 def test_padded_batch_loss_is_the_share_of_the_global_mean():
@@ -172,12 +170,12 @@ def test_padded_batch_loss_is_the_share_of_the_global_mean():
     keep = torch.tensor([True, True, False])
     per = torch.nn.functional.cross_entropy(logits, y, reduction="none")
     # a global batch of 5 real samples on 2 ranks: this rank's 2 real ones count 2 / 2.5
-    loss = T._batch_loss(logits, y, None, keep, 2.5)
+    loss = _batch_loss(logits, y, None, keep, 2.5)
     torch.testing.assert_close(loss, per[:2].sum() / 2.5)
     w = torch.tensor([2.0, 0.5])
-    torch.testing.assert_close(T._batch_loss(logits, y, w, keep, 2.5),
+    torch.testing.assert_close(_batch_loss(logits, y, w, keep, 2.5),
                                (per * w[y])[:2].sum() / 2.5)
-    torch.testing.assert_close(T._batch_loss(logits, y, None, None, 1.5), per.mean())
+    torch.testing.assert_close(_batch_loss(logits, y, None, None, 1.5), per.mean())
 
 
 # -- collectives on a one-rank gloo group ------------------------------------------------------
@@ -202,9 +200,32 @@ def test_distributed_predictions_and_training_equal_local_ones(one_rank_group, t
     ds = tiny_set(23, 3)
     torch.manual_seed(0)
     model = build_model("mlp", num_classes=3, in_channels=1, input_size=(4,), hidden=(5,))
-    from droprune.training import predict_logits
     np.testing.assert_array_equal(predict_logits(model, ds, batch_size=4),
-                                  predict_logits(model, ds, batch_size=4, local=True))
+                                  predict_logits(model, ds, batch_size=4, distributed=True))
     result = train(model, ds, TrainConfig(epochs=2, batch_size=4), val_set=ds, progress=False,
                    checkpoint_dir=tmp_path)
     assert len(result.history) == 2 and (tmp_path / "checkpoint.pt").exists()
+
+
+def test_inference_is_local_unless_asked_even_in_a_distributed_run(one_rank_group,
+                                                                     monkeypatch):
+    """``if rank == 0: evaluate(...)`` must not wait for the other ranks: by default no
+    collective is made; ``distributed=True`` gathers (here: a one-rank group)."""
+    ds = tiny_set(9, 3)
+    model = build_model("mlp", num_classes=3, in_channels=1, input_size=(4,), hidden=(5,))
+    gathered = []
+    real_gather = I.gather_by_index
+
+    def counting_gather(indices, values, n):
+        gathered.append(n)
+        return real_gather(indices, values, n)
+
+    monkeypatch.setattr(I, "gather_by_index", counting_gather)
+    logits = predict_logits(model, ds)
+    evaluate(model, ds)
+    I.model_outputs(model, ds)
+    assert gathered == []
+    np.testing.assert_array_equal(predict_logits(model, ds, distributed=True), logits)
+    evaluate(model, ds, distributed=True)
+    I.model_outputs(model, ds, distributed=True)
+    assert gathered == [9, 9, 9, 9]  # predict, evaluate, embeddings + logits

@@ -34,7 +34,7 @@ import dist_worker  # noqa: E402
 
 from droprune.experiments.store import read_results  # noqa: E402
 from droprune.scoring import load_scores  # noqa: E402
-from droprune.training.distributed import TEST_EXIT_ENV, TIMEOUT_ENV  # noqa: E402
+from droprune.training.distributed import TIMEOUT_ENV  # noqa: E402
 
 pytestmark = pytest.mark.distributed
 
@@ -46,7 +46,6 @@ def torchrun(args: list[str], *, env: dict[str, str] | None = None, timeout: flo
              cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``torchrun --nproc_per_node=2 ARGS`` on gloo, one thread per rank."""
     full_env = dict(os.environ, OMP_NUM_THREADS="1")
-    full_env.pop(TEST_EXIT_ENV, None)
     full_env.update(env or {})
     # --standalone: a free local port, so tests running in parallel do not collide
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
@@ -55,9 +54,13 @@ def torchrun(args: list[str], *, env: dict[str, str] | None = None, timeout: flo
                           cwd=cwd)
 
 
-def worker(mode: str, out: Path, **kwargs) -> subprocess.CompletedProcess:
+def worker(mode: str, out: Path, *, exit_after: str | None = None,
+           **kwargs) -> subprocess.CompletedProcess:
+    """``dist_worker.py MODE OUT`` on 2 ranks; ``exit_after="RANK:EPOCH[:hang]"`` injects a
+    fault through a training callback (dist_worker.StopRank)."""
     out.mkdir(parents=True, exist_ok=True)
-    return torchrun([str(HERE / "dist_worker.py"), mode, str(out)], **kwargs)
+    extra = [exit_after] if exit_after else []
+    return torchrun([str(HERE / "dist_worker.py"), mode, str(out), *extra], **kwargs)
 
 
 def single(mode: str, out: Path) -> dict:
@@ -135,11 +138,11 @@ def test_two_ranks_match_one_process(tmp_path):
 
 def test_killed_rank_fails_fast_then_restart_resumes_on_every_rank(tmp_path):
     out = tmp_path / "run"
-    # TEST HOOK: rank 1 calls os._exit(1) once epoch 1 (of 0, 1, 2) is checkpointed
-    killed = worker("train", out, env={TEST_EXIT_ENV: "1:1", TIMEOUT_ENV: "60"}, timeout=90)
+    # a callback makes rank 1 call os._exit(1) once epoch 1 (of 0, 1, 2) is checkpointed
+    killed = worker("train", out, exit_after="1:1", env={TIMEOUT_ENV: "60"}, timeout=90)
     text = killed.stdout + killed.stderr
     assert killed.returncode != 0
-    assert "droprune test hook: rank 1 stops after epoch 1" in text
+    assert "test callback: rank 1 stops after epoch 1" in text
     assert "exitcode  : 1" in text  # torchrun's summary names the failed rank
     assert not (out / "rank0.pt").exists()
     saved = torch.load(out / "ckpt" / "checkpoint.pt", weights_only=True)
@@ -156,9 +159,10 @@ def test_killed_rank_fails_fast_then_restart_resumes_on_every_rank(tmp_path):
 
 
 def test_stalled_rank_hits_the_timeout_with_a_clear_error(tmp_path):
-    # TEST HOOK: rank 1 sleeps forever after epoch 0; rank 0 waits 3 s in the next all-reduce
-    stalled = worker("train", tmp_path / "run", env={TEST_EXIT_ENV: "1:0:hang",
-                                                     TIMEOUT_ENV: "3"}, timeout=90)
+    # a callback makes rank 1 sleep forever after epoch 0; rank 0 waits 3 s in the next
+    # all-reduce
+    stalled = worker("train", tmp_path / "run", exit_after="1:0:hang", env={TIMEOUT_ENV: "3"},
+                     timeout=90)
     text = stalled.stdout + stalled.stderr
     assert stalled.returncode != 0
     assert "droprune: rank 0 of 2: a collective operation failed" in text

@@ -18,7 +18,7 @@ from droprune.scoring import (
     posthoc_scores,
     prototype_distances,
 )
-from droprune.scoring._modelio import model_outputs
+from droprune.training.inference import model_outputs
 from droprune.scoring.geometry import kcenter_selection
 from droprune.scoring.posthoc import random_scores
 from scoring_nets import TinyCNN, TinyMLP, image_dataset, randomize_bn, signal_dataset

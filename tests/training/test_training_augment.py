@@ -1,5 +1,7 @@
 """Batched augmentation: translation is a real zero-filled shift by at most pad, flips flip
-exactly the flagged samples, shapes and dtypes are kept, draws depend only on the generator."""
+exactly the flagged samples, shapes and dtypes are kept, draws depend only on the generator,
+and the one draw function (augment_batch) makes the draws the trainer made before it was the
+only one (a frozen copy of the former trainer code below)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import itertools
 import pytest
 import torch
 
-from droprune.training import augment_batch, flip, random_flip, random_translate, translate
+from droprune.training.augment import augment_batch, flip, translate
+from droprune.training.batching import epoch_plan
+from droprune.training.distributed import derived_generator
 
 
 def shift_reference(img: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
@@ -57,13 +61,13 @@ def test_translation_of_1d_signals():
     assert out[2, 1].tolist() == [4, 5, 6, 7, 8, 0, 0, 0]
 
 
-def test_random_translate_shifts_by_at_most_pad_and_is_deterministic():
+def test_random_translation_shifts_by_at_most_pad_and_is_deterministic():
     x = torch.randint(1, 256, (32, 1, 9, 9), generator=torch.Generator().manual_seed(1),
                       dtype=torch.uint8)
     pad = 2
-    a = random_translate(x, pad, torch.Generator().manual_seed(5))
-    b = random_translate(x, pad, torch.Generator().manual_seed(5))
-    c = random_translate(x, pad, torch.Generator().manual_seed(6))
+    a = augment_batch(x, pad=pad, hflip=False, generator=torch.Generator().manual_seed(5))
+    b = augment_batch(x, pad=pad, hflip=False, generator=torch.Generator().manual_seed(5))
+    c = augment_batch(x, pad=pad, hflip=False, generator=torch.Generator().manual_seed(6))
     assert torch.equal(a, b) and not torch.equal(a, c)
     seen = set()
     for i in range(32):
@@ -84,10 +88,11 @@ def test_flip_flips_exactly_the_flagged_samples():
     assert out[0, 0, 0, 0] == x[0, 0, 0, 5]
 
 
-def test_random_flip_is_deterministic_and_about_half():
+def test_random_flips_are_deterministic_and_about_half():
     x = torch.arange(2.0).view(1, 1, 1, 2).repeat(1000, 1, 1, 1)
-    a = random_flip(x, torch.Generator().manual_seed(3))
-    assert torch.equal(a, random_flip(x, torch.Generator().manual_seed(3)))
+    a = augment_batch(x, pad=0, hflip=True, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a, augment_batch(x, pad=0, hflip=True,
+                                        generator=torch.Generator().manual_seed(3)))
     flipped = int((a[:, 0, 0, 0] == 1).sum())
     assert 400 < flipped < 600
     assert torch.equal(a.sort(-1).values, x)  # only reordered along the last axis
@@ -110,3 +115,40 @@ def test_errors():
         translate(torch.zeros(2, 1, 4, 4), torch.zeros(2, 1, dtype=torch.long), 1)
     with pytest.raises(ValueError, match="flags must have shape"):
         flip(torch.zeros(2, 1, 4, 4), torch.tensor([True]))
+
+
+def former_trainer_augment(x, pad, hflip, generator, n_global, rank, world_size):
+    """FROZEN copy of the trainer's own augmentation before augment_batch was the only one
+    (droprune.training.trainer._augment); do not edit."""
+    pos = (torch.arange(x.shape[0]) * world_size + rank).clamp_(max=max(n_global - 1, 0))
+    if pad > 0:
+        offsets = torch.randint(0, 2 * pad + 1, (n_global, x.dim() - 2), generator=generator)
+        x = translate(x, offsets[pos], pad)
+    if hflip:
+        flags = torch.rand(n_global, generator=generator) < 0.5
+        x = flip(x, flags[pos])
+    return x
+
+
+@pytest.mark.parametrize("pad, hflip", [(2, True), (0, True), (1, False), (3, True)])
+def test_augment_batch_draws_what_the_trainer_drew(pad, hflip):
+    x = torch.randint(0, 256, (13, 2, 5, 7), generator=torch.Generator().manual_seed(3),
+                      dtype=torch.uint8)
+    # one process: the whole batch takes draws 0..12, in two successive batches of a stream
+    g_new, g_old = derived_generator(4, 1, 2, 0), derived_generator(4, 1, 2, 0)
+    for part in (x, x[:6]):
+        assert torch.equal(augment_batch(part, pad=pad, hflip=hflip, generator=g_new),
+                           former_trainer_augment(part, pad, hflip, g_old, part.shape[0], 0, 1))
+    # ranks of a distributed run: positions from the epoch plan, draws for the global batch
+    for n, batch, world in [(13, 6, 2), (11, 6, 3), (20, 8, 4)]:
+        for rank in range(world):
+            plan = epoch_plan(n, batch, seed=0, epoch=0, rank=rank, world_size=world)
+            g_new, g_old = derived_generator(0, 1, 0, 0), derived_generator(0, 1, 0, 0)
+            for b, (start, stop) in enumerate(plan.bounds):
+                part = x.repeat(2, 1, 1, 1)[plan.order[start:stop]]
+                new = augment_batch(part, pad=pad, hflip=hflip, generator=g_new,
+                                    positions=plan.draw_positions(b),
+                                    num_draws=plan.global_sizes[b])
+                old = former_trainer_augment(part, pad, hflip, g_old, plan.global_sizes[b],
+                                             rank, world)
+                assert torch.equal(new, old), (n, batch, world, rank, b)

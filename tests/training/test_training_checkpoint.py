@@ -14,7 +14,7 @@ from train_helpers import (
     tiny_images,
 )
 
-from droprune.training import Recorder, TrainConfig, train
+from droprune.training import Callback, Recorder, TrainConfig, train
 
 class Quiet(Recorder):
     name = "quiet"
@@ -64,6 +64,45 @@ def test_interrupted_then_resumed_equals_uninterrupted(data, straight, tmp_path)
     assert resumed_rec.ends == [2, 3]  # only the remaining epochs ran
     assert resumed.best_epoch == result.best_epoch
     np.testing.assert_array_equal(resumed.best_val_class_recall, result.best_val_class_recall)
+
+
+class StopAfter(Callback):
+    """Raises once ``epoch`` is over (as a kill after a finished epoch would stop a run)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, stats):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt(f"stopped after epoch {epoch}")
+
+
+def test_callback_that_raises_leaves_the_last_finished_epoch_checkpointed(data, straight,
+                                                                         tmp_path):
+    train_set, val_set = data
+    model, rec, result = straight
+    with pytest.raises(KeyboardInterrupt, match="stopped after epoch 1"):
+        train(small_cnn(train_set), train_set, CONFIG, seed=3, val_set=val_set,
+              recorders=[LogRecorder()], callbacks=[StopAfter(1)], checkpoint_dir=tmp_path,
+              progress=False)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert saved["epochs_done"] == 2 and len(saved["history"]) == 2  # epochs 0 and 1
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+    # callbacks are not part of the run: resuming with other callbacks continues the run
+    seen = []
+
+    class Log(Callback):
+        def on_epoch_end(self, epoch, stats):
+            seen.append(epoch)
+
+    resumed_model, resumed_rec = small_cnn(train_set, seed=99), LogRecorder()
+    resumed = train(resumed_model, train_set, CONFIG, seed=3, val_set=val_set,
+                    recorders=[resumed_rec], callbacks=[Log()], checkpoint_dir=tmp_path,
+                    progress=False)
+    assert seen == [2, 3]
+    assert same_state(resumed_model, model)
+    assert history_without_time(resumed.history) == history_without_time(result.history)
+    np.testing.assert_array_equal(resumed_rec.scores(), rec.scores())
 
 
 def test_finished_run_is_returned_without_training(data, straight, tmp_path):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 
+import numpy as np
 import pytest
 
 from droprune.training import TrainConfig
@@ -81,6 +83,13 @@ def test_stretched_rejects_bad_density(density):
     (dict(epochs=5, drop_epochs=(3, 2)), "strictly increasing"),
     (dict(epochs=5, drop_epochs=(2, 2)), "strictly increasing"),
     (dict(epochs=5, drop_epochs=(1.5,)), "drop_epochs"),
+    (dict(epochs=5, drop_epochs=(np.float64(2.0),)), "drop_epochs"),
+    (dict(epochs=np.float64(3.0)), "epochs"),
+    (dict(epochs=np.bool_(True)), "epochs"),
+    (dict(epochs=5, lr=True), "lr"),
+    (dict(epochs=5, lr="0.1"), "lr"),
+    (dict(epochs=5, lr=np.float32("nan")), "lr"),
+    (dict(epochs=5, momentum=np.float64(-0.1)), "momentum"),
     (dict(epochs=5, drop_epochs=3), "drop_epochs"),
     (dict(epochs=5, augment_pad=-1), "augment_pad"),
     (dict(epochs=5, num_workers=-1), "num_workers"),
@@ -90,3 +99,34 @@ def test_stretched_rejects_bad_density(density):
 def test_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
+
+
+def test_messages_name_the_field_and_the_range():
+    with pytest.raises(ValueError, match=r"^epochs must be an integer >= 1, got 0$"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match=r"^momentum must be a finite number in \[0, 1\), "
+                                         r"got 1.0$"):
+        TrainConfig(epochs=5, momentum=1.0)
+    with pytest.raises(ValueError, match=r"^drop_factor must be a finite number in \(0, 1\], "
+                                         r"got 0$"):
+        TrainConfig(epochs=5, drop_factor=0)
+    with pytest.raises(ValueError, match=r"^drop_epochs must be integers in \[1, epochs=5\)"):
+        TrainConfig(epochs=5, drop_epochs=(5,))
+
+
+def test_numpy_numbers_are_accepted_and_stored_as_python_numbers():
+    c = TrainConfig(epochs=np.int64(3), batch_size=np.int32(16), lr=np.float64(0.05),
+                    momentum=np.float32(0.5), weight_decay=np.float64(0.0),
+                    drop_epochs=np.array([1, 2]), drop_factor=np.float64(0.5),
+                    augment_pad=np.int64(1), eval_batch_size=np.uint8(8),
+                    num_workers=np.int16(0))
+    assert c == TrainConfig(epochs=3, batch_size=16, lr=0.05, momentum=0.5, weight_decay=0.0,
+                            drop_epochs=(1, 2), drop_factor=0.5, augment_pad=1,
+                            eval_batch_size=8)
+    for name, value in c.to_dict().items():
+        if name != "drop_epochs":
+            assert type(value) in (int, float, bool), name
+    assert all(type(e) is int for e in c.drop_epochs)
+    json.dumps(c.to_dict())  # plain values: JSON and checkpoint fingerprints work
+    assert c.stretched(0.5).epochs == 4
+    assert TrainConfig(epochs=3, lr=1).lr == 1 and type(TrainConfig(epochs=3, lr=1).lr) is int

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from droprune.training import batch_bounds, cdbw_weights
+from droprune.training import cdbw_weights
+from droprune.training.batching import batch_bounds
+from droprune.training.cdbw import epoch_class_weights
 from droprune.training.distributed import derived_generator, epoch_order, world
 
 
@@ -28,6 +30,12 @@ def test_cdbw_class_without_validation_samples_is_neutral():
     # known raw [0.5, 0.1] -> mean 0.3 for the NaN class; [0.5, 0.3, 0.1] / 0.3
     np.testing.assert_allclose(cdbw_weights([0.5, np.nan, 0.9]), [5 / 3, 1.0, 1 / 3])
     np.testing.assert_array_equal(cdbw_weights([np.nan, np.nan]), [1.0, 1.0])
+
+
+def test_epoch_class_weights_are_uniform_in_the_first_epoch():
+    np.testing.assert_array_equal(epoch_class_weights(None, 3), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(epoch_class_weights(np.array([0.5, 1.0, 0.0, 0.5]), 4),
+                                  [1.0, 0.0, 2.0, 1.0])
 
 
 @pytest.mark.parametrize("recalls", [[0.5, 1.2], [-0.1, 0.5], [[0.5]], ["a", "b"]])

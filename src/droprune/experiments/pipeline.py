@@ -156,7 +156,7 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     """
     from ..data.splits import check_reportable
     from ..training.distributed import run_on_main
-    from ..training.trainer import predict_logits, train
+    from ..training import predict_logits, train
 
     start = time.perf_counter()
     train_set = splits.train
@@ -174,7 +174,7 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
                    checkpoint_dir=ckpt, device=device, progress=progress)
     test = check_reportable(splits.test)
     pred = predict_logits(result.model, test, batch_size=tc.eval_batch_size,
-                          device=device).argmax(axis=1)
+                          device=device, distributed=True).argmax(axis=1)
     group_props = None
     if test.groups is not None and train_set.groups is not None:
         g = max(test.num_groups, train_set.num_groups)

@@ -44,9 +44,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.base import LabelledDataset, iter_batches
-from ..training.trainer import eval_mode
 from ..training.distributed import gather_by_index
-from ._modelio import check_batch_size, distributed_shard, model_device
+from ..training.inference import (
+    check_batch_size,
+    distributed_shard,
+    eval_mode,
+    model_device,
+)
 from .inputs import PosthocInputs
 
 __all__ = ["GRAND_METHODS", "ghost_unsupported", "grand_auto_method", "grand_scores",
@@ -98,7 +102,7 @@ def grand_auto_method(model: nn.Module) -> str:
 
 def grand_scores(model: nn.Module, dataset: LabelledDataset, *, method: str = "auto",
                  chunk_size: int = 128, device: torch.device | str | None = None,
-                 indices: np.ndarray | None = None) -> np.ndarray:
+                 indices: np.ndarray | None = None, distributed: bool = False) -> np.ndarray:
     """Full-network GraNd of every sample: the L2 norm of the per-sample gradient of the
     cross-entropy loss over all parameters that require a gradient, batch norm in eval mode.
 
@@ -119,16 +123,16 @@ def grand_scores(model: nn.Module, dataset: LabelledDataset, *, method: str = "a
         Where to compute; default: the model's device.
     indices
         Score only these samples (in this order), in this process; default all.
+    distributed
+        With ``indices=None`` in a distributed run: shard the samples over the ranks and
+        gather every score on every rank (a collective: call it on every rank). Default: this
+        process scores every sample alone.
 
     Returns
     -------
     numpy.ndarray
         float64 (len(indices) or N,), higher = harder = kept first.
 
-    Notes
-    -----
-    In a distributed run with ``indices=None`` this is a collective: each rank scores its
-    shard and every rank returns all N scores, placed by sample index.
     """
     if method not in GRAND_METHODS:
         raise ValueError(f"method must be one of {sorted(GRAND_METHODS)}, got {method!r}")
@@ -146,7 +150,7 @@ def grand_scores(model: nn.Module, dataset: LabelledDataset, *, method: str = "a
                                                    or indices.max() >= len(dataset))):
             raise ValueError(f"indices must be a 1-D array of sample indices in "
                              f"[0, {len(dataset)})")
-    shard = distributed_shard(len(dataset), indices)
+    shard = distributed_shard(len(dataset), indices) if distributed else None
     if shard is not None:
         mine = grand_scores(model, dataset, method=method, chunk_size=chunk_size, device=device,
                             indices=shard)
@@ -170,7 +174,7 @@ def score_grand(inputs: PosthocInputs, *, method: str = "auto",
     """The registry's ``grand``: :func:`grand_scores` of the trained model on the samples of
     ``inputs`` (its own batched passes; ``chunk_size`` bounds the memory)."""
     return grand_scores(inputs.model, inputs.dataset, method=method, chunk_size=chunk_size,
-                        device=inputs.device)
+                        device=inputs.device, distributed=inputs.distributed)
 
 
 # -- reference: one backward per sample -------------------------------------------------------

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..data.base import LabelledDataset
-from ._modelio import model_outputs
+from ..training.inference import model_outputs
 
 __all__ = ["PosthocInputs"]
 
@@ -37,6 +37,9 @@ class PosthocInputs:
         Batch size of the shared forward pass.
     device
         Where to compute (None: the model's device).
+    distributed
+        Shard the passes over the ranks of a distributed run and gather every row on every
+        rank (a collective: every rank must score). Default: this process alone.
 
     Examples
     --------
@@ -53,11 +56,12 @@ class PosthocInputs:
     seed: int = 0
     batch_size: int = 256
     device: torch.device | str | None = None
+    distributed: bool = False
 
     @cached_property
     def _outputs(self) -> tuple[torch.Tensor, torch.Tensor]:
         return model_outputs(self.model, self.dataset, batch_size=self.batch_size,
-                             device=self.device)
+                             device=self.device, distributed=self.distributed)
 
     @property
     def embeddings(self) -> torch.Tensor:

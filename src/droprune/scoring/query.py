@@ -41,7 +41,7 @@ from ..data.base import DatasetSplits
 from ..models.base import build_model
 from ..training.config import TrainConfig
 from ..training.distributed import run_on_main
-from ..training.trainer import train
+from ..training.loop import train
 from .registry import SCORERS, check_scorers, make_recorders, posthoc_scores
 from .store import QueryResult, SeedResult, load_query_result, save_query_result
 
@@ -122,7 +122,7 @@ def _run_seed(splits: DatasetSplits, seed: int, *, model_name: str,
     if posthoc:
         scores.update(posthoc_scores(posthoc, result.model, train_set, seed=seed,
                                      options={n: options[n] for n in posthoc if n in options},
-                                     batch_size=config.eval_batch_size))
+                                     batch_size=config.eval_batch_size, distributed=True))
     return SeedResult(seed=seed, scores={n: scores[n] for n in scorers},
                       val_recall=np.asarray(result.best_val_class_recall, dtype=np.float64),
                       best_epoch=int(result.best_epoch),

@@ -24,7 +24,7 @@ from torch import nn
 
 from ..data.base import LabelledDataset
 from ..training.hooks import Recorder
-from ._modelio import check_batch_size
+from ..training.inference import check_batch_size
 from .geometry import PROTOTYPE_METRICS, kcenter_steps, score_kcenter, score_ssp
 from .grand import GRAND_METHODS, score_grand
 from .inputs import PosthocInputs
@@ -266,8 +266,8 @@ def make_recorders(names: Sequence[str],
 
 def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledDataset, *,
                    seed: int = 0, options: Mapping[str, Mapping[str, Any]] | None = None,
-                   batch_size: int = 256,
-                   device: torch.device | str | None = None) -> dict[str, np.ndarray]:
+                   batch_size: int = 256, device: torch.device | str | None = None,
+                   distributed: bool = False) -> dict[str, np.ndarray]:
     """Compute post-hoc scores of one trained model; the scorers share one forward pass.
 
     Parameters
@@ -287,19 +287,18 @@ def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledData
         Batch size of the shared forward pass (GraNd uses its own ``chunk_size`` option).
     device
         Where to compute (default: the model's device).
+    distributed
+        In a distributed run, make this a collective (call it on every rank): the forward
+        pass and GraNd's backward run on each rank's shard of the samples, the embeddings,
+        logits and GraNd norms are gathered by sample index onto every rank, and the scores are
+        computed from those full arrays as in one process (SSP's class means and k-center see
+        every sample; k-center runs on every rank, so no rank waits for another). Default:
+        this process scores every sample alone.
 
     Returns
     -------
     dict
         name -> float64 (N,) scores, in the order of ``names``.
-
-    Notes
-    -----
-    In a distributed run this is a collective (call it on every rank): the forward pass and
-    GraNd's backward run on each rank's shard of the samples, the embeddings, logits and
-    GraNd norms are gathered by sample index onto every rank, and the scores are computed from
-    those full arrays as in one process (SSP's class means and k-center see every sample;
-    k-center runs on every rank, so no rank waits for another).
 
     Examples
     --------
@@ -318,6 +317,7 @@ def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledData
     if wrong:
         raise ValueError(f"{wrong} are recorder scorers: pass them to the trainer as recorders "
                          f"(see make_recorders)")
-    inputs = PosthocInputs(model, dataset, seed=seed, batch_size=batch_size, device=device)
+    inputs = PosthocInputs(model, dataset, seed=seed, batch_size=batch_size, device=device,
+                           distributed=distributed)
     return {n: np.asarray(SCORERS[n].compute(inputs, **options.get(n, {})), dtype=np.float64)
             for n in names}

@@ -1,5 +1,11 @@
-"""Training: the trainer (SGD, step schedule, CDB-W, batched augmentation, checkpoints with
-exact resume), its configuration, and the recorder hooks that feed the scorers.
+"""Training: the training loop (SGD, step schedule, CDB-W, batched augmentation, checkpoints
+with exact resume, callbacks), its configuration, inference (prediction and evaluation), and
+the recorder hooks that feed the scorers.
+
+Modules: ``loop`` (:func:`train`), ``config`` (:class:`TrainConfig`), ``stats``
+(:class:`EpochStats`, :class:`TrainResult`), ``inference`` (:func:`predict_logits`,
+:func:`evaluate`, ``model_outputs``), ``batching`` (the batch plan), ``augment``, ``cdbw``,
+``checkpoint``, ``hooks`` (:class:`Recorder`, :class:`Callback`) and ``distributed``.
 
 Examples
 --------
@@ -8,36 +14,23 @@ Examples
 300
 """
 
-from .augment import augment_batch, flip, random_flip, random_translate, translate
 from .cdbw import cdbw_weights
 from .config import TrainConfig
-from .hooks import Recorder
-from .trainer import (
-    EpochStats,
-    TrainResult,
-    batch_bounds,
-    eval_mode,
-    evaluate,
-    predict_logits,
-    resolve_device,
-    train,
-)
+from .hooks import Callback, Recorder
+from .inference import eval_mode, evaluate, predict_logits, resolve_device
+from .loop import train
+from .stats import EpochStats, TrainResult
 
 __all__ = [
+    "Callback",
     "EpochStats",
     "Recorder",
     "TrainConfig",
     "TrainResult",
-    "augment_batch",
-    "batch_bounds",
     "cdbw_weights",
     "eval_mode",
     "evaluate",
-    "flip",
     "predict_logits",
-    "random_flip",
-    "random_translate",
     "resolve_device",
     "train",
-    "translate",
 ]

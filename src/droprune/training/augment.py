@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["augment_batch", "flip", "random_flip", "random_translate", "translate"]
+__all__ = ["augment_batch", "flip", "translate"]
 
 
 def translate(x: torch.Tensor, offsets: torch.Tensor, pad: int) -> torch.Tensor:
@@ -74,27 +74,45 @@ def flip(x: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
     return torch.where(mask, x.flip(-1), x)
 
 
-def random_translate(x: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
-    """:func:`translate` by offsets drawn uniformly in ``[0, 2 * pad]`` per sample and axis."""
-    offsets = torch.randint(0, 2 * pad + 1, (x.shape[0], x.dim() - 2), generator=generator)
-    return translate(x, offsets, pad)
-
-
-def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """:func:`flip` each sample with probability 1/2."""
-    flags = torch.rand(x.shape[0], generator=generator) < 0.5
-    return flip(x, flags)
-
-
-def augment_batch(x: torch.Tensor, *, pad: int, hflip: bool,
-                  generator: torch.Generator) -> torch.Tensor:
+def augment_batch(x: torch.Tensor, *, pad: int, hflip: bool, generator: torch.Generator,
+                  positions: torch.Tensor | None = None,
+                  num_draws: int | None = None) -> torch.Tensor:
     """Random translation (if ``pad > 0``), then random flip (if ``hflip``), of a raw batch.
 
-    The draws are made in this order from ``generator`` (a CPU generator), so a batch's
-    augmentation is a function of the generator state alone.
+    The draws are made for ``num_draws`` samples (default: the batch size) from
+    ``generator`` (a CPU generator): all translation offsets (uniform in ``[0, 2 * pad]`` per
+    sample and spatial axis), then all flip flags (probability 1/2). Sample ``i`` of ``x``
+    takes the draws at ``positions[i]`` (default: ``i``), so a batch's augmentation is a
+    function of the generator state alone. The trainer draws for a whole GLOBAL batch and
+    passes each rank's positions in it, so a sample's augmentation does not depend on the
+    number of ranks.
+
+    Parameters
+    ----------
+    x
+        Raw batch (B, C, *spatial), any dtype.
+    pad
+        Maximum translation (0: none).
+    hflip
+        Random horizontal flip (last axis).
+    generator
+        Source of the draws.
+    positions
+        int64 (B,) positions in ``[0, num_draws)``; default ``arange(B)``.
+    num_draws
+        Number of samples to draw for; default B.
+
+    Examples
+    --------
+    >>> x = torch.arange(4).view(1, 1, 4)
+    >>> augment_batch(x, pad=1, hflip=False, generator=torch.Generator().manual_seed(0))
+    tensor([[[1, 2, 3, 0]]])
     """
+    n = x.shape[0] if num_draws is None else num_draws
     if pad > 0:
-        x = random_translate(x, pad, generator)
+        offsets = torch.randint(0, 2 * pad + 1, (n, x.dim() - 2), generator=generator)
+        x = translate(x, offsets if positions is None else offsets[positions], pad)
     if hflip:
-        x = random_flip(x, generator)
+        flags = torch.rand(n, generator=generator) < 0.5
+        x = flip(x, flags if positions is None else flags[positions])
     return x

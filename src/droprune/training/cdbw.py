@@ -23,7 +23,7 @@ import numpy as np
 
 from .._checks import as_recalls
 
-__all__ = ["cdbw_weights"]
+__all__ = ["cdbw_weights", "epoch_class_weights"]
 
 
 def cdbw_weights(recalls: Any) -> np.ndarray:
@@ -50,3 +50,17 @@ def cdbw_weights(recalls: Any) -> np.ndarray:
         return np.ones(r.size)
     raw[~known] = raw[known].mean()
     return raw / raw.mean()
+
+
+def epoch_class_weights(previous_recalls: Any | None, num_classes: int) -> np.ndarray:
+    """The CDB-W class weights of an epoch: :func:`cdbw_weights` of the previous epoch's
+    validation recalls, uniform for the first epoch (``previous_recalls`` None).
+
+    Examples
+    --------
+    >>> epoch_class_weights(None, 2)
+    array([1., 1.])
+    >>> epoch_class_weights([0.5, 1.0, 0.0], 3)
+    array([1., 0., 2.])
+    """
+    return np.ones(num_classes) if previous_recalls is None else cdbw_weights(previous_recalls)

@@ -1,4 +1,6 @@
-"""Training checkpoints: the run fingerprint, atomic writes and safe loading.
+"""Training checkpoints: the run fingerprint, atomic writes, safe loading, and what the
+training loop saves (:func:`checkpoint_payload`), finds (:func:`resume_state`) and restores
+(:func:`restore`).
 
 A checkpoint is one file, ``checkpoint_dir/checkpoint.pt``, rewritten after every epoch by
 writing a temporary file in the same directory and ``os.replace``-ing it over the old one, so a
@@ -24,10 +26,12 @@ from torch import nn
 from .._io import atomic_write
 from ..data.base import LabelledDataset
 from .config import TrainConfig
+from .distributed import all_gather_object, barrier
 from .hooks import Recorder
+from .stats import EpochStats
 
-__all__ = ["CHECKPOINT_NAME", "check_fingerprint", "load_checkpoint", "load_error",
-           "run_fingerprint", "save_checkpoint"]
+__all__ = ["CHECKPOINT_NAME", "check_fingerprint", "checkpoint_payload", "load_checkpoint",
+           "load_error", "restore", "resume_state", "run_fingerprint", "save_checkpoint"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 #: version of the checkpoint layout
@@ -97,3 +101,69 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"checkpoint {path} is not a droprune checkpoint of format {FORMAT}; "
                          f"delete it to start over")
     return payload
+
+
+def resume_state(path: Path, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
+    """The checkpoint to resume from (None: start afresh), the same on every rank.
+
+    Every rank reads the file itself (after a barrier, so rank 0's last write is complete);
+    the ranks then compare what they found, so a checkpoint folder that some ranks cannot see
+    (not on a shared filesystem) or a file refused on one rank fails on all ranks at once.
+    """
+    barrier()
+    state, problem = None, None
+    try:
+        if path.exists():
+            state = load_checkpoint(path)
+            check_fingerprint(state["fingerprint"], fingerprint, path)
+    except ValueError as exc:
+        problem = str(exc)
+    views = all_gather_object((None if state is None else int(state["epochs_done"]), problem))
+    problems = [(r, p) for r, (_, p) in enumerate(views) if p is not None]
+    if problems:
+        rank, text = problems[0]
+        raise ValueError(text if len(views) == 1 else f"rank {rank}: {text}")
+    if len({done for done, _ in views}) > 1:
+        seen = ", ".join(f"rank {r}: {'none' if d is None else f'{d} epochs'}"
+                         for r, (d, _) in enumerate(views))
+        raise ValueError(f"the ranks see different checkpoints at {path} ({seen}): put "
+                         f"checkpoint_dir on a filesystem that every node shares")
+    return state
+
+
+def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def checkpoint_payload(fingerprint: dict[str, Any], model: nn.Module,
+                       optimizer: torch.optim.Optimizer, history: list[EpochStats],
+                       recorders: Sequence[Recorder], device: torch.device) -> dict[str, Any]:
+    """What a checkpoint holds after ``len(history)`` finished epochs (see the module
+    docstring); the global RNG states are read now."""
+    return {
+        "format": FORMAT,
+        "fingerprint": fingerprint,
+        "epochs_done": len(history),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "rng": _rng_state(device),
+        "history": [h.to_dict() for h in history],
+        "recorders": [rec.state_dict() for rec in recorders],
+    }
+
+
+def restore(state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
+            recorders: Sequence[Recorder], device: torch.device) -> list[EpochStats]:
+    """Load a checkpoint's model, optimizer, RNG and recorder states; returns its history."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["rng"]["cpu"])
+    if device.type == "cuda" and "cuda" in state["rng"]:
+        torch.cuda.set_rng_state(state["rng"]["cuda"], device)
+    for rec, rec_state in zip(recorders, state["recorders"], strict=True):
+        rec.load_state_dict({k: v.to(device) if isinstance(v, torch.Tensor) else v
+                             for k, v in rec_state.items()})
+    return [EpochStats.from_dict(h) for h in state["history"]]

@@ -3,18 +3,13 @@ stretched schedule for pruned data."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from typing import Any
 
-from .._checks import check_density
+from .._checks import check_density, check_int, check_number
 
 __all__ = ["TrainConfig"]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -76,21 +71,22 @@ class TrainConfig:
     num_workers: int = 0
 
     def __post_init__(self) -> None:
+        def store(name: str, value: Any) -> None:  # numpy scalars become Python numbers
+            object.__setattr__(self, name, value)
+
         for name in ("epochs", "batch_size", "eval_batch_size"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            store(name, check_int(getattr(self, name), name, minimum=1))
         for name in ("augment_pad", "num_workers"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            store(name, check_int(getattr(self, name), name, minimum=0))
         for name in ("nesterov", "augment_flip", "cdbw"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        self._check_float("lr", lambda v: v > 0, "> 0")
-        self._check_float("momentum", lambda v: 0 <= v < 1, "in [0, 1)")
-        self._check_float("weight_decay", lambda v: v >= 0, ">= 0")
-        self._check_float("drop_factor", lambda v: 0 < v <= 1, "in (0, 1]")
+        store("lr", check_number(self.lr, "lr", minimum=0, open_min=True))
+        store("momentum", check_number(self.momentum, "momentum", minimum=0, maximum=1,
+                                       open_max=True))
+        store("weight_decay", check_number(self.weight_decay, "weight_decay", minimum=0))
+        store("drop_factor", check_number(self.drop_factor, "drop_factor", minimum=0, maximum=1,
+                                          open_min=True))
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
         try:
@@ -98,19 +94,13 @@ class TrainConfig:
         except TypeError:
             raise ValueError(f"drop_epochs must be a sequence of epochs, got "
                              f"{self.drop_epochs!r}") from None
-        for e in drops:
-            if not _is_int(e) or not 1 <= e < self.epochs:
-                raise ValueError(f"drop_epochs must hold integers in [1, epochs={self.epochs}) "
-                                 f"(0-based epochs at whose start the lr drops), got {e!r}")
+        drops = tuple(check_int(e, "drop_epochs", minimum=1, maximum=self.epochs - 1,
+                                requirement=f"integers in [1, epochs={self.epochs}) (0-based "
+                                            f"epochs at whose start the lr drops)")
+                      for e in drops)
         if any(b <= a for a, b in zip(drops, drops[1:])):
             raise ValueError(f"drop_epochs must be strictly increasing, got {drops}")
-        object.__setattr__(self, "drop_epochs", drops)
-
-    def _check_float(self, name: str, ok, text: str) -> None:
-        value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value) or not ok(value):
-            raise ValueError(f"{name} must be a finite number {text}, got {value!r}")
+        store("drop_epochs", drops)
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate during ``epoch`` (0-based): ``lr * drop_factor ** (drops <= epoch)``."""

@@ -31,8 +31,6 @@ import datetime
 import math
 import os
 import pickle
-import sys
-import time
 from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
@@ -41,7 +39,6 @@ import torch.distributed as dist
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
-    "TEST_EXIT_ENV",
     "TIMEOUT_ENV",
     "all_gather_object",
     "all_reduce_sum",
@@ -50,7 +47,6 @@ __all__ = [
     "derived_generator",
     "distributed_session",
     "epoch_order",
-    "exit_hook_for_tests",
     "gather_by_index",
     "is_distributed",
     "is_main",
@@ -73,10 +69,6 @@ TIMEOUT_ENV = "DROPRUNE_DIST_TIMEOUT"
 BACKEND_ENV = "DROPRUNE_DIST_BACKEND"
 #: default collective timeout (seconds): PyTorch's own default for gloo
 DEFAULT_TIMEOUT_S = 1800.0
-#: TEST HOOK (fault injection for the distributed tests): "RANK:EPOCH" makes that rank
-#: ``os._exit(1)`` right after EPOCH (0-based) is finished and checkpointed; "RANK:EPOCH:hang"
-#: makes it sleep forever instead (the other ranks then hit the collective timeout).
-TEST_EXIT_ENV = "DROPRUNE_TEST_EXIT_AFTER_EPOCH"
 #: elements per rank in one message of :func:`gather_by_index` (bounds the device memory)
 GATHER_ELEMENTS = 1 << 24
 
@@ -365,31 +357,6 @@ def distributed_session() -> Iterator[bool]:
     finally:
         with contextlib.suppress(Exception):
             dist.destroy_process_group()
-
-
-def exit_hook_for_tests(epoch: int) -> None:
-    """TEST HOOK: fault injection for the distributed tests (see :data:`TEST_EXIT_ENV`).
-
-    Called by the trainer after every epoch is checkpointed; does nothing unless
-    ``DROPRUNE_TEST_EXIT_AFTER_EPOCH`` is set. Never set it outside tests.
-    """
-    spec = os.environ.get(TEST_EXIT_ENV, "").strip()
-    if not spec:
-        return
-    parts = spec.split(":")
-    try:
-        rank, at = int(parts[0]), int(parts[1])
-    except (IndexError, ValueError):
-        raise ValueError(f"{TEST_EXIT_ENV} must look like RANK:EPOCH[:hang], got "
-                         f"{spec!r}") from None
-    if world()[0] != rank or epoch != at:
-        return
-    print(f"droprune test hook: rank {rank} stops after epoch {epoch}", file=sys.stderr,
-          flush=True)
-    if parts[2:] == ["hang"]:
-        while True:
-            time.sleep(60)
-    os._exit(1)
 
 
 # -- seeded streams and the epoch order ---------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Training hooks: how the training loop feeds per-sample recorders without extra passes.
+"""Training hooks: how the training loop feeds per-sample recorders without extra passes
+(:class:`Recorder`), and how behaviour is added to the loop (:class:`Callback`).
 
 The trainer calls, for every training batch, ``on_batch(epoch, indices, logits, labels)`` with
 the batch's DATASET indices (not batch positions), the logits it computed for the loss
@@ -7,16 +8,25 @@ epoch. In a distributed run the trainer first calls ``synchronize(all_reduce_sum
 rank holds the values of all samples (each sample is seen by exactly one rank per epoch; the
 padding duplicates of a distributed sampler are not passed to recorders), then
 ``on_epoch_end``.
+
+Callbacks are told when an epoch is over: after the recorders' ``on_epoch_end`` and after the
+checkpoint of the epoch is written (every rank, in a distributed run), the loop calls
+``on_epoch_end(epoch, stats)`` of every callback in order. An exception raised there stops
+training; the checkpoint then holds the epoch just finished, so the run resumes from the next
+one. Callbacks observe: they are not part of a checkpoint's fingerprint.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 
-__all__ = ["Recorder"]
+if TYPE_CHECKING:
+    from .stats import EpochStats
+
+__all__ = ["Callback", "Recorder"]
 
 
 class Recorder:
@@ -60,3 +70,20 @@ class Recorder:
     def scores(self) -> np.ndarray:
         """Per-sample scores, float64 (N,), oriented higher = harder = kept first."""
         raise NotImplementedError
+
+
+class Callback:
+    """Base class of a training callback; any object with this ``on_epoch_end`` method works.
+
+    Examples
+    --------
+    >>> class StopAfter(Callback):
+    ...     def __init__(self, last):
+    ...         self.last = last
+    ...     def on_epoch_end(self, epoch, stats):
+    ...         if epoch == self.last:
+    ...             raise KeyboardInterrupt(f"stopped after epoch {epoch}")
+    """
+
+    def on_epoch_end(self, epoch: int, stats: "EpochStats") -> None:
+        """Called once per finished epoch (0-based), after its checkpoint is written."""

@@ -1,5 +1,5 @@
-"""The trainer: learning, schedule, determinism, recorders, CDB-W, faults, lazy data,
-prediction and evaluation."""
+"""The training loop: learning, schedule, determinism, recorders, callbacks, CDB-W, faults,
+lazy data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 from train_helpers import (
     LogRecorder,
     blobs,
@@ -21,14 +20,15 @@ from train_helpers import (
 )
 
 from droprune.data.base import LabelledDataset
-from droprune.models import Classifier, build_model
+from droprune.models import build_model
 from droprune.training import (
+    Callback,
+    EpochStats,
     Recorder,
     TrainConfig,
     cdbw_weights,
     evaluate,
     predict_logits,
-    resolve_device,
     train,
 )
 from droprune.training.distributed import epoch_order
@@ -186,6 +186,68 @@ def test_last_batch_of_one_with_batch_norm_on_1x1_maps():
     assert math.isfinite(result.history[0].train_loss)
 
 
+# -- callbacks --------------------------------------------------------------------------------
+
+class EpochLog(Callback):
+    def __init__(self, log, name):
+        self.log, self.name = log, name
+
+    def on_epoch_end(self, epoch, stats):
+        self.log.append((self.name, epoch, stats))
+
+
+class EndLog(Recorder):
+    def __init__(self, log):
+        self.log = log
+
+    def on_epoch_end(self, epoch):
+        self.log.append(("recorder", epoch, None))
+
+
+def test_callbacks_see_every_epoch_in_order_after_the_recorders():
+    ds = blobs(n=32)
+    log = []
+
+    class Plain:  # any object with on_epoch_end works, no base class needed
+        def on_epoch_end(self, epoch, stats):
+            log.append(("plain", epoch, stats))
+
+    result = train(mlp(ds), ds, TrainConfig(epochs=3, **FAST), val_set=ds,
+                   recorders=[EndLog(log)], callbacks=[EpochLog(log, "a"), Plain()],
+                   progress=False)
+    assert [(name, epoch) for name, epoch, _ in log] == [
+        (name, e) for e in range(3) for name in ("recorder", "a", "plain")]
+    stats = [s for name, _, s in log if name == "a"]
+    assert all(isinstance(s, EpochStats) for s in stats)
+    assert stats == result.history  # the very stats of the history, validation included
+    assert stats[0].val_accuracy is not None
+
+
+def test_callbacks_do_not_change_training():
+    ds = tiny_images(n=24)
+    config = TrainConfig(epochs=2, batch_size=8, lr=0.05, augment_pad=1, augment_flip=True)
+    a, b = small_cnn(ds), small_cnn(ds)
+    ra = train(a, ds, config, seed=1, progress=False)
+    rb = train(b, ds, config, seed=1, callbacks=[EpochLog([], "x")], progress=False)
+    assert same_state(a, b)
+    assert history_without_time(ra.history) == history_without_time(rb.history)
+
+
+def test_a_callback_that_raises_stops_training():
+    ds = blobs(n=32)
+    seen = []
+
+    class Stop(Callback):
+        def on_epoch_end(self, epoch, stats):
+            seen.append(epoch)
+            if epoch == 1:
+                raise KeyboardInterrupt("enough")
+
+    with pytest.raises(KeyboardInterrupt, match="enough"):
+        train(mlp(ds), ds, TrainConfig(epochs=4, **FAST), callbacks=[Stop()], progress=False)
+    assert seen == [0, 1]
+
+
 # -- faults, all caught before training -------------------------------------------------------
 
 class NeverCalled(Recorder):
@@ -206,6 +268,7 @@ class NeverCalled(Recorder):
     ("empty", "empty"),
     ("seed", "seed"),
     ("config", "TrainConfig"),
+    ("callback", "callbacks must have an on_epoch_end"),
 ])
 def test_bad_runs_are_refused_before_training(case, match):
     ds = blobs(n=24, k=3)
@@ -235,6 +298,8 @@ def test_bad_runs_are_refused_before_training(case, match):
         kw["seed"] = -1
     elif case == "config":
         config = {"epochs": 1}
+    elif case == "callback":
+        kw["callbacks"] = [lambda epoch, stats: None]
     before = [p.detach().clone() for p in model.parameters()]
     with pytest.raises(ValueError, match=match):
         train(model, ds, config, recorders=[NeverCalled()], progress=False, **kw)
@@ -256,65 +321,9 @@ def test_nan_input_names_the_batch_that_holds_it():
         train(mlp(ds), ds, TrainConfig(epochs=1, batch_size=8), seed=2, progress=False)
 
 
-# -- prediction and evaluation ----------------------------------------------------------------
-
-class DropoutNet(Classifier):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Flatten(), nn.Linear(8, 16), nn.BatchNorm1d(16),
-                                  nn.Dropout(0.5))
-        self.classifier = nn.Linear(16, 3)
-
-    def features(self, x):
-        return self.body(x)
-
-
-def test_predict_logits_in_eval_mode():
-    ds = blobs(n=21)
-    torch.manual_seed(0)
-    net = DropoutNet()
-    net.train()
-    net.body[2].running_mean.fill_(0.5)
-    bn_state = {k: v.clone() for k, v in net.body[2].state_dict().items()}
-    a = predict_logits(net, ds, batch_size=4)
-    b = predict_logits(net, ds, batch_size=21)
-    assert a.shape == (21, 3) and a.dtype == np.float32
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # no dropout, running statistics
-    with torch.no_grad():
-        net.eval()
-        ref = net(ds.inputs).numpy()
-        net.train()
-    np.testing.assert_allclose(a, ref, rtol=1e-5, atol=1e-6)
-    assert net.training and all(m.training for m in net.modules())  # mode restored
-    for k, v in net.body[2].state_dict().items():
-        assert torch.equal(v, bn_state[k])  # running statistics untouched
-
-
-def test_predict_empty_dataset():
-    ds = blobs(n=6).subset(np.array([], dtype=np.int64))
-    assert predict_logits(mlp(blobs(n=6)), ds).shape == (0, 3)
-
-
-def test_evaluate_report():
-    ds = blobs(n=30, k=3)
-    ds = LabelledDataset(ds.inputs, ds.labels, num_classes=3, class_names=("a", "b", "c"))
-    model = mlp(ds)
-    report = evaluate(model, ds, batch_size=7)
-    pred = predict_logits(model, ds).argmax(1)
-    assert report.accuracy == pytest.approx(np.mean(pred == ds.labels))
-    assert report.class_recall.shape == (3,) and report.class_names == ("a", "b", "c")
-    with pytest.raises(ValueError, match="empty"):
-        evaluate(model, ds.subset(np.array([], dtype=np.int64)))
-
-
 def test_progress_bar_only_when_asked(capsys):
     ds = blobs(n=32)
     train(mlp(ds), ds, TrainConfig(epochs=1, **FAST), progress=False)
     assert capsys.readouterr().err == ""
     train(mlp(ds), ds, TrainConfig(epochs=1, **FAST), progress=True)
     assert "batch" in capsys.readouterr().err
-
-
-def test_resolve_device():
-    assert resolve_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
-    assert resolve_device("cpu") == torch.device("cpu")
