@@ -302,13 +302,12 @@ def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledData
 
     Examples
     --------
-    >>> import torch
-    >>> from droprune.data.base import LabelledDataset
-    >>> from droprune.models import build_model
-    >>> data = LabelledDataset(torch.randn(6, 1, 4), [0, 1, 0, 1, 0, 1], num_classes=2)
-    >>> model = build_model("mlp", num_classes=2, in_channels=1, input_size=(4,), hidden=(8,))
-    >>> scores = posthoc_scores(["el2n", "ssp"], model, data)
-    >>> {k: v.shape for k, v in scores.items()}
+    A two-class toy set of six 1-D signals and an untrained MLP:
+
+    >>> import torch, droprune.data, droprune.models
+    >>> data = droprune.data.LabelledDataset(torch.randn(6, 1, 4), [0, 1] * 3, num_classes=2)
+    >>> net = droprune.models.MLP(num_classes=2, in_features=4, hidden=(8,))
+    >>> {k: v.shape for k, v in posthoc_scores(["el2n", "ssp"], net, data).items()}
     {'el2n': (6,), 'ssp': (6,)}
     """
     names = check_scorers(names, options)
