@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from droprune._checks import check_int, check_number
+from droprune._checks import check_density, check_int, check_number
 
 
 def test_check_int_accepts_python_and_numpy_integers():
@@ -53,32 +53,52 @@ def test_as_selection_errors(selected, message):
         as_selection(selected, 5)
     with pytest.raises(ValueError, match=message.replace("selected", "kept")):
         as_selection(selected, 5, name="kept")
-def test_check_number_accepts_python_and_numpy_numbers_and_returns_python_ones():
-    assert check_number(0.25, "x") == 0.25
-    assert check_number(3, "x", minimum=3) == 3 and type(check_number(3, "x")) is int
-    assert type(check_number(np.float64(0.5), "x")) is float
-    assert check_number(np.float32(0.5), "x", maximum=0.5) == 0.5
-    assert type(check_number(np.int64(2), "x", minimum=0, open_min=True)) is int
+
+
+@pytest.mark.parametrize("value, kwargs, expected", [
+    (np.int64(3), {"integer": True}, 3),
+    (np.int8(-2), {}, -2.0),
+    (np.float32(0.5), {"minimum": 0, "maximum": 1}, 0.5),
+    (7, {}, 7.0),
+    (float("inf"), {"allow_inf": True, "minimum": 1}, float("inf")),
+    (1, {"minimum": 1}, 1.0),
+])
+def test_check_number_accepts_python_and_numpy_numbers(value, kwargs, expected):
+    out = check_number(value, "x", **kwargs)
+    assert out == expected and type(out) is (int if kwargs.get("integer") else float)
 
 
 @pytest.mark.parametrize("value, kwargs, message", [
-    (0, dict(minimum=0, open_min=True), "x must be a finite number > 0, got 0"),
-    (-1e-9, dict(minimum=0), "x must be a finite number >= 0, got -1e-09"),
-    (2, dict(maximum=1), "x must be a finite number <= 1, got 2"),
-    (1.0, dict(maximum=1, open_max=True), "x must be a finite number < 1, got 1.0"),
-    (1.0, dict(minimum=0, maximum=1, open_max=True),
-     "x must be a finite number in [0, 1), got 1.0"),
-    (0, dict(minimum=0, maximum=1, open_min=True), "x must be a finite number in (0, 1], got 0"),
-    (float("nan"), {}, "x must be a finite number, got nan"),
-    (float("-inf"), {}, "x must be a finite number, got -inf"),
-    (10 ** 400, {}, "x must be a finite number, got 1"),
-    (True, {}, "x must be a finite number, got True"),
-    (np.bool_(False), {}, "x must be a finite number, got "),
-    ("1", {}, "x must be a finite number, got '1'"),
-    (None, {}, "x must be a finite number, got None"),
-    (np.array([1.0]), {}, "x must be a finite number, got array"),
+    (True, {}, "x must be a number, got True"),
+    (np.bool_(False), {"integer": True}, "x must be an integer, got "),
+    (float("nan"), {"minimum": 0}, "x must be a number >= 0, got nan"),
+    (np.float64("nan"), {}, "x must be a number, got "),
+    (float("inf"), {}, "x must be a finite number, got inf"),
+    (-float("inf"), {"allow_inf": True, "minimum": 0}, "x must be >= 0, got -inf"),
+    ("3", {}, "x must be a number, got '3'"),
+    (2.0, {"integer": True, "minimum": 1}, "x must be an integer >= 1, got 2.0"),
+    (0, {"minimum": 0, "min_inclusive": False}, "x must be > 0, got 0"),
+    (1, {"maximum": 1, "max_inclusive": False}, "x must be < 1, got 1"),
+    (1.5, {"minimum": 0, "maximum": 1, "max_inclusive": False}, r"x must be in [0, 1), got 1.5"),
+    (0.5, {"minimum": 1, "hint": "largest / smallest"},
+     "x must be >= 1 (largest / smallest), got 0.5"),
+    ("a", {"minimum": 1, "hint": "largest / smallest"},
+     "x must be a number >= 1 (largest / smallest), got 'a'"),
+    (0, {"minimum": 1, "requirement": "a positive count"}, "x must be a positive count, got 0"),
 ])
 def test_check_number_errors(value, kwargs, message):
     with pytest.raises(ValueError) as err:
         check_number(value, "x", **kwargs)
     assert str(err.value).startswith(message)
+
+
+def test_check_density_positive():
+    assert check_density(np.float32(1.0), positive=True) == 1.0
+    assert check_density(0) == 0.0
+    with pytest.raises(ValueError, match=r"density must be in \(0, 1\] \(the fraction KEPT; "
+                                         r"nothing is left to train on at 0\), got 0"):
+        check_density(0, positive=True)
+    with pytest.raises(ValueError, match="a number in"):
+        check_density("0.5")
+    with pytest.raises(ValueError, match="not a percentage"):
+        check_density(np.int64(50))

@@ -76,3 +76,22 @@ def test_help_lists_commands():
     out = subprocess.run([sys.executable, "-m", "droprune", "--help"], capture_output=True,
                          text=True, check=True).stdout
     assert "quotas" in out
+
+
+@pytest.mark.parametrize("sizes", ["10,inf", "10,2.5", "10,nan"])
+def test_sizes_must_be_whole_numbers(capsys, sizes):
+    code, _, err = run(capsys, "quotas", "--sizes", sizes, "--rule", "balanced",
+                       "--density", "0.5")
+    assert code == 2 and "--sizes must be comma-separated integers" in err
+
+
+def test_csv_sizes_must_be_whole_numbers(tmp_path, capsys):
+    path = tmp_path / "classes.csv"
+    path.write_text("size\n10\n2.5\n")
+    code, _, err = run(capsys, "quotas", "--csv", str(path), "--rule", "balanced",
+                       "--density", "0.5")
+    assert code == 2 and "row 2: size must be an integer, got '2.5'" in err
+    path.write_text("size\n10.0\n4\n")
+    code, out, _ = run(capsys, "quotas", "--csv", str(path), "--rule", "balanced",
+                       "--density", "0.5", "--json")
+    assert code == 0 and json.loads(out)["counts"] == [4, 3]

@@ -6,6 +6,7 @@ input fails early, with a ``ValueError`` that names the argument and says how to
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -13,34 +14,123 @@ import numpy as np
 
 __all__ = [
     "as_class_sizes",
-    "check_int",
     "as_labels",
     "as_recalls",
     "as_scores",
     "as_selection",
     "check_density",
+    "check_int",
     "check_number",
     "target_count",
 ]
 
 
-def check_density(density: Any, name: str = "density") -> float:
-    """Return ``density`` as a float in [0, 1] or raise ``ValueError``.
+def check_number(value: Any, name: str, *, minimum: float | None = None,
+                 maximum: float | None = None, min_inclusive: bool = True,
+                 max_inclusive: bool = True, integer: bool = False, allow_inf: bool = False,
+                 requirement: str | None = None, hint: str | None = None) -> Any:
+    """Return ``value`` as a Python ``int`` (``integer=True``) or ``float`` if it is a number in
+    the given range; else raise a one-line ``ValueError`` naming ``name``.
+
+    Python and numpy numbers are accepted; ``bool`` never is (``True`` is not a count), NaN
+    never is, and infinities only with ``allow_inf`` (the range still applies). With
+    ``integer=True`` only integer types are accepted (``2.0`` is refused, as a float).
+
+    Parameters
+    ----------
+    value
+        The number to check.
+    name
+        What it is called in the message (an argument, option or config key).
+    minimum, maximum
+        Bounds (None: unbounded); ``min_inclusive`` / ``max_inclusive`` say whether the bound
+        itself is allowed.
+    integer
+        Require an integer type.
+    allow_inf
+        Accept ``+inf`` / ``-inf``.
+    requirement
+        If given, every failure reads ``"<name> must be <requirement>, got <value>"``.
+        Otherwise a value of the wrong type reads ``"<name> must be a number <range>, got ..."``
+        (``an integer`` with ``integer=True``) and one out of range ``"<name> must be <range>,
+        got ..."``.
+    hint
+        Appended in parentheses after the requirement (e.g. what the number means).
+
+    Examples
+    --------
+    >>> check_number(np.float32(0.5), "lr", minimum=0, min_inclusive=False)
+    0.5
+    >>> check_number(np.int64(3), "epochs", minimum=1, integer=True)
+    3
+    >>> check_number(0, "width", minimum=0, min_inclusive=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: width must be > 0, got 0
+    >>> check_number(True, "val_fraction", minimum=0, maximum=1, hint="a share")
+    Traceback (most recent call last):
+    ...
+    ValueError: val_fraction must be a number in [0, 1] (a share), got True
+    >>> check_number(float("inf"), "factor", minimum=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: factor must be a finite number >= 1, got inf
+    """
+    lo, hi = ("[" if min_inclusive else "("), ("]" if max_inclusive else ")")
+    if minimum is not None and maximum is not None:
+        bounds = f"in {lo}{minimum:g}, {maximum:g}{hi}"
+    elif minimum is not None:
+        bounds = f"{'>=' if min_inclusive else '>'} {minimum:g}"
+    elif maximum is not None:
+        bounds = f"{'<=' if max_inclusive else '<'} {maximum:g}"
+    else:
+        bounds = ""
+    note = f" ({hint})" if hint else ""
+
+    def fail(kind: str) -> ValueError:
+        text = requirement or " ".join(t for t in (kind, bounds) if t)
+        return ValueError(f"{name} must be {text}{note}, got {value!r}")
+
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kinds):
+        raise fail("an integer" if integer else "a number")
+    number = int(value) if integer else float(value)
+    if number != number:  # NaN
+        raise fail("a number")
+    if not allow_inf and number in (math.inf, -math.inf):
+        raise fail("a finite number")
+    if (minimum is not None and (number < minimum if min_inclusive else number <= minimum)) or \
+            (maximum is not None and (number > maximum if max_inclusive else number >= maximum)):
+        raise fail("")
+    return number
+
+
+def check_density(density: Any, name: str = "density", *, positive: bool = False) -> float:
+    """Return ``density`` as a float in [0, 1] (in (0, 1] if ``positive``) or raise
+    ``ValueError``.
 
     ``density`` is always the fraction of samples KEPT (1.0 keeps everything).
+
+    Examples
+    --------
+    >>> check_density(0.3)
+    0.3
+    >>> check_density(30)
+    Traceback (most recent call last):
+    ...
+    ValueError: density must be in [0, 1] (the fraction KEPT), got 30 (a density is a fraction, not a percentage)
     """
-    if isinstance(density, bool) or not np.isscalar(density):
-        raise ValueError(f"{name} must be a number in [0, 1] (the fraction KEPT), got {density!r}")
+    hint = "the fraction KEPT; nothing is left to train on at 0" if positive else \
+        "the fraction KEPT"
     try:
-        d = float(density)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a number in [0, 1] (the fraction KEPT), got {density!r}"
-        ) from None
-    if not np.isfinite(d) or d < 0.0 or d > 1.0:
-        hint = " (a density is a fraction, not a percentage)" if 1.0 < d <= 100.0 else ""
-        raise ValueError(f"{name} must be in [0, 1] (the fraction KEPT), got {density!r}{hint}")
-    return d
+        return check_number(density, name, minimum=0, maximum=1, min_inclusive=not positive,
+                            hint=hint)
+    except ValueError as exc:
+        big = isinstance(density, (int, float, np.integer, np.floating)) \
+            and not isinstance(density, (bool, np.bool_)) and 1.0 < float(density) <= 100.0
+        if big:
+            raise ValueError(f"{exc} (a density is a fraction, not a percentage)") from None
+        raise
 
 
 def check_int(value: Any, name: str, *, minimum: int = 0, maximum: int | None = None,
@@ -48,7 +138,8 @@ def check_int(value: Any, name: str, *, minimum: int = 0, maximum: int | None = 
     """Return ``value`` as an int if it is an integer (Python or numpy, not bool) in
     ``[minimum, maximum]``; else raise ``ValueError("<name> must be <requirement>, got ...")``.
 
-    ``requirement`` defaults to ``"an integer >= <minimum>"`` (or the closed range).
+    ``requirement`` defaults to ``"an integer >= <minimum>"`` (or the closed range). This is
+    :func:`check_number` with ``integer=True`` and one message for every failure.
 
     Examples
     --------
@@ -62,55 +153,8 @@ def check_int(value: Any, name: str, *, minimum: int = 0, maximum: int | None = 
     if requirement is None:
         requirement = (f"an integer >= {minimum}" if maximum is None
                        else f"an integer in [{minimum}, {maximum}]")
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum \
-            or (maximum is not None and value > maximum):
-        raise ValueError(f"{name} must be {requirement}, got {value!r}")
-    return int(value)
-
-
-def check_number(value: Any, name: str, *, minimum: float | None = None,
-                 maximum: float | None = None, open_min: bool = False,
-                 open_max: bool = False) -> int | float:
-    """Return ``value`` if it is a finite real number (Python or numpy, not bool) within the
-    bounds; else raise ``ValueError("<name> must be a finite number <bounds>, got ...")``.
-
-    ``minimum``/``maximum`` are inclusive unless ``open_min``/``open_max``. A numpy scalar
-    comes back as the Python number it holds (so configs stay JSON-serialisable); a Python
-    number comes back unchanged.
-
-    Examples
-    --------
-    >>> check_number(0.1, "lr", minimum=0, open_min=True)
-    0.1
-    >>> check_number(1.0, "momentum", minimum=0, maximum=1, open_max=True)
-    Traceback (most recent call last):
-    ...
-    ValueError: momentum must be a finite number in [0, 1), got 1.0
-    """
-    if minimum is not None and maximum is not None:
-        bounds = (f"in {'(' if open_min else '['}{minimum:g}, "
-                  f"{maximum:g}{')' if open_max else ']'}")
-    elif minimum is not None:
-        bounds = f"{'>' if open_min else '>='} {minimum:g}"
-    elif maximum is not None:
-        bounds = f"{'<' if open_max else '<='} {maximum:g}"
-    else:
-        bounds = ""
-    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer,
-                                                                       np.floating))
-    if ok:
-        try:
-            ok = bool(np.isfinite(float(value)))
-        except OverflowError:  # a Python int beyond the float range
-            ok = False
-    if ok and minimum is not None:
-        ok = value > minimum if open_min else value >= minimum
-    if ok and maximum is not None:
-        ok = value < maximum if open_max else value <= maximum
-    if not ok:
-        raise ValueError(f"{name} must be a finite number{' ' if bounds else ''}{bounds}, "
-                         f"got {value!r}")
-    return value.item() if isinstance(value, np.generic) else value
+    return check_number(value, name, minimum=minimum, maximum=maximum, integer=True,
+                        requirement=requirement)
 
 
 def target_count(density: float, n: int) -> int:

@@ -45,7 +45,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 from scipy.stats import norm, spearmanr
 
-from ._checks import check_density, target_count
+from ._checks import check_density, check_number, target_count
 from ._plot import agg_figure, save_png
 from .metrics import class_recalls
 from .quotas import drop_quotas, largest_remainder, proportional_quotas
@@ -402,7 +402,7 @@ def optimal_class_densities(mixture: TwoGaussians, density: float) -> np.ndarray
     >>> optimal_class_densities(TwoGaussians(sigma0=1.0, sigma1=9.0), 0.8)  # class 1 capped
     array([0.6, 1. ])
     """
-    d = _check_positive_density(density)
+    d = check_density(density, positive=True)
     m = mixture
     total = m.sigma0 + m.sigma1
     d0 = d * m.sigma0 / (total * m.prior0)
@@ -415,22 +415,6 @@ def optimal_class_densities(mixture: TwoGaussians, density: float) -> np.ndarray
 # ---------------------------------------------------------------------------------------------
 # Finite samples: drawing, fitting, pruning
 # ---------------------------------------------------------------------------------------------
-
-def _check_positive_density(density: Any) -> float:
-    d = check_density(density)
-    if d <= 0.0:
-        raise ValueError(f"density must be in (0, 1] (the fraction KEPT; nothing is left to "
-                         f"train on at 0), got {density!r}")
-    return d
-
-
-def _check_count(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
 
 def _scalar_mixture(mixture: TwoGaussians) -> None:
     if any(np.ndim(v) for v in mixture.to_dict().values()):
@@ -458,7 +442,7 @@ def sample_mixture(mixture: TwoGaussians, n: int,
     [0, 0, 1, 1, 1, 1, 1, 1]
     """
     _scalar_mixture(mixture)
-    n = _check_count(n, "n", 2)
+    n = check_number(n, "n", minimum=2, integer=True)
     rng = np.random.default_rng(seed)
     n0 = target_count(float(mixture.prior0), n)
     x = np.concatenate([rng.normal(mixture.mu0, mixture.sigma0, n0),
@@ -597,7 +581,7 @@ def prune_sample(mixture: TwoGaussians, x: ArrayLike, y: ArrayLike, procedure: s
         raise ValueError(f"procedure must be one of {', '.join(PROCEDURES)}, got {procedure!r}")
     if drop_errors not in ("sample", "population"):
         raise ValueError(f"drop_errors must be 'sample' or 'population', got {drop_errors!r}")
-    d = _check_positive_density(density)
+    d = check_density(density, positive=True)
     sizes = np.bincount(ys, minlength=2)
     if procedure == "full":
         return np.arange(xs.size, dtype=np.int64)
@@ -754,9 +738,9 @@ def simulate_pruning(mixture: TwoGaussians | None = None,
     """
     mixture = TwoGaussians() if mixture is None else mixture
     _scalar_mixture(mixture)
-    d = _check_positive_density(density)
-    datasets = _check_count(datasets, "datasets", 1)
-    n = _check_count(n, "n", 2)
+    d = check_density(density, positive=True)
+    datasets = check_number(datasets, "datasets", minimum=1, integer=True)
+    n = check_number(n, "n", minimum=2, integer=True)
     if target_count(d, n) < 1:
         raise ValueError(f"density {d:g} keeps round({d:g} * {n}) = 0 of the n = {n} points: "
                          f"raise density or n")
@@ -872,11 +856,15 @@ def risk_ratio_sweep(instances: int = 1000, *, mu0: float = -1.0, mu1: float = 1
     >>> sweep.size, bool(np.all(sweep.mixture.sigma0 <= sweep.mixture.sigma1))
     (50, True)
     """
-    instances = _check_count(instances, "instances", 1)
-    lo, hi = (float(v) for v in sigma_range)
-    if not (0 < lo < hi and np.isfinite(hi)):
-        raise ValueError(f"sigma_range must be (low, high) with 0 < low < high, "
-                         f"got {sigma_range!r}")
+    instances = check_number(instances, "instances", minimum=1, integer=True)
+    need = f"sigma_range must be (low, high) with 0 < low < high, got {sigma_range!r}"
+    try:
+        lo, hi = (check_number(v, "sigma_range", minimum=0, min_inclusive=False)
+                  for v in sigma_range)
+    except (TypeError, ValueError):
+        raise ValueError(need) from None
+    if not lo < hi:
+        raise ValueError(need)
     rng = np.random.default_rng(seed)
     sig = np.sort(np.exp(rng.uniform(np.log(lo), np.log(hi), size=(instances, 2))), axis=1)
     prior0 = (rng.integers(0, 2 ** 53 - 1, size=instances) + 1.0) / 2.0 ** 53  # open (0, 1)

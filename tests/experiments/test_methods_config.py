@@ -95,7 +95,7 @@ def test_overrides_and_files(tmp_path):
     (["model.width=0"], "model.width"),
     (["data.imbalance=0.5"], "data.imbalance"),
     (["stretch=maybe"], "stretch: must be true or false"),
-    (["nokey"], "must look like key=value"),
+    (["nokey"], "must look like KEY=VALUE"),
 ])
 def test_config_errors_name_the_key(overrides, message):
     with pytest.raises(ValueError, match=message):

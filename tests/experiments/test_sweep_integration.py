@@ -20,7 +20,7 @@ from droprune.experiments.store import ResultStore
 
 TINY = ['data.options={"num_samples": 1200}', "model.width=0.25", "train.epochs=2",
         "train.drop_epochs=[]", "query.seeds=2", "query.epochs_fraction=0.5",
-        "query.dynunc_window=2", "seeds=0", "densities=0.5"]
+        "query.scorer_options.dynunc.window=2", "seeds=0", "densities=0.5"]
 METHODS = "methods=Full,Random,Random+DRoP,EL2N,Forgetting+DRoP,Random+EL2NQ"
 
 

@@ -104,11 +104,9 @@ def test_validation(kwargs, match):
 def test_messages_name_the_field_and_the_range():
     with pytest.raises(ValueError, match=r"^epochs must be an integer >= 1, got 0$"):
         TrainConfig(epochs=0)
-    with pytest.raises(ValueError, match=r"^momentum must be a finite number in \[0, 1\), "
-                                         r"got 1.0$"):
+    with pytest.raises(ValueError, match=r"^momentum must be in \[0, 1\), got 1.0$"):
         TrainConfig(epochs=5, momentum=1.0)
-    with pytest.raises(ValueError, match=r"^drop_factor must be a finite number in \(0, 1\], "
-                                         r"got 0$"):
+    with pytest.raises(ValueError, match=r"^drop_factor must be in \(0, 1\], got 0$"):
         TrainConfig(epochs=5, drop_factor=0)
     with pytest.raises(ValueError, match=r"^drop_epochs must be integers in \[1, epochs=5\)"):
         TrainConfig(epochs=5, drop_epochs=(5,))
@@ -129,4 +127,4 @@ def test_numpy_numbers_are_accepted_and_stored_as_python_numbers():
     assert all(type(e) is int for e in c.drop_epochs)
     json.dumps(c.to_dict())  # plain values: JSON and checkpoint fingerprints work
     assert c.stretched(0.5).epochs == 4
-    assert TrainConfig(epochs=3, lr=1).lr == 1 and type(TrainConfig(epochs=3, lr=1).lr) is int
+    assert TrainConfig(epochs=3, lr=1).lr == 1.0 and type(TrainConfig(epochs=3, lr=1).lr) is float

@@ -8,23 +8,42 @@ import numpy as np
 
 from droprune._json import dumps
 
-__all__ = ["dump_json", "format_table", "parse_float_list", "parse_int_list"]
+__all__ = ["dump_json", "format_table", "parse_float_list", "parse_int_list", "parse_number"]
+
+
+def parse_number(text: Any, name: str, *, integer: bool = False) -> Any:
+    """Parse one number of text (``"500"``, ``"0.9"``; ``"500.0"`` is an integer too), naming
+    the option in the error; the range is the library's to check.
+
+    Examples
+    --------
+    >>> parse_number("500.0", "size", integer=True), parse_number("0.9", "recall")
+    (500, 0.9)
+    """
+    kind = "an integer" if integer else "a number"
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {kind}, got {text!r}") from None
+    if integer and not value.is_integer():  # 2.5, inf and nan
+        raise ValueError(f"{name} must be {kind}, got {text!r}")
+    return int(value) if integer else value
 
 
 def parse_float_list(text: str, name: str) -> list[float]:
     """Parse ``"0.9,0.8,0.7"`` into floats, naming the option in the error."""
     try:
-        return [float(v) for v in text.split(",") if v.strip()]
+        return [parse_number(v, name) for v in text.split(",") if v.strip()]
     except ValueError:
         raise ValueError(f"{name} must be comma-separated numbers, got {text!r}") from None
 
 
 def parse_int_list(text: str, name: str) -> list[int]:
     """Parse ``"500,500,100"`` into integers, naming the option in the error."""
-    values = parse_float_list(text, name)
-    if any(v != int(v) for v in values):
-        raise ValueError(f"{name} must be comma-separated integers, got {text!r}")
-    return [int(v) for v in values]
+    try:
+        return [parse_number(v, name, integer=True) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{name} must be comma-separated integers, got {text!r}") from None
 
 
 def dump_json(obj: Any) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
+from .._kv import parse_assignment
 from ._common import dump_json, format_table
 
 __all__ = ["parse_options", "register"]
@@ -39,8 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--imbalance-seed", type=int, default=0,
                        help="seed of the long-tailed subsampling")
         q.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                       help="source option, e.g. num_samples=2000 (VALUE read as JSON when "
-                            "possible); repeatable")
+                       help="source option, e.g. num_samples=2000 (VALUE read as --set "
+                            "reads it: JSON when possible, a,b as a list, else text); "
+                            "repeatable")
         q.add_argument("--json", action="store_true", help="print JSON instead of tables")
         if action == "info":
             q.add_argument("--no-fingerprint", action="store_true",
@@ -54,23 +55,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_options(items: list[str]) -> dict[str, Any]:
-    """Parse ``["num_samples=2000", "means=[0,1]"]`` into keyword options (JSON values).
+    """Parse ``["num_samples=2000", "means=[0,1]"]`` into keyword options (values read as by
+    ``--set``: JSON when possible, comma lists as lists, else strings).
 
     Examples
     --------
     >>> parse_options(["num_samples=2000", "name=abc", "means=[0, 1]"])
     {'num_samples': 2000, 'name': 'abc', 'means': [0, 1]}
     """
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--option must be KEY=VALUE, got {item!r}")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
+    return dict(parse_assignment(item, "--option", "num_samples=2000") for item in items)
 
 
 def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:

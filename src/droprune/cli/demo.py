@@ -7,7 +7,8 @@ from pathlib import Path
 
 PRESET = "mnist1d-cpu"
 QUICK = ["seeds=0", "densities=0.3,0.7", "train.epochs=6", "train.drop_epochs=4",
-         "query.seeds=2", "query.epochs_fraction=0.34", "query.dynunc_window=3"]
+         "query.seeds=2", "query.epochs_fraction=0.34",
+         "query.scorer_options.dynunc.window=3"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:

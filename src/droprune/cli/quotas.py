@@ -10,7 +10,7 @@ import numpy as np
 
 from droprune.quotas import drop_densities, make_quotas
 
-from ._common import dump_json, format_table, parse_float_list, parse_int_list
+from ._common import dump_json, format_table, parse_float_list, parse_int_list, parse_number
 
 RULES = ("drop", "proportional", "balanced")
 
@@ -45,11 +45,10 @@ def read_quota_csv(path: Path) -> tuple[list[int], list[float] | None, list[str]
     if not rows or "size" not in rows[0]:
         raise ValueError(f"--csv {path}: needs a header row with a 'size' column "
                          f"(and 'recall', optionally 'name')")
-    try:
-        sizes = [int(float(r["size"])) for r in rows]
-        recalls = [float(r["recall"]) for r in rows] if "recall" in rows[0] else None
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"--csv {path}: {exc}") from None
+    sizes = [parse_number(r["size"], f"--csv {path}: row {i}: size", integer=True)
+             for i, r in enumerate(rows, 1)]
+    recalls = [parse_number(r["recall"], f"--csv {path}: row {i}: recall")
+               for i, r in enumerate(rows, 1)] if "recall" in rows[0] else None
     names = [r["name"] for r in rows] if "name" in rows[0] else None
     return sizes, recalls, names
 

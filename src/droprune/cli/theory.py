@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from droprune._checks import check_int
 from droprune.quotas import drop_densities
 from droprune.theory import (
     FIT_METHODS,
@@ -69,8 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.sweep < 0:
-        raise ValueError(f"--sweep must be >= 0 (0 skips the sweep), got {args.sweep}")
+    check_int(args.sweep, "--sweep", requirement="an integer >= 0 (0 skips the sweep)")
     if args.plot is not None and args.plot.exists() and not args.plot.is_dir():
         raise ValueError(f"--plot {args.plot}: exists and is not a directory")
     mixture = TwoGaussians(mu0=args.mu0, mu1=args.mu1, sigma0=args.sigma0, sigma1=args.sigma1,

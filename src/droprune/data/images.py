@@ -104,10 +104,8 @@ class ImageFiles(Sequence):
         check_int(image_size, "image_size", minimum=1, requirement="a positive integer")
         if resize_size is None:
             resize_size = round(image_size * 256 / 224)
-        if isinstance(resize_size, bool) or not isinstance(resize_size, int) \
-                or resize_size < image_size:
-            raise ValueError(f"resize_size must be an integer >= image_size ({image_size}), "
-                             f"got {resize_size!r}")
+        check_int(resize_size, "resize_size", minimum=image_size,
+                  requirement=f"an integer >= image_size ({image_size})")
         self.root = str(root)
         self.files = list(files)
         self.image_size = image_size

@@ -15,24 +15,17 @@ seed. Imbalance applies to the TRAIN split only; validation and test stay balanc
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .._checks import as_class_sizes, as_labels
+from .._checks import as_class_sizes, as_labels, check_number
 from .base import LabelledDataset
 
 __all__ = ["imbalanced_indices", "long_tail_counts", "make_imbalanced"]
 
 
 def _check_factor(factor: float) -> float:
-    if isinstance(factor, bool) or not isinstance(factor, (int, float, np.integer, np.floating)):
-        raise ValueError(f"imbalance factor must be a number >= 1, got {factor!r}")
-    f = float(factor)
-    if not math.isfinite(f) or f < 1.0:
-        raise ValueError(f"imbalance factor must be >= 1 (largest class / smallest class; 1 "
-                         f"keeps the classes balanced), got {factor!r}")
-    return f
+    return check_number(factor, "imbalance factor", minimum=1,
+                        hint="largest class / smallest class; 1 keeps the classes balanced")
 
 
 def long_tail_counts(class_sizes: np.ndarray, factor: float) -> np.ndarray:

@@ -29,7 +29,7 @@ from .base import LabelledDataset
 from .cache import cache_dir, cache_key, load_cached, save_cached
 from .stats import channel_stats
 
-__all__ = ["DEFAULT_NUM_SAMPLES", "generate_mnist1d", "load_mnist1d"]
+__all__ = ["DEFAULT_NUM_SAMPLES", "check_mnist1d_options", "generate_mnist1d", "load_mnist1d"]
 
 #: Default number of samples (train + test) of the embedded dataset.
 DEFAULT_NUM_SAMPLES = 10_000
@@ -46,15 +46,30 @@ def _generation_args(num_samples: int, seed: int, overrides: dict[str, Any]) -> 
     if unknown:
         raise ValueError(f"mnist1d: unknown generation argument(s) {unknown}; valid: "
                          f"num_samples, seed, {', '.join(allowed)}")
-    if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) \
-            or num_samples < 10 or num_samples % 10:
-        raise ValueError(f"mnist1d: num_samples must be a positive multiple of 10 (the "
-                         f"generator makes num_samples // 10 per class), got {num_samples!r}")
+    multiple = "a positive multiple of 10 (the generator makes num_samples // 10 per class)"
+    if check_int(num_samples, "mnist1d: num_samples", minimum=10, requirement=multiple) % 10:
+        raise ValueError(f"mnist1d: num_samples must be {multiple}, got {num_samples!r}")
     check_int(seed, "mnist1d: seed")
     args.update(overrides, num_samples=int(num_samples), seed=int(seed))
     for key in _NOT_ARGS:
         args.pop(key, None)
     return args
+
+
+def check_mnist1d_options(*, num_samples: int = DEFAULT_NUM_SAMPLES, seed: int = 42,
+                          cache: bool = True, **generation_args: Any) -> None:
+    """Validate the options of :func:`load_mnist1d` without generating anything.
+
+    Examples
+    --------
+    >>> check_mnist1d_options(num_samples=105)
+    Traceback (most recent call last):
+    ...
+    ValueError: mnist1d: num_samples must be a positive multiple of 10 (the generator makes num_samples // 10 per class), got 105
+    """
+    if not isinstance(cache, bool):
+        raise ValueError(f"mnist1d: cache must be True or False, got {cache!r}")
+    _generation_args(num_samples, seed, generation_args)
 
 
 def generate_mnist1d(num_samples: int = DEFAULT_NUM_SAMPLES, seed: int = 42,

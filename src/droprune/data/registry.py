@@ -26,7 +26,7 @@ from .idx import load_fashion_mnist, load_mnist
 from .imagefolder import load_imagefolder, load_imagenet
 from .imbalance import _check_factor, make_imbalanced
 from .layout import DatasetFormatError
-from .mnist1d import load_mnist1d
+from .mnist1d import check_mnist1d_options, load_mnist1d
 from .splits import _check_fraction, split_val_test
 from .synthetic import load_gaussian_mixture
 from .tinyimagenet import load_tinyimagenet
@@ -51,12 +51,17 @@ class DatasetSource:
         One line for listings.
     root
         How ``root`` is used: ``"required"``, ``"optional"`` (a default location) or ``"none"``.
+    check
+        ``check(**options)`` validates the options without loading anything (raises
+        ``ValueError``); for a loader that takes ``**kwargs``, whose names the signature does
+        not tell.
     """
 
     name: str
     loader: Callable[..., Any]
     description: str
     root: str = "required"
+    check: Callable[..., Any] | None = None
 
     def options(self) -> list[str]:
         """Keyword options the loader accepts (besides ``root``)."""
@@ -70,7 +75,8 @@ class DatasetSource:
 
 DATASETS: dict[str, DatasetSource] = {s.name: s for s in (
     DatasetSource("mnist1d", load_mnist1d, "MNIST-1D, generated offline and cached (embedded "
-                  "default); root = cache directory", root="optional"),
+                  "default); root = cache directory", root="optional",
+                  check=check_mnist1d_options),
     DatasetSource("fashion-mnist", load_fashion_mnist, "Fashion-MNIST idx files (default root: "
                   "/usr/share/datasets/fashion-mnist)", root="optional"),
     DatasetSource("mnist", load_mnist, "MNIST idx files"),
@@ -103,6 +109,8 @@ def get_source(name: str) -> DatasetSource:
 
 
 def _check_options(source: DatasetSource, options: dict[str, Any]) -> None:
+    if source.check is not None:
+        source.check(**options)
     if source.accepts_any_option():
         return
     unknown = sorted(set(options) - set(source.options()))
@@ -110,6 +118,14 @@ def _check_options(source: DatasetSource, options: dict[str, Any]) -> None:
         valid = ", ".join(source.options()) or "none"
         raise ValueError(f"dataset {source.name!r} has no option(s) {unknown}; valid options: "
                          f"{valid}")
+
+
+def _check_val_fraction(source: DatasetSource, val_fraction: float) -> float:
+    f = _check_fraction(val_fraction)
+    if source.name == "waterbirds" and f != 0.5:
+        raise ValueError("waterbirds uses its official train/val/test splits: leave "
+                         "val_fraction at its default")
+    return f
 
 
 def load_dataset(name: str, root: str | Path | None = None, *, val_fraction: float = 0.5,
@@ -148,12 +164,9 @@ def load_dataset(name: str, root: str | Path | None = None, *, val_fraction: flo
     ('val', 'test')
     """
     source = get_source(name)
-    _check_fraction(val_fraction)
+    _check_val_fraction(source, val_fraction)
     if imbalance is not None:
         _check_factor(imbalance)
-    if source.name == "waterbirds" and val_fraction != 0.5:
-        raise ValueError("waterbirds uses its official train/val/test splits: leave "
-                         "val_fraction at its default")
     _check_options(source, source_options)
     result = source.loader(root, **source_options)
     if isinstance(result, DatasetSplits):

@@ -14,26 +14,22 @@ on. :func:`stratified_split` does that on plain labels:
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from decimal import ROUND_FLOOR, Decimal
 
 import numpy as np
 
-from .._checks import as_labels
+from .._checks import as_labels, check_number
 from .base import LabelledDataset
 
 __all__ = ["check_reportable", "split_val_test", "stratified_split", "validation_counts"]
 
 
 def _check_fraction(val_fraction: float) -> float:
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float, np.floating)):
-        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
-    f = float(val_fraction)
-    if not math.isfinite(f) or not 0.0 < f < 1.0:
-        raise ValueError(f"val_fraction must be in (0, 1) (the share of each test class used "
-                         f"for validation; the paper uses 0.5), got {val_fraction!r}")
-    return f
+    return check_number(val_fraction, "val_fraction", minimum=0, maximum=1,
+                        min_inclusive=False, max_inclusive=False,
+                        hint="the share of each test class used for validation; the paper "
+                             "uses 0.5")
 
 
 def validation_counts(class_sizes: np.ndarray, val_fraction: float = 0.5) -> np.ndarray:

@@ -1,21 +1,45 @@
-"""Typed experiment configuration: dataclasses, loading from files and presets, overrides.
+"""Typed experiment configuration: the schema, loading from files and presets, overrides.
 
 An experiment is a dataset, a model, a final-training schedule, a query protocol, and the grid
 of methods x densities x seeds to run. Configurations come from a preset
 (:data:`droprune.experiments.presets.PRESETS`), a TOML or JSON file, or both, with
-``key.path=value`` overrides; everything is validated up front with errors that name the key.
+``key.path=value`` overrides.
+
+The schema is a set of pydantic models (:class:`ExperimentConfig` and its sections
+:class:`DataSpec`, :class:`ModelSpec`, :class:`QuerySpec`; the ``train`` section is
+:class:`~droprune.training.TrainConfig`). A config is validated whole on construction, against
+the registries (datasets and their options, models, methods, scorers and their options), and
+every error is one line ``config: <dotted.key>: <message>`` (a ``ValueError``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
-from dataclasses import dataclass, field
+import typing
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Mapping, Sequence
 
-from .._checks import check_density
+import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from .._checks import check_density, check_int, check_number
+from .._kv import parse_assignment
+from ..quotas import DropMode
 from ..training.config import TrainConfig
 from .methods import Method, parse_method
 
@@ -30,8 +54,143 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class DataSpec:
+# ---------------------------------------------------------------------------------------------
+# one-line errors
+# ---------------------------------------------------------------------------------------------
+
+_KINDS = {"int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+          "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+          "bool_parsing": "true or false", "string_type": "a string", "tuple_type": "a list",
+          "list_type": "a list", "dict_type": "a table/object", "model_type": "a table/object",
+          "model_attributes_type": "a table/object", "dataclass_type": "a table/object",
+          "dataclass_exact_type": "a table/object"}
+
+#: keys that moved, and where to
+_MOVED = {
+    "query.dynunc_window": 'query.scorer_options, e.g. query.scorer_options={"dynunc": '
+                           '{"window": 10}}',
+    "query.forgetting_never_learned": 'query.scorer_options, e.g. query.scorer_options='
+                                      '{"forgetting": {"never_learned": "max"}}',
+}
+
+
+def _error_at(key: str, message: str, value: Any) -> ValidationError:
+    """A validation error at ``key`` (relative to the model being validated)."""
+    return ValidationError.from_exception_data("config", [InitErrorDetails(
+        type=PydanticCustomError("config", message), loc=(key,), input=value)])
+
+
+def _section_keys(loc: tuple[str, ...]) -> list[str]:
+    cls: Any = ExperimentConfig
+    for part in loc:
+        cls = _SECTIONS.get(part) if cls is ExperimentConfig else None
+    if cls is None:
+        return []
+    if dataclasses.is_dataclass(cls):
+        return [f.name for f in dataclasses.fields(cls)]
+    return list(cls.model_fields)
+
+
+def _message(err: Mapping[str, Any], loc: tuple[str, ...]) -> str:
+    """The message of one pydantic error at the full key path ``loc``."""
+    kind = err["type"]
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        msg = f"unknown key; valid keys: {', '.join(_section_keys(loc[:-1]))}"
+        if ".".join(loc) in _MOVED:
+            msg += f" (this key moved to {_MOVED['.'.join(loc)]})"
+    elif kind in _KINDS:
+        msg = f"must be {_KINDS[kind]}, got {err['input']!r}"
+    elif kind in ("missing", "missing_argument"):
+        msg = "missing (this key is required)"
+    elif kind in ("value_error", "assertion_error"):
+        msg = str(err["ctx"]["error"])
+    elif kind == "config":
+        msg = err["msg"]
+    else:
+        msg = f"{err['msg'].replace('Input should be', 'must be')}, got {err['input']!r}"
+    if loc and msg.startswith(f"{loc[-1]} must "):  # "width must be > 0" under model.width
+        msg = msg[len(loc[-1]) + 1:]
+    return msg
+
+
+def _one_line(exc: ValidationError, prefix: tuple[str, ...]) -> str:
+    """``config: <dotted.key>: <message>`` for the first error of ``exc``."""
+    errors = exc.errors(include_url=False)
+    loc = prefix + tuple(str(p) for p in errors[0]["loc"])
+    key = ".".join(loc)
+    more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+    return f"config: {key}{': ' if key else ''}{_message(errors[0], loc)}{more}"
+
+
+class _ConfigError(ValidationError):
+    """The error of a section built directly: one line, and still a ValidationError, so that a
+    section built inside another reports its keys under the outer one (``data.name``)."""
+
+    def __str__(self) -> str:
+        return _one_line(self, _SECTION_KEYS.get(self.title, ()))
+
+
+class _Section(BaseModel):
+    """A frozen section that refuses unknown keys and fails with one line."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _key: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            errors = [InitErrorDetails(
+                type=PydanticCustomError("config", _message(e, self._key + tuple(
+                    str(p) for p in e["loc"]))), loc=e["loc"], input=e["input"])
+                for e in exc.errors(include_url=False)]
+            raise _ConfigError.from_exception_data(type(self).__name__, errors) from None
+
+
+def _as_tuple(value: Any) -> Any:
+    """Lists as tuples, a single value as a one-item tuple (``seeds=4``)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    if isinstance(value, (str, int, float, np.generic)):
+        return (value,)
+    return value
+
+
+def _axis(value: Any, check: Any, empty: str, what: str, key: Any = None) -> Any:
+    """A grid axis (methods, densities, seeds): a non-empty tuple of checked, distinct values
+    (distinct by ``key``)."""
+    value = _as_tuple(value)
+    if not isinstance(value, tuple):
+        return value  # pydantic says it is not a list
+    if not value:
+        raise ValueError(empty)
+    out = tuple(check(v) for v in value)
+    keys = [key(v) for v in out] if key is not None else list(out)
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"repeated {what} in {list(value)}")
+    return out
+
+
+def _path_as_str(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value
+
+
+def _plain(value: Any) -> Any:
+    """A table as plain JSON values (tuples as lists), or ValueError; anything else as is."""
+    if not isinstance(value, Mapping):
+        return value  # pydantic says it is not a table
+    try:
+        return json.loads(json.dumps(dict(value), allow_nan=False))
+    except (TypeError, ValueError):
+        raise ValueError(f"must hold plain values (numbers, strings, booleans, lists, tables) "
+                         f"that JSON can store, got {value!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# the sections
+# ---------------------------------------------------------------------------------------------
+
+class DataSpec(_Section):
     """Where the data comes from.
 
     Attributes
@@ -43,32 +202,103 @@ class DataSpec:
     imbalance
         Long-tail imbalance factor I >= 1 applied to the training split (None: as is).
     options
-        Extra keyword arguments of the source (e.g. ``{"num_samples": 10000}`` for MNIST-1D).
+        Extra keyword arguments of the source (e.g. ``{"num_samples": 10000}`` for MNIST-1D);
+        their names are checked against the source.
     val_fraction
         Fraction of each class of the official test set used as validation (DRoP, CDB-W).
     split_seed
         Seed of the validation/test split and of the imbalance subsampling.
     """
 
-    name: str = "mnist1d"
-    root: str | None = None
+    _key: ClassVar[tuple[str, ...]] = ("data",)
+
+    name: StrictStr = "mnist1d"
+    root: Annotated[StrictStr | None, BeforeValidator(_path_as_str)] = None
     imbalance: float | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Annotated[dict[str, Any], BeforeValidator(_plain)] = Field(default_factory=dict)
     val_fraction: float = 0.5
     split_seed: int = 0
 
+    @field_validator("name")
+    @classmethod
+    def _known_dataset(cls, name: str) -> str:
+        from ..data.registry import get_source
 
-@dataclass(frozen=True)
-class ModelSpec:
+        get_source(name)
+        return name
+
+    @field_validator("root")
+    @classmethod
+    def _root(cls, root: str | None, info: ValidationInfo) -> str | None:
+        from ..data.registry import get_source
+
+        if root is not None and "name" in info.data and \
+                get_source(info.data["name"]).root == "none":
+            raise ValueError(f"dataset {info.data['name']!r} reads no files: leave data.root "
+                             f"out")
+        return root
+
+    @field_validator("imbalance", mode="before")
+    @classmethod
+    def _imbalance(cls, value: Any) -> Any:
+        from ..data.imbalance import _check_factor
+
+        return None if value is None else _check_factor(value)
+
+    @field_validator("options")
+    @classmethod
+    def _source_options(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        from ..data.registry import _check_options, get_source
+
+        if "name" in info.data:
+            try:
+                _check_options(get_source(info.data["name"]), options)
+            except ValueError as exc:
+                raise ValueError(f"{exc} (data.options must suit data.name; data.options={{}} "
+                                 f"clears them)") from None
+        return options
+
+    @field_validator("val_fraction", mode="before")
+    @classmethod
+    def _val_fraction(cls, value: Any, info: ValidationInfo) -> float:
+        from ..data.registry import _check_val_fraction, get_source
+        from ..data.splits import _check_fraction
+
+        if "name" not in info.data:
+            return _check_fraction(value)
+        return _check_val_fraction(get_source(info.data["name"]), value)
+
+    @field_validator("split_seed", mode="before")
+    @classmethod
+    def _split_seed(cls, value: Any) -> int:
+        return check_int(value, "split_seed")
+
+
+class ModelSpec(_Section):
     """Which network: a name of ``droprune.models``, a width multiplier, optional weights."""
 
-    name: str = "mlp"
+    _key: ClassVar[tuple[str, ...]] = ("model",)
+
+    name: StrictStr = "mlp"
     width: float = 1.0
-    pretrained: str | None = None
+    pretrained: Annotated[StrictStr | None, BeforeValidator(_path_as_str)] = None
+
+    @field_validator("name")
+    @classmethod
+    def _known_model(cls, name: str) -> str:
+        from ..models import MODELS
+
+        if name not in MODELS:
+            raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
+        return name
+
+    @field_validator("width", mode="before")
+    @classmethod
+    def _width(cls, value: Any) -> float:
+        return check_number(value, "width", minimum=0, min_inclusive=False)
 
 
-@dataclass(frozen=True)
-class QuerySpec:
+class QuerySpec(_Section):
     """The query protocol that produces scores and validation recalls.
 
     Attributes
@@ -82,22 +312,89 @@ class QuerySpec:
     long_runs
         Number of full-schedule query runs (the paper: 1) feeding the training-dynamics scores
         (Forgetting, Dynamic Uncertainty, AUM) and the embedding scores (SSP, CoreSet).
-    dynunc_window
-        Window J of Dynamic Uncertainty (He et al.: 10).
-    forgetting_never_learned
-        Convention for never-learned samples in Forgetting (see ``droprune.scoring``).
+    scorer_options
+        Options of the scorers, by scorer name (see ``droprune.scoring.SCORERS``), e.g.
+        ``{"dynunc": {"window": 10}, "forgetting": {"never_learned": "max"}}``; an option not
+        given keeps the scorer's default (Dynamic Uncertainty: window 10, as He et al.;
+        Forgetting: never-learned samples score ``"max"``).
     """
+
+    _key: ClassVar[tuple[str, ...]] = ("query",)
 
     seeds: int = 5
     epochs_fraction: float = 0.1
     long_runs: int = 1
-    dynunc_window: int = 10
-    forgetting_never_learned: str = "max"
+    scorer_options: Annotated[dict[str, dict[str, Any]], BeforeValidator(_plain)] = Field(
+        default_factory=dict)
+
+    @field_validator("seeds", "long_runs", mode="before")
+    @classmethod
+    def _count(cls, value: Any, info: ValidationInfo) -> int:
+        return check_int(value, info.field_name, minimum=1)
+
+    @field_validator("epochs_fraction", mode="before")
+    @classmethod
+    def _fraction(cls, value: Any) -> float:
+        return check_number(value, "epochs_fraction", minimum=0, maximum=1, min_inclusive=False)
+
+    @field_validator("scorer_options")
+    @classmethod
+    def _known_scorers(cls, options: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        from ..scoring.registry import check_scorers
+
+        check_scorers(list(options), options, allow_empty=True)
+        return options
 
 
-@dataclass(frozen=True)
-class ExperimentConfig:
+# ---------------------------------------------------------------------------------------------
+# the train section: TrainConfig (a dataclass of droprune.training), read strictly from JSON
+# ---------------------------------------------------------------------------------------------
+
+_TRAIN = TypeAdapter(TrainConfig)
+_TRAIN_LISTS = {k for k, hint in typing.get_type_hints(TrainConfig).items()
+                if typing.get_origin(hint) is tuple}
+_DROP_HINT = (" (when you change train.epochs, set train.drop_epochs too, e.g. "
+              "train.drop_epochs=[])")
+
+
+def _train(value: Any) -> Any:
+    """A TrainConfig from a table of plain values: each field checked against its annotation
+    in pydantic's strict mode (no "10" for an integer, no 1 for a boolean), then by
+    ``TrainConfig`` itself; CDB-W is refused here (it is chosen per method)."""
+    if isinstance(value, Mapping):
+        fields = [f.name for f in dataclasses.fields(TrainConfig)]
+        unknown = [k for k in value if k not in fields]
+        if unknown:
+            raise ValidationError.from_exception_data("config", [InitErrorDetails(
+                type="extra_forbidden", loc=(str(unknown[0]),), input=value[unknown[0]])])
+        values = {k: [v] if k in _TRAIN_LISTS and isinstance(v, (int, float)) else v
+                  for k, v in value.items()}
+        try:
+            text = json.dumps(values)
+        except (TypeError, ValueError):
+            raise ValueError(f"must hold plain values that JSON can store, got {value!r}") \
+                from None
+        try:
+            value = _TRAIN.validate_json(text, strict=True)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            if first["type"] == "value_error" and "drop_epochs" in str(first["ctx"]["error"]):
+                raise ValueError(f"{first['ctx']['error']}{_DROP_HINT}") from None
+            raise
+    if isinstance(value, TrainConfig) and value.cdbw:
+        raise _error_at("cdbw", "CDB-W is chosen per method: add +CDBW to a method name (e.g. "
+                                "Random+DRoP+CDBW) instead", True)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# the experiment
+# ---------------------------------------------------------------------------------------------
+
+class ExperimentConfig(_Section):
     """A whole experiment: data, model, schedules, query protocol and the grid to run.
+
+    Frozen and validated whole on construction (``ValueError("config: <key>: <message>")``).
 
     Attributes
     ----------
@@ -113,199 +410,163 @@ class ExperimentConfig:
         DRoP quota mode: "density" (the paper) or "count" (the paper's reference code).
     device
         "cpu", "cuda", ... or None (CUDA when available).
+
+    Examples
+    --------
+    >>> cfg = ExperimentConfig(methods=["Random", "Random+DRoP"], densities=0.5)
+    >>> cfg.data.name, cfg.densities, cfg.parsed_methods[1].quota
+    ('mnist1d', (0.5,), 'drop')
+    >>> try:
+    ...     ExperimentConfig(model={"name": "mlp", "width": 0})
+    ... except ValueError as exc:
+    ...     print(exc)
+    config: model.width: must be > 0, got 0
     """
 
-    name: str = "experiment"
-    data: DataSpec = field(default_factory=DataSpec)
-    model: ModelSpec = field(default_factory=ModelSpec)
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=30))
-    query: QuerySpec = field(default_factory=QuerySpec)
-    methods: tuple[str, ...] = ("Full", "Random", "Random+DRoP")
+    name: StrictStr = "experiment"
+    data: DataSpec = Field(default_factory=DataSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    train: Annotated[TrainConfig, BeforeValidator(_train)] = Field(
+        default_factory=lambda: TrainConfig(epochs=30))
+    query: QuerySpec = Field(default_factory=QuerySpec)
+    methods: tuple[StrictStr, ...] = ("Full", "Random", "Random+DRoP")
     densities: tuple[float, ...] = (0.3, 0.5, 0.8)
     seeds: tuple[int, ...] = (0,)
-    stretch: bool = True
-    drop_mode: str = "density"
-    device: str | None = None
+    stretch: StrictBool = True
+    drop_mode: DropMode = "density"
+    device: StrictStr | None = None
 
-    def __post_init__(self) -> None:
-        _validate(self)
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _methods(cls, value: Any) -> Any:
+        return _axis(value, lambda m: parse_method(m) and m, "give at least one method",
+                     "method", key=lambda m: parse_method(m).name)
+
+    @field_validator("densities", mode="before")
+    @classmethod
+    def _densities(cls, value: Any) -> Any:
+        return _axis(value, lambda d: check_density(d, "density", positive=True),
+                     "give at least one density", "density")
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds(cls, value: Any) -> Any:
+        return _axis(value, lambda s: check_int(s, "seeds", requirement="integers >= 0"),
+                     "give one or more integer seeds >= 0", "seed")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, device: str | None) -> str | None:
+        if device is not None:
+            check_device(device, "device")
+        return device
 
     # -- derived ------------------------------------------------------------------------------
     @property
     def parsed_methods(self) -> tuple[Method, ...]:
-        """The methods, parsed (validated in ``__post_init__``)."""
+        """The methods, parsed (validated on construction)."""
         return tuple(parse_method(m) for m in self.methods)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (round-trips through :func:`config_from_dict`)."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        return self.model_dump(mode="json")
 
     def query_fingerprint(self) -> str:
         """Hash of everything the query runs depend on (data, model, schedule, protocol)."""
-        d = self.to_dict()
-        keep = {k: d[k] for k in ("data", "model", "train", "query")}
-        return _hash(keep)
+        return _hash(self._identity(("data", "model", "train", "query")))
 
     def final_fingerprint(self) -> str:
         """Hash of everything a final run depends on apart from method, density and seed."""
+        return _hash(self._identity(("data", "model", "train", "query", "stretch", "drop_mode")))
+
+    def _identity(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        """The hashed part of the config. The query section holds the Dynamic Uncertainty
+        window and the Forgetting convention as their effective values, under the two keys
+        they had before ``query.scorer_options`` (so the run ids of earlier configs are
+        unchanged); other scorer options are hashed only when given."""
         d = self.to_dict()
-        keep = {k: d[k] for k in ("data", "model", "train", "query", "stretch", "drop_mode")}
-        return _hash(keep)
+        query = d["query"]
+        options = {k: dict(v) for k, v in query.pop("scorer_options").items()}
+        for scorer, option, old_key in (("dynunc", "window", "dynunc_window"),
+                                        ("forgetting", "never_learned",
+                                         "forgetting_never_learned")):
+            query[old_key] = options.get(scorer, {}).pop(option, _recorder_default(scorer,
+                                                                                 option))
+        options = {k: v for k, v in options.items() if v}
+        if options:
+            query["scorer_options"] = options
+        return {k: d[k] for k in keys}
+
+
+_SECTIONS: dict[str, Any] = {"data": DataSpec, "model": ModelSpec, "train": TrainConfig,
+                             "query": QuerySpec}
+_SECTION_KEYS = {cls.__name__: cls._key for cls in (DataSpec, ModelSpec, QuerySpec)}
+
+
+def _recorder_default(scorer: str, option: str) -> Any:
+    """The default of a scorer's option (its registry entry)."""
+    from ..scoring.registry import SCORERS
+
+    return SCORERS[scorer].options[option]
 
 
 def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _fail(key: str, message: str) -> None:
-    raise ValueError(f"config: {key}: {message}")
+def check_device(device: Any, name: str = "device") -> str:
+    """Return ``device`` if torch reads it as a device ("cpu", "cuda", "cuda:1", ...); else
+    ``ValueError`` naming ``name``. Whether the device exists here is not checked."""
+    import torch
 
-
-def _validate(cfg: ExperimentConfig) -> None:
-    if not cfg.methods:
-        _fail("methods", "give at least one method")
-    for m in cfg.methods:
-        try:
-            parse_method(m)
-        except ValueError as exc:
-            _fail("methods", str(exc))
-    if len(set(parse_method(m).name for m in cfg.methods)) != len(cfg.methods):
-        _fail("methods", f"repeated method in {list(cfg.methods)}")
-    if not cfg.densities:
-        _fail("densities", "give at least one density")
-    for d in cfg.densities:
-        try:
-            value = check_density(d, "density")
-        except ValueError as exc:
-            _fail("densities", str(exc))
-        if value == 0:
-            _fail("densities", "a density must be in (0, 1]: density 0 keeps nothing to train on")
-    if len(set(cfg.densities)) != len(cfg.densities):
-        _fail("densities", f"repeated density in {list(cfg.densities)}")
-    if not cfg.seeds or any(not isinstance(s, int) or s < 0 for s in cfg.seeds):
-        _fail("seeds", f"give one or more integer seeds >= 0, got {list(cfg.seeds)}")
-    if len(set(cfg.seeds)) != len(cfg.seeds):
-        _fail("seeds", f"repeated seed in {list(cfg.seeds)}")
-    if cfg.drop_mode not in ("density", "count"):
-        _fail("drop_mode", f"must be 'density' or 'count', got {cfg.drop_mode!r}")
-    if cfg.train.cdbw:
-        _fail("train.cdbw", "CDB-W is chosen per method: add +CDBW to a method name "
-                            "(e.g. Random+DRoP+CDBW) instead")
-    q = cfg.query
-    if q.seeds < 1 or q.long_runs < 1:
-        _fail("query", "seeds and long_runs must be >= 1")
-    if not 0 < q.epochs_fraction <= 1:
-        _fail("query.epochs_fraction", f"must be in (0, 1], got {q.epochs_fraction}")
-    if cfg.model.width <= 0:
-        _fail("model.width", f"must be > 0, got {cfg.model.width}")
-    if cfg.data.imbalance is not None and cfg.data.imbalance < 1:
-        _fail("data.imbalance", f"must be >= 1 (largest / smallest class), got "
-                                f"{cfg.data.imbalance}")
-    if not 0 < cfg.data.val_fraction < 1:
-        _fail("data.val_fraction", f"must be in (0, 1), got {cfg.data.val_fraction}")
-
-
-_SECTIONS = {"data": DataSpec, "model": ModelSpec, "train": TrainConfig, "query": QuerySpec}
-
-
-def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
-    if not isinstance(values, Mapping):
-        _fail(where, f"must be a table/object, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        _fail(f"{where}{'.' if where else ''}{unknown[0]}",
-              f"unknown key; valid keys: {', '.join(fields)}")
-    kwargs = {}
-    for key, value in values.items():
-        name = f"{where}.{key}" if where else key
-        if key in _SECTIONS and not where:
-            kwargs[key] = _build(_SECTIONS[key], value, key)
-        else:
-            kwargs[key] = _coerce(fields[key], value, name)
-    if not where or cls is ExperimentConfig:
-        return cls(**kwargs)
     try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as exc:
-        hint = (" (when you change train.epochs, set train.drop_epochs too, e.g. "
-                "train.drop_epochs=[])" if "drop_epochs" in str(exc) else "")
-        _fail(where, f"{exc}{hint}")
-
-
-def _coerce(f: dataclasses.Field, value: Any, name: str) -> Any:
-    """Convert JSON/TOML values to the field's type (lists -> tuples), checking the type."""
-    hint = str(f.type)
-    if value is None:
-        if "None" not in hint:
-            _fail(name, "must not be null")
-        return None
-    if hint.startswith("tuple"):
-        if isinstance(value, (str, int, float)):
-            value = [value]
-        if not isinstance(value, (list, tuple)):
-            _fail(name, f"must be a list, got {value!r}")
-        inner = hint[hint.index("[") + 1:hint.index(",")]
-        return tuple(_scalar(inner, v, name) for v in value)
-    if hint.startswith("Mapping"):
-        if not isinstance(value, Mapping):
-            _fail(name, f"must be a table/object, got {value!r}")
-        return dict(value)
-    base = hint.split("|")[0].strip()
-    return _scalar(base, value, name)
-
-
-def _scalar(kind: str, value: Any, name: str) -> Any:
-    if kind == "bool":
-        if not isinstance(value, bool):
-            _fail(name, f"must be true or false, got {value!r}")
-        return value
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-            _fail(name, f"must be an integer, got {value!r}")
-        return int(value)
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            _fail(name, f"must be a number, got {value!r}")
-        return float(value)
-    if kind == "str":
-        if not isinstance(value, str):
-            _fail(name, f"must be a string, got {value!r}")
-        return value
-    return value
+        torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{name} must be a torch device such as 'cpu', 'cuda' or 'cuda:1', "
+                         f"got {device!r}") from None
+    return device
 
 
 def config_from_dict(values: Mapping[str, Any]) -> ExperimentConfig:
-    """Build and validate an :class:`ExperimentConfig` from nested plain values."""
-    return _build(ExperimentConfig, values, "")
+    """Build and validate an :class:`ExperimentConfig` from nested plain values.
 
-
-def _parse_override_value(text: str) -> Any:
+    Examples
+    --------
+    >>> config_from_dict({"data": {"name": "nope"}})
+    Traceback (most recent call last):
+    ...
+    ValueError: config: data.name: unknown dataset 'nope'; valid datasets: mnist1d, fashion-mnist, mnist, cifar10, cifar100, tinyimagenet, imagenet, imagefolder, waterbirds, gaussian-mixture
+    """
+    if not isinstance(values, Mapping):
+        raise ValueError(f"config: must be a table/object, got {type(values).__name__}")
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        if "," in text:
-            return [_parse_override_value(t) for t in text.split(",") if t != ""]
-        return text
+        return ExperimentConfig.model_validate(dict(values))
+    except ValidationError as exc:
+        raise ValueError(_one_line(exc, ())) from None
 
 
-def apply_overrides(values: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """Apply ``key.path=value`` overrides to nested plain values (values parsed as JSON when
-    possible, comma lists as lists, else strings). Returns a new dict."""
-    out = json.loads(json.dumps(values))
+def apply_overrides(values: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply ``key.path=value`` overrides to nested plain values. Returns a new dict.
+
+    Values are read by :func:`droprune._kv.parse_value`: JSON when possible, comma lists as
+    lists, else strings. A key path creates the tables it names.
+
+    Examples
+    --------
+    >>> apply_overrides({"train": {"epochs": 30}}, ["train.epochs=10", "densities=0.3,0.5",
+    ...                                               "query.scorer_options.dynunc.window=5"])
+    {'train': {'epochs': 10}, 'densities': [0.3, 0.5], 'query': {'scorer_options': {'dynunc': {'window': 5}}}}
+    """
+    out = json.loads(json.dumps(dict(values)))
     for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"override {item!r} must look like key=value (e.g. train.epochs=10)")
-        key, text = item.split("=", 1)
-        parts = key.strip().split(".")
+        key, value = parse_assignment(item, "override", "train.epochs=10")
+        parts = key.split(".")
         node = out
         for p in parts[:-1]:
-            if p not in node or not isinstance(node[p], dict):
-                node[p] = {} if p not in node else node[p]
-                if not isinstance(node[p], dict):
-                    raise ValueError(f"override {item!r}: {p} is not a section")
-            node = node[p]
-        node[parts[-1]] = _parse_override_value(text.strip())
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {item!r}: {p} is not a section")
+        node[parts[-1]] = value
     return out
 
 
@@ -330,7 +591,9 @@ def load_config(source: str | Path | None = None, overrides: Sequence[str] = ())
     ----------
     source
         A preset name (see ``droprune presets``), a path to a TOML/JSON file (which may name a
-        ``preset`` to start from), or None for the defaults.
+        ``preset`` to start from), or None for the defaults. A file's sections (``[train]``,
+        ``[data]``, ...) update the preset's key by key; any other value, a table value such
+        as ``data.options`` included, replaces the preset's.
     overrides
         ``key.path=value`` strings, e.g. ``["train.epochs=10", "densities=0.3,0.5"]``.
     """
@@ -356,7 +619,11 @@ def load_config(source: str | Path | None = None, overrides: Sequence[str] = ())
 
 
 def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``top``: sections key by key, every other value replaced whole."""
     out = dict(base)
     for k, v in top.items():
-        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+        if k in _SECTIONS and isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = {**out[k], **v}
+        else:
+            out[k] = v
     return out

@@ -38,7 +38,7 @@ def _paper(name: str, data: DataSpec, model: ModelSpec, train: TrainConfig) -> E
 
 def _tiny_imbalanced(factor: float) -> ExperimentConfig:
     base = _tinyimagenet()
-    return ExperimentConfig(**{**base.__dict__, "name": f"tinyimagenet-resnet18-imb{factor:g}",
+    return ExperimentConfig(**{**dict(base), "name": f"tinyimagenet-resnet18-imb{factor:g}",
                                "data": DataSpec(name="tinyimagenet", imbalance=factor)})
 
 
@@ -57,7 +57,8 @@ PRESETS: dict[str, ExperimentConfig] = {
         model=ModelSpec(name="mlp", width=1.0),
         train=TrainConfig(epochs=30, batch_size=128, lr=0.05, weight_decay=5e-4,
                         drop_epochs=(15, 25)),
-        query=QuerySpec(seeds=3, epochs_fraction=0.2, long_runs=1, dynunc_window=5),
+        query=QuerySpec(seeds=3, epochs_fraction=0.2, long_runs=1,
+                        scorer_options={"dynunc": {"window": 5}}),
         methods=("Full", "Random", "Random+DRoP", "EL2N", "EL2N+DRoP", "Forgetting",
                  "Forgetting+DRoP", "DynUnc", "DynUnc+DRoP"),
         densities=(0.3, 0.5, 0.7, 0.8, 0.9),  # 0.3, 0.5, 0.8: the paper's table

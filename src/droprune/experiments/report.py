@@ -27,6 +27,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from .._checks import check_density
 from .._io import atomic_write, atomic_write_text
 from .._json import dumps
 from .._plot import agg_figure, save_png
@@ -279,11 +280,19 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
     corr_density
         Density of the class-density vs full-accuracy figure (default: the lowest density).
     """
+    if corr_density is not None:
+        corr_density = check_density(corr_density, "corr_density", positive=True)
     srcs = [sources] if isinstance(sources, (str, Path)) else list(sources)
     df = read_results(srcs)
     if df.empty:
         raise ValueError(f"no finished runs in {', '.join(map(str, srcs))} yet")
+    pruned_d = sorted(set(df.loc[df["method"] != "Full", "density"]))
+    if corr_density is not None and corr_density not in pruned_d:
+        raise ValueError(f"corr_density {corr_density:g} is not a density of these runs; "
+                         f"valid: {', '.join(f'{d:g}' for d in pruned_d) or 'none'}")
     folder = Path(out) if out is not None else Path(srcs[0]) / "report"
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"report folder {folder} exists and is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     rep = ReportFiles(folder=folder)
     summary = summarize(df)
@@ -303,7 +312,6 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
     figs.append(_plot_class_densities(df, panel, folder / "class_densities.png"))
     full_acc = full_class_accuracy(df)
     corr: dict[str, float] = {}
-    pruned_d = sorted(set(df.loc[df["method"] != "Full", "density"]))
     if full_acc is not None and pruned_d:
         d = corr_density if corr_density is not None else pruned_d[0]
         path, corr = _plot_density_vs_accuracy(df, panel, d, full_acc,

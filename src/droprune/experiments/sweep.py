@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._checks import check_int
 from .._io import atomic_write_json
-from .config import ExperimentConfig, config_from_dict
+from .config import ExperimentConfig, check_device, config_from_dict
 from .pipeline import (
     QueryOutputs,
     RunSpec,
@@ -37,8 +38,8 @@ from .pipeline import (
 from .record import RunRecord
 from .store import ResultStore, store_paths
 
-__all__ = ["SweepSummary", "load_splits", "parse_shard", "query_for_seed", "run_sweep",
-           "shard_runs"]
+__all__ = ["SweepSummary", "check_inputs", "check_shard", "load_splits", "parse_shard",
+           "query_for_seed", "run_sweep", "shard_runs"]
 
 
 @dataclass
@@ -65,8 +66,22 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
         i, n = (int(v) for v in str(text).split("/"))
     except ValueError:
         raise ValueError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
-    if n < 1 or not 0 <= i < n:
-        raise ValueError(f"--shard i/n needs 0 <= i < n, got {text!r}")
+    return check_shard((i, n), text)
+
+
+def check_shard(shard: Any, text: Any = None) -> tuple[int, int] | None:
+    """``shard`` as ``(i, n)`` with integers ``0 <= i < n`` (None stays None); else
+    ``ValueError`` ("--shard i/n needs 0 <= i < n")."""
+    if shard is None:
+        return None
+    need = f"--shard i/n needs integers 0 <= i < n, got {text if text is not None else shard!r}"
+    try:
+        i, n = shard
+        i, n = check_int(i, "shard i"), check_int(n, "shard n", minimum=1)
+    except (TypeError, ValueError):
+        raise ValueError(need) from None
+    if i >= n:
+        raise ValueError(need)
     return i, n
 
 
@@ -153,8 +168,7 @@ def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, 
 
 
 def _scorer_options(cfg: ExperimentConfig) -> dict[str, dict[str, Any]]:
-    return {"dynunc": {"window": cfg.query.dynunc_window},
-            "forgetting": {"never_learned": cfg.query.forgetting_never_learned}}
+    return cfg.query.scorer_options
 
 
 def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
@@ -188,6 +202,9 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
 
     start = time.perf_counter()
     out_dir = Path(out_dir)
+    shard = check_shard(shard)
+    device = device if device is not None else cfg.device
+    check_inputs(cfg, out_dir, device=device)
     if not is_main():
         progress, log = False, _silent
     store_path = out_dir / _store_name(shard)
@@ -200,7 +217,6 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
         summary.seconds = time.perf_counter() - start
         log(f"nothing to do: all {len(mine)} runs of this plan are in {out_dir}")
         return summary
-    device = device if device is not None else cfg.device
     log(f"{cfg.name}: {len(todo)} runs to do ({summary.skipped} already done) -> {out_dir}")
     splits = load_splits(cfg)
     bar = tqdm(total=len(mine), initial=summary.skipped, desc="sweep", unit="run",
@@ -224,6 +240,28 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
         bar.close()
         summary.seconds = time.perf_counter() - start
     return summary
+
+
+def check_inputs(cfg: ExperimentConfig, out_dir: Path, *, device: Any = None) -> None:
+    """Every check a sweep can fail on its inputs, done before the folder is touched: the
+    config type, the folder (a folder or nothing), the device (a torch device; CUDA present
+    when asked for) and the dataset root (given and existing when the source needs one)."""
+    from ..data.layout import dataset_root
+    from ..data.registry import get_source
+
+    if not isinstance(cfg, ExperimentConfig):
+        raise ValueError(f"cfg must be an ExperimentConfig (see load_config), got "
+                         f"{type(cfg).__name__}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} exists and is not a folder; give a folder")
+    if device is not None:
+        import torch
+
+        check_device(device, "device")
+        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r}: CUDA is not available here; use --device cpu")
+    if get_source(cfg.data.name).root == "required":
+        dataset_root(cfg.data.root, cfg.data.name)
 
 
 def _silent(*args: Any, **kwargs: Any) -> None:

@@ -13,10 +13,11 @@ Initialisation (applied by every droprune model at the end of its constructor, s
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 from torch import nn
+
+from .._checks import check_number
 
 __all__ = ["check_input", "init_weights", "num_parameters", "scaled"]
 
@@ -29,8 +30,7 @@ def scaled(channels: int, width: float) -> int:
     >>> scaled(64, 0.5), scaled(64, 0.001), scaled(6, 1.25)
     (32, 1, 8)
     """
-    if not (width > 0 and math.isfinite(width)):
-        raise ValueError(f"width must be a finite number > 0, got {width}")
+    width = check_number(width, "width", minimum=0, min_inclusive=False)
     return max(1, int(round(channels * width)))
 
 

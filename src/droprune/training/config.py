@@ -81,12 +81,12 @@ class TrainConfig:
         for name in ("nesterov", "augment_flip", "cdbw"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        store("lr", check_number(self.lr, "lr", minimum=0, open_min=True))
+        store("lr", check_number(self.lr, "lr", minimum=0, min_inclusive=False))
         store("momentum", check_number(self.momentum, "momentum", minimum=0, maximum=1,
-                                       open_max=True))
+                                       max_inclusive=False))
         store("weight_decay", check_number(self.weight_decay, "weight_decay", minimum=0))
         store("drop_factor", check_number(self.drop_factor, "drop_factor", minimum=0, maximum=1,
-                                          open_min=True))
+                                          min_inclusive=False))
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
         try:
