@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_formats import IDX_NAMES, cifar_batch, write_idx, write_image, write_pickle
+from .data_formats import IDX_NAMES, cifar_batch, write_idx, write_image, write_pickle
 
 
 @pytest.fixture(autouse=True)

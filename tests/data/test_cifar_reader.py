@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from data_formats import cifar_batch, write_pickle
+from .data_formats import cifar_batch, write_pickle
 
 from droprune.data import DatasetFormatError, load_cifar10, load_cifar100
 from droprune.data.cifar import read_cifar_batch

@@ -7,7 +7,7 @@ import gzip
 import numpy as np
 import pytest
 import torch
-from data_formats import IDX_NAMES, idx_bytes, write_idx
+from .data_formats import IDX_NAMES, idx_bytes, write_idx
 
 from droprune.data import DatasetFormatError, load_fashion_mnist, load_mnist, read_idx
 from droprune.data.idx import FASHION_MNIST_CLASSES, find_idx_files

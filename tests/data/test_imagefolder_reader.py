@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from data_formats import write_image
+from .data_formats import write_image
 from PIL import Image
 
 from droprune.data import (DatasetFormatError, ImageFiles, iter_batches, load_imagefolder,

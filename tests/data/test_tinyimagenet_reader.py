@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 import torch
-from data_formats import write_image
+from .data_formats import write_image
 from PIL import Image
 
 from droprune.data import DatasetFormatError, load_tinyimagenet

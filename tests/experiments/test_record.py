@@ -7,7 +7,7 @@ import doctest
 
 import numpy as np
 import pytest
-from run_records import make_record
+from .run_records import make_record
 
 from droprune.experiments import record as record_module
 from droprune.experiments.record import RunRecord

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from run_records import make_record
+from .run_records import make_record
 
 from droprune.experiments.report import (
     full_class_accuracy,

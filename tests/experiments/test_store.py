@@ -6,7 +6,7 @@ import dataclasses
 import sqlite3
 
 import pytest
-from run_records import make_record as record
+from .run_records import make_record as record
 
 from droprune.experiments.store import ResultStore, read_results
 

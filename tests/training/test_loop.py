@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from train_helpers import (
+from .train_helpers import (
     LogRecorder,
     blobs,
     history_without_time,

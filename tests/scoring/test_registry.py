@@ -19,7 +19,7 @@ from droprune.scoring import (
     register_scorer,
 )
 from droprune.scoring.registry import scorer_info
-from scoring_nets import TinyCNN, image_dataset, randomize_bn
+from .scoring_nets import TinyCNN, image_dataset, randomize_bn
 
 
 def test_names_kinds_query_runs_and_method_names():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-from train_helpers import blobs, mlp
+from .train_helpers import blobs, mlp
 
 from droprune.data.base import LabelledDataset
 from droprune.models import Classifier

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from train_helpers import (
+from .train_helpers import (
     LogRecorder,
     SimulatedCrash,
     history_without_time,

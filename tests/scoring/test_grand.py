@@ -12,7 +12,7 @@ from torch import nn
 
 from droprune.models import build_model
 from droprune.scoring.grand import ghost_unsupported, grand_auto_method, grand_scores
-from scoring_nets import (
+from .scoring_nets import (
     ScaledMLP,
     TinyCNN,
     TinyCNN1d,

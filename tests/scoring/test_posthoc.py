@@ -21,7 +21,7 @@ from droprune.scoring import (
 from droprune.training.inference import model_outputs
 from droprune.scoring.geometry import kcenter_selection
 from droprune.scoring.posthoc import random_scores
-from scoring_nets import TinyCNN, TinyMLP, image_dataset, randomize_bn, signal_dataset
+from .scoring_nets import TinyCNN, TinyMLP, image_dataset, randomize_bn, signal_dataset
 
 
 def score(name, model, data, **kwargs):

@@ -30,7 +30,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import dist_worker  # noqa: E402
+from . import dist_worker  # noqa: E402
 
 from droprune.experiments.store import read_results  # noqa: E402
 from droprune.scoring import load_scores  # noqa: E402
