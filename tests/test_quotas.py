@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import droprune
 from droprune import (
+    QuotaWarning,
     balanced_quotas,
     drop_densities,
     drop_quotas,
@@ -61,6 +62,7 @@ def instances(draw, allow_perfect=True):
 # Exact semantics
 # ---------------------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore::droprune.QuotaWarning")  # starved cases are drawn too
 @settings(max_examples=300, deadline=None)
 @given(instances())
 def test_counts_sum_exactly_and_respect_caps(inst):
@@ -102,6 +104,7 @@ def test_fixed_point_form(inst):
     np.testing.assert_allclose((d * sizes).sum(), target_count(density, sizes.sum()), atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore::droprune.QuotaWarning")  # starved cases are drawn too
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 200), st.lists(st.floats(0, 1), min_size=2, max_size=10), st.floats(0, 1))
 def test_monotone_in_error_for_equal_sizes(n, recalls, density):
@@ -129,6 +132,7 @@ def test_densities_monotone_in_error_any_sizes(inst):
                 assert d[i] >= d[j] - 1e-12
 
 
+@pytest.mark.filterwarnings("ignore::droprune.QuotaWarning")  # starved cases are drawn too
 @settings(max_examples=200, deadline=None)
 @given(st.integers(1, 100), st.lists(st.floats(0, 0.99), min_size=1, max_size=8),
        st.floats(0, 1))
@@ -194,14 +198,17 @@ def test_zero_error_classes_filled_only_after_error_classes_are_full():
     # class 0 has error; classes 1, 2 perfect. Target 150 > 100: class 0 full, 50 shared 1:1
     counts = drop_quotas([100, 100, 100], [0.5, 1.0, 1.0], 0.5)
     np.testing.assert_array_equal(counts, [100, 25, 25])
-    # below the error classes' capacity the perfect classes get nothing
-    np.testing.assert_array_equal(drop_quotas([100, 100, 100], [0.5, 1.0, 1.0], 0.2),
-                                  [60, 0, 0])
+    # below the error classes' capacity the perfect classes get nothing, with a warning
+    with pytest.warns(QuotaWarning, match="class 1 keeps 0 of 100, class 2 keeps 0 of 100"):
+        np.testing.assert_array_equal(drop_quotas([100, 100, 100], [0.5, 1.0, 1.0], 0.2),
+                                      [60, 0, 0])
 
 
 def test_one_class():
-    np.testing.assert_array_equal(drop_quotas([7], [0.3], 0.5), [4])  # round(3.5) = 4 (half up)
-    np.testing.assert_array_equal(drop_quotas([7], [1.0], 0.3), [2])
+    with pytest.warns(QuotaWarning, match="class 0 keeps 4 of 7"):  # fewer than 5
+        np.testing.assert_array_equal(drop_quotas([7], [0.3], 0.5), [4])  # round(3.5) = 4
+    with pytest.warns(QuotaWarning, match="class 0 keeps 2 of 7"):
+        np.testing.assert_array_equal(drop_quotas([7], [1.0], 0.3), [2])
 
 
 def test_target_count_rounds_half_up_on_the_decimal_written():
@@ -228,6 +235,7 @@ def test_waterfill_exact_on_example():
 # Other rules
 # ---------------------------------------------------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore::droprune.QuotaWarning")  # starved cases are drawn too
 @settings(max_examples=200, deadline=None)
 @given(sizes_st, st.floats(0, 1))
 def test_proportional_and_balanced_sums_and_caps(sizes, density):
@@ -248,12 +256,14 @@ def test_proportional_and_balanced_sums_and_caps(sizes, density):
 
 def test_balanced_rounding_case():
     # total 1 over two classes of one sample: the tie goes to the lower index, which is full
-    np.testing.assert_array_equal(balanced_quotas([1, 1], 0.5), [1, 0])
+    with pytest.warns(QuotaWarning, match="class 1 keeps 0 of 1"):
+        np.testing.assert_array_equal(balanced_quotas([1, 1], 0.5), [1, 0])
 
 
 def test_balanced_example():
     np.testing.assert_array_equal(balanced_quotas([500, 500, 100], 0.5), [225, 225, 100])
-    np.testing.assert_array_equal(balanced_quotas([5, 5, 0], 0.5), [3, 2, 0])
+    with pytest.warns(QuotaWarning, match="class 0 keeps 3 of 5, class 1 keeps 2 of 5;"):
+        np.testing.assert_array_equal(balanced_quotas([5, 5, 0], 0.5), [3, 2, 0])
 
 
 def test_quotas_from_selection_and_groups():

@@ -24,12 +24,14 @@ from .metrics import (
 )
 from .quotas import (
     QUOTA_RULES,
+    QuotaWarning,
     balanced_quotas,
     drop_densities,
     drop_quotas,
     make_quotas,
     proportional_quotas,
     quotas_from_selection,
+    starved_classes,
 )
 from .selection import select, select_global
 
@@ -37,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "QUOTA_RULES",
+    "QuotaWarning",
     "RobustnessReport",
     "__version__",
     "balanced_quotas",
@@ -53,5 +56,6 @@ __all__ = [
     "robustness_report",
     "select",
     "select_global",
+    "starved_classes",
     "target_count",
 ]

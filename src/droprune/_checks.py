@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -323,3 +324,93 @@ def as_selection(selected: Any, n: int, name: str = "selected") -> np.ndarray:
             raise ValueError(f"{name} holds the repeated index {repeated[0]}: a selection keeps "
                              f"each sample at most once")
     return sel
+
+
+# ---------------------------------------------------------------------------------------------
+# Quota floors and validation-noise-aware recalls (droprune.quotas: min_per_class, min_density,
+# val_counts, prior, class_names). Kept together at the end of the file.
+# ---------------------------------------------------------------------------------------------
+
+__all__ += ["as_class_names", "as_per_class_counts", "ceil_fraction", "check_beta_prior"]
+
+
+def as_per_class_counts(values: Any, size: int, name: str) -> np.ndarray:
+    """Validate one non-negative integer per class (int64, length ``size``).
+
+    Integers of any dtype and integral floats are accepted; NaN, negatives, fractions and a
+    length other than ``size`` are refused with a ``ValueError`` naming ``name``.
+
+    Examples
+    --------
+    >>> as_per_class_counts([25, np.int32(0), 3.0], 3, "val_counts")
+    array([25,  0,  3])
+    >>> as_per_class_counts([25, -1], 2, "val_counts")
+    Traceback (most recent call last):
+    ...
+    ValueError: val_counts must be >= 0, got -1 at class 1
+    """
+    arr = _as_integer_array(values, name)
+    if arr.size != size:
+        raise ValueError(f"{name} has {arr.size} entries but there are {size} classes")
+    if np.any(arr < 0):
+        k = int(np.flatnonzero(arr < 0)[0])
+        raise ValueError(f"{name} must be >= 0, got {arr[k]} at class {k}")
+    return arr
+
+
+def ceil_fraction(fraction: float, n: Any) -> np.ndarray:
+    """``ceil(fraction * n)`` for every entry of ``n``, on the decimal ``repr(fraction)`` prints.
+
+    As in :func:`target_count`, the product is exact on the number as written: ``0.07 * 100``
+    is 7, not the 8 that binary floating point (7.000000000000001) would round up to.
+
+    Examples
+    --------
+    >>> ceil_fraction(0.07, [100, 10, 0])
+    array([7, 1, 0])
+    """
+    num, den = Fraction(repr(float(fraction))).as_integer_ratio()
+    sizes = np.asarray(n, dtype=np.int64)
+    if num == 0 or sizes.size == 0:
+        return np.zeros(sizes.shape, dtype=np.int64)
+    if den < 2**62 and num * int(sizes.max()) < 2**62:
+        return -((-num * sizes) // den)
+    return np.array([-((-num * int(v)) // den) for v in sizes.ravel()],
+                    dtype=np.int64).reshape(sizes.shape)
+
+
+def check_beta_prior(prior: Any, name: str = "prior") -> tuple[float, float]:
+    """Return ``prior`` as a pair ``(a, b)`` of finite numbers > 0 or raise ``ValueError``.
+
+    Examples
+    --------
+    >>> check_beta_prior((1, 1))
+    (1.0, 1.0)
+    """
+    try:
+        a, b = (float(v) for v in prior)
+        valid = not any(isinstance(v, (bool, str)) for v in prior)
+    except (TypeError, ValueError):
+        valid = False
+    if not valid or not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
+        raise ValueError(f"{name} must be a pair (a, b) of numbers > 0, the Beta(a, b) prior of "
+                         f"a class error (e.g. (0.5, 0.5) Jeffreys, (1, 1) Laplace), got {prior!r}")
+    return a, b
+
+
+def as_class_names(class_names: Any, size: int, name: str = "class_names") -> list[str] | None:
+    """Validate optional class names: ``None``, or one name per class (kept as ``str``).
+
+    Examples
+    --------
+    >>> as_class_names(["cat", 7], 2)
+    ['cat', '7']
+    """
+    if class_names is None:
+        return None
+    if isinstance(class_names, str) or not hasattr(class_names, "__iter__"):
+        raise ValueError(f"{name} must be a sequence of names, one per class, got {class_names!r}")
+    names = [str(c) for c in class_names]
+    if len(names) != size:
+        raise ValueError(f"{name} has {len(names)} entries but there are {size} classes")
+    return names

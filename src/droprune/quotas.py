@@ -39,25 +39,101 @@ Edge cases (decided here, tested in ``tests/test_quotas.py``)
 * One class keeps ``round(d * N)``.
 * Recalls must be fractions in [0, 1]; accuracies in percent are refused with a hint, never
   guessed (a recall of 1 could mean 100% or 1%).
+
+Starved classes and :class:`QuotaWarning`
+-----------------------------------------
+A class is *starved* when it has samples (``N_k > 0``) but keeps fewer than
+``min(N_k, STARVATION_FLOOR)`` of them (:data:`STARVATION_FLOOR` is 5): it keeps nothing, or too
+few samples to be learnt from, and is not small enough to be kept whole. Every quota rule
+(:func:`drop_quotas`, :func:`proportional_quotas`, :func:`balanced_quotas`, and
+:func:`make_quotas` for every rule including ``"from_selection"``) issues ONE
+:class:`QuotaWarning` per call that starves a class; its message lists the starved classes
+(index, name when ``class_names`` is given, kept and size) and says how to avoid it.
+:func:`starved_classes` returns the same list without a warning, for result objects. A
+selection that keeps nothing at all (``density == 0``, or ``round(d * N) == 0``) starves no
+class: it is empty on purpose, and a warning for every class would say nothing. The warning is
+never silenced by droprune; filter it with :mod:`warnings` if a starved class is intended.
+:func:`drop_densities` (real-valued densities, no counts) does not warn.
+
+Floors: ``min_per_class`` and ``min_density``
+---------------------------------------------
+``drop``, ``proportional`` and ``balanced`` accept a floor (default 0: no floor, results exactly
+as without the option). Class ``k``'s lower bound is
+
+    ``L_k = min(N_k, max(min_per_class, ceil(min_density * N_k)))``
+
+(``ceil`` on the decimal as written, like :func:`droprune.target_count`), so a class smaller than
+the floor is kept whole and an empty class keeps 0. The rule is then solved with lower AND
+upper bounds by the same exact water-filling: for ``drop``,
+``d_k = clip(lambda * (1 - r_k), L_k / N_k, 1)`` (``"count"`` mode: kept count
+``clip(lambda * (1 - r_k), L_k, N_k)``), for ``proportional`` ``d_k = clip(lambda, L_k / N_k, 1)``,
+for ``balanced`` the count ``clip(lambda, L_k, N_k)``; one ``lambda`` makes the kept total
+exactly ``round(d * N)``. Integer counts are by largest remainder within both bounds, so
+``L_k <= c_k <= N_k`` exactly. Zero-error classes sit at their floor until every class with an
+error is full, then share the rest as above. ``min_per_class = STARVATION_FLOOR`` guarantees no
+:class:`QuotaWarning`. Floors do not apply to ``from_selection`` (another selection's
+histogram) nor to ``none`` (a global ranking): asking for one there is a ``ValueError``.
+
+Errors: ``min_per_class`` must be an integer >= 0 (Python or numpy, not a float);
+``min_density`` a number in [0, 1]; if the floors need more samples than the density keeps
+(``sum_k L_k > round(d * N)``), a ``ValueError`` names the floor and the largest feasible
+value of it (``min_density`` to 6 decimals).
+
+Validation noise: ``val_counts`` and ``error_estimate``
+-------------------------------------------------------
+A recall measured on 25 validation samples is not exact, and a recall of 1.0 makes DRoP's
+class error 0: the class keeps nothing until every other class is full. With
+``error_estimate="beta"`` and ``val_counts`` (``n_k``, the number of validation samples each
+recall was measured on), DRoP uses the posterior mean of the class error under a
+``Beta(a, b)`` prior (``prior=(a, b)``, default Jeffreys ``(0.5, 0.5)``; Laplace is ``(1, 1)``):
+
+    ``e_k = (n_k * (1 - r_k) + a) / (n_k + a + b)``
+
+instead of ``1 - r_k``. It is never 0, tends to ``1 - r_k`` as ``n_k`` grows (the difference is
+at most ``max(a, b) / (n_k + a + b)``) and is the prior mean ``a / (a + b)`` for a class with
+no validation sample (whose recall may then be NaN). ``error_estimate="point"`` (default) uses
+``1 - r_k`` exactly as before; ``val_counts`` and ``prior`` are then validated but not used.
+``val_counts`` must hold one non-negative integer per class (NaN, negatives, fractions and a
+wrong length are refused); ``"beta"`` without ``val_counts`` is a ``ValueError``.
+
+Examples
+--------
+>>> drop_quotas([100, 100], [0.5, 0.9], 0.3, min_per_class=20)
+array([40, 20])
+>>> drop_quotas([100, 100], [1.0, 0.5], 0.3, val_counts=[25, 25], error_estimate="beta",
+...             min_per_class=5)
+array([ 5, 55])
+>>> starved_classes([0, 60, 3], [100, 100, 3])
+[0]
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import warnings
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
 from ._checks import (
+    as_class_names,
     as_class_sizes,
     as_labels,
+    as_per_class_counts,
     as_recalls,
     as_selection,
+    ceil_fraction,
+    check_beta_prior,
     check_density,
+    check_int,
     target_count,
 )
 
 __all__ = [
+    "ERROR_ESTIMATES",
+    "JEFFREYS_PRIOR",
     "QUOTA_RULES",
+    "STARVATION_FLOOR",
+    "QuotaWarning",
     "balanced_quotas",
     "drop_densities",
     "drop_quotas",
@@ -65,21 +141,38 @@ __all__ = [
     "make_quotas",
     "proportional_quotas",
     "quotas_from_selection",
+    "starved_classes",
     "waterfill",
 ]
 
 QUOTA_RULES: tuple[str, ...] = ("drop", "proportional", "balanced", "from_selection", "none")
 DropMode = Literal["density", "count"]
+ErrorEstimate = Literal["point", "beta"]
+ERROR_ESTIMATES: tuple[str, ...] = ("point", "beta")
+#: Default ``prior`` of ``error_estimate="beta"``: Jeffreys' Beta(1/2, 1/2).
+JEFFREYS_PRIOR: tuple[float, float] = (0.5, 0.5)
+#: A non-empty class keeping fewer than ``min(N_k, STARVATION_FLOOR)`` samples is starved.
+STARVATION_FLOOR: int = 5
+_LISTED = 10  # starved classes named in a warning message; the rest are counted
 
 
-def waterfill(weights: np.ndarray, caps: np.ndarray, total: float) -> np.ndarray:
-    """Real allocation ``a_k = min(caps_k, lam * weights_k)`` with ``sum_k a_k = total``.
+class QuotaWarning(UserWarning):
+    """A quota rule starved a class: it keeps fewer than ``min(N_k, STARVATION_FLOOR)`` samples.
 
-    Solved exactly in ``O(K log K)``: the classes saturate in the order of ``caps_k /
-    weights_k``, so the sum is piecewise linear in ``lam`` and its breakpoints are sorted once.
-    Saturated entries equal their cap exactly. Entries with zero weight or zero cap get 0. If
-    ``total`` exceeds what the positive-weight entries can hold, they all get their cap and the
-    shortfall is left to the caller.
+    See the module docstring (:mod:`droprune.quotas`) and :func:`starved_classes`.
+    """
+
+
+def waterfill(weights: np.ndarray, caps: np.ndarray, total: float, *,
+              lower: np.ndarray | None = None) -> np.ndarray:
+    """Real allocation ``a_k = clip(lam * weights_k, lower_k, caps_k)`` with ``sum_k a_k = total``.
+
+    Solved exactly in ``O(K log K)``: the sum is piecewise linear in ``lam`` and its breakpoints
+    (where an entry leaves its lower bound, and where it reaches its cap) are sorted once.
+    Entries at a bound equal it exactly. Entries with zero weight get their lower bound (0 by
+    default). If ``total`` exceeds what the entries can hold, the positive-weight entries all
+    get their cap and the shortfall is left to the caller. ``total`` below ``sum(lower)`` gives
+    ``lower``: the caller checks feasibility.
 
     Parameters
     ----------
@@ -89,6 +182,9 @@ def waterfill(weights: np.ndarray, caps: np.ndarray, total: float) -> np.ndarray
         Non-negative caps, shape (K,).
     total
         Non-negative amount to allocate.
+    lower
+        Optional lower bounds, ``0 <= lower_k <= caps_k``, shape (K,). ``None`` or all zero
+        solves the capped problem exactly as without it.
 
     Returns
     -------
@@ -99,7 +195,11 @@ def waterfill(weights: np.ndarray, caps: np.ndarray, total: float) -> np.ndarray
     --------
     >>> waterfill(np.array([1.0, 1.0, 1.0]), np.array([10, 10, 2]), 12)
     array([5., 5., 2.])
+    >>> waterfill(np.array([1.0, 3.0, 0.0]), np.array([10, 10, 10]), 12, lower=np.array([0, 0, 4]))
+    array([2., 6., 4.])
     """
+    if lower is not None and np.any(np.asarray(lower) > 0):
+        return _waterfill_bounded(weights, lower, caps, total)
     w = np.asarray(weights, dtype=np.float64)
     c = np.asarray(caps, dtype=np.float64)
     out = np.zeros_like(w)
@@ -125,11 +225,57 @@ def waterfill(weights: np.ndarray, caps: np.ndarray, total: float) -> np.ndarray
     return out
 
 
-def largest_remainder(real: np.ndarray, caps: np.ndarray, total: int) -> np.ndarray:
-    """Round a real allocation to integers summing to ``total`` without exceeding ``caps``.
+def _waterfill_bounded(weights: Any, lower: Any, caps: Any, total: float) -> np.ndarray:
+    """:func:`waterfill` with lower bounds: ``clip(lam * w_k, lower_k, caps_k)`` summing to total.
 
-    Every entry gets ``floor(real_k)``; the ``total - sum(floor)`` units still missing go to the
-    largest fractional parts (ties to the lower index) among entries below their cap.
+    The segment of ``lam`` holding the solution is found by bisection over the sorted
+    breakpoints, evaluating the allocated total directly at each (no running sums, in which a
+    weight 1e16 times smaller than another would vanish); ``lam`` is then solved on it.
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    lo = np.asarray(lower, dtype=np.float64)
+    hi = np.asarray(caps, dtype=np.float64)
+    out = lo.copy()
+    active = np.flatnonzero((w > 0) & (hi > lo))
+    if total - lo.sum() <= 0 or active.size == 0:
+        return out
+    wa, la, ha = w[active], lo[active], hi[active]
+    goal = total - (lo.sum() - la.sum())  # what the active entries hold together
+    with np.errstate(over="ignore"):
+        start, stop = la / wa, ha / wa  # lam where each entry leaves its floor / reaches its cap
+        bps = np.unique(np.concatenate((start, stop)))
+
+        def reached(lam: float) -> float:
+            return float(np.clip(lam * wa, la, ha).sum())
+
+        if reached(bps[-1]) < goal:  # cannot reach total: everything saturates
+            out[active] = ha
+            return out
+        below, j = 0, bps.size - 1  # reached(bps[below]) < goal <= reached(bps[j])
+        while j - below > 1:
+            mid = (below + j) // 2
+            below, j = (mid, j) if reached(bps[mid]) < goal else (below, mid)
+        at_cap, at_floor = stop <= bps[below], start >= bps[j]
+        free = ~(at_cap | at_floor)
+        w_free = wa[free].sum()
+        lam = bps[j]
+        if w_free > 0:
+            lam = (goal - ha[at_cap].sum() - la[at_floor].sum()) / w_free
+            lam = min(max(lam, bps[below]), bps[j])
+        alloc = np.clip(lam * wa, la, ha)
+    alloc[at_cap], alloc[at_floor] = ha[at_cap], la[at_floor]
+    out[active] = alloc
+    return out
+
+
+def largest_remainder(real: np.ndarray, caps: np.ndarray, total: int, *,
+                      lower: np.ndarray | None = None) -> np.ndarray:
+    """Round a real allocation to integers summing to ``total`` within ``[lower, caps]``.
+
+    Every entry gets ``floor(real_k)`` (at least ``lower_k``, at most ``caps_k``); the
+    ``total - sum(floor)`` units still missing go to the largest fractional parts (ties to the
+    lower index) among entries below their cap. ``lower`` (integers, default 0) must satisfy
+    ``lower_k <= real_k``.
 
     Examples
     --------
@@ -138,13 +284,14 @@ def largest_remainder(real: np.ndarray, caps: np.ndarray, total: int) -> np.ndar
     """
     real = np.asarray(real, dtype=np.float64)
     caps = np.asarray(caps, dtype=np.int64)
+    floor_ = np.zeros_like(caps) if lower is None else np.asarray(lower, dtype=np.int64)
     base = np.minimum(np.floor(real + 1e-9).astype(np.int64), caps)  # 2.9999999999 -> 3
-    base = np.maximum(base, 0)
+    base = np.maximum(base, floor_)
     missing = int(total) - int(base.sum())
     if missing < 0:  # only reachable through float noise: take back from smallest fractions
         frac = real - base
         order = np.lexsort((np.arange(real.size), frac))
-        order = order[base[order] > 0]
+        order = order[base[order] > floor_[order]]
         base[order[:-missing]] -= 1
         return base
     if missing == 0:
@@ -159,23 +306,169 @@ def largest_remainder(real: np.ndarray, caps: np.ndarray, total: int) -> np.ndar
     return base
 
 
-def drop_densities(class_sizes: Any, recalls: Any, density: float, *,
-                   mode: DropMode = "density") -> np.ndarray:
-    """Real-valued DRoP class densities (the fixed point of Algorithm 1).
+# ---------------------------------------------------------------------------------------------
+# Starved classes
+# ---------------------------------------------------------------------------------------------
 
-    ``d_k = min(1, lam * (1 - r_k))`` with ``sum_k d_k N_k = round(d * N)``; in ``"count"``
-    mode, ``d_k N_k = min(N_k, lam * (1 - r_k))``. See the module docstring for edge cases.
+def starved_classes(counts: Any, class_sizes: Any, floor: int = STARVATION_FLOOR) -> list[int]:
+    """Indices of the non-empty classes keeping fewer than ``min(N_k, floor)`` samples.
+
+    The classes for which a quota rule issues a :class:`QuotaWarning`, returned instead of
+    warned about (for result objects and reports). A selection that keeps nothing at all
+    (``counts.sum() == 0``: density 0) starves no class.
 
     Parameters
     ----------
+    counts
+        Kept count per class, non-negative integers, shape (K,).
     class_sizes
         ``N_k``, non-negative integers, shape (K,).
-    recalls
-        Validation recall ``r_k`` in [0, 1] of each class, shape (K,).
-    density
-        Fraction of the whole dataset KEPT, in [0, 1].
-    mode
-        ``"density"`` (the paper, default) or ``"count"`` (the paper's reference code).
+    floor
+        Integer >= 0; default :data:`STARVATION_FLOOR` (5). ``floor=1`` lists only the
+        non-empty classes that keep nothing.
+
+    Returns
+    -------
+    list of int
+        Ascending class indices (empty when no class is starved).
+
+    Examples
+    --------
+    >>> starved_classes([0, 60, 3, 2], [100, 100, 3, 40])
+    [0, 3]
+    >>> starved_classes([0, 60, 3, 2], [100, 100, 3, 40], floor=1)
+    [0]
+    >>> starved_classes([0, 0], [10, 10])  # density 0 keeps nothing on purpose
+    []
+    """
+    sizes = as_class_sizes(class_sizes)
+    kept = as_per_class_counts(counts, sizes.size, "counts")
+    return _starved(kept, sizes, check_int(floor, "floor", minimum=0))
+
+
+def _starved(counts: np.ndarray, sizes: np.ndarray, floor: int = STARVATION_FLOOR) -> list[int]:
+    if counts.sum() == 0:
+        return []
+    return np.flatnonzero((sizes > 0) & (counts < np.minimum(sizes, floor))).tolist()
+
+
+def _warn_if_starved(rule: str, counts: np.ndarray, sizes: np.ndarray,
+                     names: list[str] | None, hint: str) -> None:
+    """One :class:`QuotaWarning` naming the starved classes, attributed to the caller's caller."""
+    starved = _starved(counts, sizes)
+    if not starved:
+        return
+    listed = [f"class {k}{f' ({names[k]})' if names else ''} keeps {counts[k]} of {sizes[k]}"
+              for k in starved[:_LISTED]]
+    more = f" and {len(starved) - _LISTED} more" if len(starved) > _LISTED else ""
+    need, total = int(np.minimum(sizes, STARVATION_FLOOR).sum()), int(counts.sum())
+    if need > total and rule != "from_selection":  # no floor of STARVATION_FLOOR fits
+        hint = (f"the density keeps {total} samples, fewer than the {need} that "
+                f"min_per_class={STARVATION_FLOOR} would need: keep a larger density")
+    warnings.warn(
+        f"{rule} quotas starve {len(starved)} of {int((sizes > 0).sum())} non-empty classes "
+        f"(fewer than min(N_k, {STARVATION_FLOOR}) samples kept): {', '.join(listed)}{more}; "
+        f"{hint}", QuotaWarning, stacklevel=3)
+
+
+def _hint(rule: str, error_estimate: str = "point") -> str:
+    floor = (f"pass min_per_class={STARVATION_FLOOR} (or min_density) to give every class a "
+             f"floor")
+    if rule == "from_selection":
+        return ("the other selection keeps (almost) none of these classes; the 'drop', "
+                f"'proportional' and 'balanced' rules take min_per_class={STARVATION_FLOOR} "
+                f"(or min_density) as a floor")
+    if rule == "drop" and error_estimate == "point":
+        return (f"{floor}, or val_counts with error_estimate='beta' so that a recall measured on "
+                f"few validation samples (a recall of 1.0 above all) is not taken as exact")
+    return f"{floor}, or keep a larger density"
+
+
+# ---------------------------------------------------------------------------------------------
+# Floors
+# ---------------------------------------------------------------------------------------------
+
+def _check_floors(min_per_class: Any, min_density: Any) -> tuple[int, float]:
+    return (check_int(min_per_class, "min_per_class", minimum=0),
+            check_density(min_density, name="min_density"))
+
+
+def _floor_counts(sizes: np.ndarray, min_per_class: int, min_density: float) -> np.ndarray:
+    """``L_k = min(N_k, max(min_per_class, ceil(min_density * N_k)))``."""
+    lower = np.full(sizes.shape, min_per_class, dtype=np.int64)
+    if min_density > 0:
+        lower = np.maximum(lower, ceil_fraction(min_density, sizes))
+    return np.minimum(sizes, lower)
+
+
+def _lower_bounds(sizes: np.ndarray, total: int, density: float, min_per_class: Any,
+                  min_density: Any) -> np.ndarray:
+    """Validated floors ``L_k``; a ``ValueError`` with the largest feasible floor if
+    ``sum_k L_k > total``."""
+    m, x = _check_floors(min_per_class, min_density)
+    lower = _floor_counts(sizes, m, x)
+    need = int(lower.sum())
+    if need <= total:
+        return lower
+    asked = " and ".join(([f"min_per_class={m}"] if m else [])
+                         + ([f"min_density={x}"] if x else []))
+    fixes = _feasible_floors(sizes, total, m, x)
+    raise ValueError(f"{asked} need{'s' if ' and ' not in asked else ''} {need} samples but "
+                     f"density {density} keeps {total} of {int(sizes.sum())}: lower "
+                     f"{' or '.join(fixes)}, or raise density")
+
+
+def _feasible_floors(sizes: np.ndarray, total: int, m: int, x: float) -> list[str]:
+    """The largest feasible value of each floor asked for, the other one held where it is
+    (or at 0 when no value of the first fits beside it)."""
+    def largest(fits: Any, hi: int) -> int | None:  # largest i in [0, hi] with fits(i)
+        if not fits(0):
+            return None
+        lo = 0
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+        return lo
+
+    def need(mm: int, xx: float) -> int:
+        return int(_floor_counts(sizes, mm, xx).sum())
+
+    grid = 10**6  # min_density is reported to 6 decimals (rounded down: it fits)
+
+    def best_m(xx: float) -> int | None:
+        return largest(lambda i: need(i, xx) <= total, int(sizes.max()))
+
+    def best_x(mm: int) -> float | None:
+        i = largest(lambda i: need(mm, i / grid) <= total, grid)
+        return None if i is None else i / grid
+
+    fixes = []
+    if m and (b := best_m(x)) is not None:
+        fixes.append(f"min_per_class to at most {b}" + (f" (with min_density={x})" if x else ""))
+    if x and (c := best_x(m)) is not None:
+        fixes.append(f"min_density to at most {c}" + (f" (with min_per_class={m})" if m else ""))
+    if not fixes:  # both asked for, each too large beside the other
+        fixes = [f"min_per_class to at most {best_m(0.0)} (with min_density=0)",
+                 f"min_density to at most {best_x(0)} (with min_per_class=0)"]
+    return fixes
+
+
+# ---------------------------------------------------------------------------------------------
+# DRoP
+# ---------------------------------------------------------------------------------------------
+
+def drop_densities(class_sizes: Any, recalls: Any, density: float, *,
+                   mode: DropMode = "density", val_counts: Any = None,
+                   error_estimate: ErrorEstimate = "point",
+                   prior: tuple[float, float] = JEFFREYS_PRIOR, min_per_class: int = 0,
+                   min_density: float = 0.0) -> np.ndarray:
+    """Real-valued DRoP class densities (the fixed point of Algorithm 1), before rounding.
+
+    ``d_k = min(1, lam * e_k)`` with ``sum_k d_k N_k = round(d * N)``; in ``"count"`` mode,
+    ``d_k N_k = min(N_k, lam * e_k)``. ``e_k = 1 - r_k`` (``error_estimate="point"``) or its
+    Beta posterior mean (``"beta"``); with floors, ``d_k = clip(lam * e_k, L_k / N_k, 1)``.
+    The arguments are those of :func:`drop_quotas` (see it, and the module docstring for edge
+    cases). Densities are not counts: this function does not warn about starved classes.
 
     Returns
     -------
@@ -186,15 +479,25 @@ def drop_densities(class_sizes: Any, recalls: Any, density: float, *,
     --------
     >>> drop_densities([100, 100], [0.9, 0.7], 0.5).round(3)
     array([0.25, 0.75])
+    >>> drop_densities([100, 100], [1.0, 0.5], 0.3).round(4)  # recall 1: nothing
+    array([0. , 0.6])
+    >>> drop_densities([100, 100], [1.0, 0.5], 0.3, val_counts=[25, 25],
+    ...                error_estimate="beta").round(4)  # e = 0.5/26 and 13/26
+    array([0.0222, 0.5778])
     """
-    sizes, err, total = _drop_inputs(class_sizes, recalls, density, mode)
-    real = _drop_allocation(sizes, err, total, mode)
+    sizes, err, total, lower = _drop_inputs(class_sizes, recalls, density, mode, val_counts,
+                                            error_estimate, prior, min_per_class, min_density)
+    real = _drop_allocation(sizes, err, total, mode, lower)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(sizes > 0, real / np.maximum(sizes, 1), 0.0)
 
 
 def drop_quotas(class_sizes: Any, recalls: Any, density: float, *,
-                mode: DropMode = "density") -> np.ndarray:
+                mode: DropMode = "density", val_counts: Any = None,
+                error_estimate: ErrorEstimate = "point",
+                prior: tuple[float, float] = JEFFREYS_PRIOR, min_per_class: int = 0,
+                min_density: float = 0.0, class_names: Sequence[Any] | None = None
+                ) -> np.ndarray:
     """DRoP keep counts per class: Algorithm 1 of the paper, solved exactly, then rounded.
 
     Parameters
@@ -202,23 +505,52 @@ def drop_quotas(class_sizes: Any, recalls: Any, density: float, *,
     class_sizes
         ``N_k``, non-negative integers, shape (K,). Classes or any partition (groups).
     recalls
-        Validation recall ``r_k`` in [0, 1] per class (NaN allowed only where ``N_k == 0``).
+        Validation recall ``r_k`` in [0, 1] per class (NaN allowed only where ``N_k == 0``, or
+        with ``error_estimate="beta"`` where ``val_counts`` is 0).
     density
         Fraction of the whole dataset KEPT, in [0, 1].
     mode
-        ``"density"`` (default, the paper): class density ``d_k`` proportional to ``1 - r_k``.
-        ``"count"`` (the paper's reference code): kept count proportional to ``1 - r_k``.
+        ``"density"`` (default, the paper): class density ``d_k`` proportional to the error.
+        ``"count"`` (the paper's reference code): kept count proportional to the error.
+    val_counts
+        ``n_k``, the number of validation samples each recall was measured on (non-negative
+        integers, shape (K,)). Used by ``error_estimate="beta"``; validated, unused by
+        ``"point"``.
+    error_estimate
+        ``"point"`` (default): the class error is ``1 - r_k``, as in the paper. ``"beta"``: the
+        posterior mean ``(n_k (1 - r_k) + a) / (n_k + a + b)`` under the prior
+        ``Beta(a, b)``, never 0, so no class is zeroed by a perfect recall on a few samples.
+    prior
+        ``(a, b)``, both > 0, for ``"beta"``: default Jeffreys ``(0.5, 0.5)``; ``(1, 1)`` is
+        Laplace's rule of succession.
+    min_per_class
+        Floor on every class's kept count (integer >= 0, default 0); a smaller class is kept
+        whole.
+    min_density
+        Floor on every class's kept fraction (in [0, 1], default 0). Class ``k`` keeps at least
+        ``L_k = min(N_k, max(min_per_class, ceil(min_density * N_k)))``.
+    class_names
+        Optional name per class, used only in the :class:`QuotaWarning` message.
 
     Returns
     -------
     numpy.ndarray
-        int64 counts, shape (K,), ``0 <= c_k <= N_k``, summing exactly to ``round(d * N)``.
+        int64 counts, shape (K,), ``L_k <= c_k <= N_k``, summing exactly to ``round(d * N)``.
 
     Raises
     ------
     ValueError
         On NaN or out-of-range recalls, a density outside [0, 1], negative or non-integer sizes,
-        a length mismatch or an unknown mode.
+        a length mismatch, an unknown mode or error_estimate, ``"beta"`` without
+        ``val_counts``, bad ``val_counts`` or ``prior``, a negative or non-integer
+        ``min_per_class``, a ``min_density`` outside [0, 1], or floors the density cannot
+        hold (the message gives the largest feasible floor).
+
+    Warns
+    -----
+    QuotaWarning
+        When a non-empty class keeps fewer than ``min(N_k, STARVATION_FLOOR)`` samples (see
+        :func:`starved_classes`).
 
     Examples
     --------
@@ -226,63 +558,155 @@ def drop_quotas(class_sizes: Any, recalls: Any, density: float, *,
     array([153, 305,  92])
     >>> drop_quotas([500, 500, 100], [0.9, 0.8, 0.7], 0.5, mode="count")
     array([150, 300, 100])
+    >>> drop_quotas([500, 500, 100], [0.9, 0.8, 0.7], 0.5, min_density=0.4)
+    array([200, 269,  81])
+
+    A perfect recall zeroes a class, with a warning; a floor or the beta estimate avoid it:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     drop_quotas([100, 100], [1.0, 0.5], 0.3, class_names=["cat", "dog"])
+    array([ 0, 60])
+    >>> print(caught[0].message)  # doctest: +ELLIPSIS
+    drop quotas starve 1 of 2 non-empty classes (...): class 0 (cat) keeps 0 of 100; pass ...
+    >>> drop_quotas([100, 100], [1.0, 0.5], 0.3, min_per_class=10)
+    array([10, 50])
+    >>> drop_quotas([100, 100], [1.0, 0.5], 0.3, val_counts=[25, 25], error_estimate="beta",
+    ...             min_per_class=5)
+    array([ 5, 55])
     """
-    sizes, err, total = _drop_inputs(class_sizes, recalls, density, mode)
-    real = _drop_allocation(sizes, err, total, mode)
-    return largest_remainder(real, sizes, total)
+    sizes, err, total, lower = _drop_inputs(class_sizes, recalls, density, mode, val_counts,
+                                            error_estimate, prior, min_per_class, min_density)
+    names = as_class_names(class_names, sizes.size)
+    counts = _drop_counts(sizes, err, total, mode, lower)
+    _warn_if_starved("drop", counts, sizes, names, _hint("drop", error_estimate))
+    return counts
 
 
-def _drop_inputs(class_sizes: Any, recalls: Any, density: float,
-                 mode: str) -> tuple[np.ndarray, np.ndarray, int]:
+def _drop_inputs(class_sizes: Any, recalls: Any, density: float, mode: str, val_counts: Any,
+                 error_estimate: str, prior: Any, min_per_class: Any, min_density: Any
+                 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """Validated sizes, class errors, kept total and floors of a DRoP call."""
     if mode not in ("density", "count"):
         raise ValueError(f"mode must be 'density' (the paper) or 'count' (the paper's reference "
                          f"code), got {mode!r}")
+    if error_estimate not in ERROR_ESTIMATES:
+        raise ValueError(f"error_estimate must be 'point' (1 - recall) or 'beta' (its posterior "
+                         f"mean given val_counts), got {error_estimate!r}")
     sizes = as_class_sizes(class_sizes)
-    rec = as_recalls(recalls, sizes.size, allow_nan=sizes == 0)
-    err = np.where(sizes > 0, 1.0 - np.nan_to_num(rec, nan=1.0), 0.0)
-    total = target_count(check_density(density), int(sizes.sum()))
-    return sizes, err, total
+    a, b = check_beta_prior(prior)
+    n_val = None if val_counts is None else as_per_class_counts(val_counts, sizes.size,
+                                                                "val_counts")
+    beta = error_estimate == "beta"
+    if beta and n_val is None:
+        raise ValueError("error_estimate='beta' needs val_counts: pass the number of validation "
+                         "samples each class's recall was measured on")
+    no_recall = (sizes == 0) | (n_val == 0) if beta else sizes == 0
+    rec = np.nan_to_num(as_recalls(recalls, sizes.size, allow_nan=no_recall), nan=1.0)
+    if beta:
+        n = n_val.astype(np.float64)
+        err = np.where(sizes > 0, (np.where(n_val > 0, n * (1.0 - rec), 0.0) + a) / (n + a + b),
+                       0.0)
+    else:
+        err = np.where(sizes > 0, 1.0 - rec, 0.0)
+    d = check_density(density)
+    total = target_count(d, int(sizes.sum()))
+    return sizes, err, total, _lower_bounds(sizes, total, d, min_per_class, min_density)
 
 
-def _drop_allocation(sizes: np.ndarray, err: np.ndarray, total: int, mode: str) -> np.ndarray:
-    """Real kept counts of DRoP, with the zero-error fallback of the module docstring."""
+def _drop_counts(sizes: np.ndarray, err: np.ndarray, total: int, mode: str,
+                 lower: np.ndarray) -> np.ndarray:
+    return largest_remainder(_drop_allocation(sizes, err, total, mode, lower), sizes, total,
+                             lower=lower)
+
+
+def _drop_allocation(sizes: np.ndarray, err: np.ndarray, total: int, mode: str,
+                     lower: np.ndarray) -> np.ndarray:
+    """Real kept counts of DRoP within the floors, with the zero-error fallback of the module
+    docstring."""
     size_f = sizes.astype(np.float64)
     weights = size_f * err if mode == "density" else err.copy()
-    real = waterfill(weights, sizes, total)
+    real = waterfill(weights, sizes, total, lower=lower)
     short = total - real.sum()
     with_error = err > 0
     if short > 0.5:  # every class with an error is full: zero-error classes share the rest
         zero = (~with_error) & (sizes > 0)
         fallback = np.where(zero, size_f if mode == "density" else 1.0, 0.0)
-        real = real + waterfill(fallback, np.where(zero, sizes, 0), short)
+        shared = waterfill(fallback, np.where(zero, sizes, 0), short + lower[zero].sum(),
+                           lower=np.where(zero, lower, 0))
+        real = np.where(zero, shared, real)
     return real
 
 
-def proportional_quotas(class_sizes: Any, density: float) -> np.ndarray:
+# ---------------------------------------------------------------------------------------------
+# Other rules
+# ---------------------------------------------------------------------------------------------
+
+def proportional_quotas(class_sizes: Any, density: float, *, min_per_class: int = 0,
+                        min_density: float = 0.0,
+                        class_names: Sequence[Any] | None = None) -> np.ndarray:
     """Stratified keep counts: every class keeps the fraction ``density``, up to rounding.
+
+    With floors (see :func:`drop_quotas` for ``min_per_class``, ``min_density`` and
+    ``class_names``), ``d_k = clip(lam, L_k / N_k, 1)``: the classes above their floor keep
+    one common fraction. Warns (:class:`QuotaWarning`) about starved classes.
 
     Examples
     --------
     >>> proportional_quotas([500, 500, 100], 0.5)
     array([250, 250,  50])
+    >>> proportional_quotas([1000, 20], 0.1, min_per_class=10)
+    array([92, 10])
     """
     sizes = as_class_sizes(class_sizes)
-    total = target_count(check_density(density), int(sizes.sum()))
-    return largest_remainder(sizes * (total / max(int(sizes.sum()), 1)), sizes, total)
+    total, lower, names = _rule_inputs(sizes, density, min_per_class, min_density, class_names)
+    counts = _proportional(sizes, total, lower)
+    _warn_if_starved("proportional", counts, sizes, names, _hint("proportional"))
+    return counts
 
 
-def balanced_quotas(class_sizes: Any, density: float) -> np.ndarray:
+def _proportional(sizes: np.ndarray, total: int, lower: np.ndarray) -> np.ndarray:
+    if not lower.any():
+        return largest_remainder(sizes * (total / max(int(sizes.sum()), 1)), sizes, total)
+    real = waterfill(sizes.astype(np.float64), sizes, total, lower=lower)
+    return largest_remainder(real, sizes, total, lower=lower)
+
+
+def balanced_quotas(class_sizes: Any, density: float, *, min_per_class: int = 0,
+                    min_density: float = 0.0,
+                    class_names: Sequence[Any] | None = None) -> np.ndarray:
     """Equal keep counts for every non-empty class, capped at ``N_k``, excess redistributed.
+
+    With floors (see :func:`drop_quotas`), the count is ``clip(lam, L_k, N_k)``. Warns
+    (:class:`QuotaWarning`) about starved classes.
 
     Examples
     --------
     >>> balanced_quotas([500, 500, 100], 0.5)
     array([225, 225, 100])
+    >>> balanced_quotas([500, 500, 100], 0.5, min_density=0.5)
+    array([250, 250,  50])
     """
     sizes = as_class_sizes(class_sizes)
-    total = target_count(check_density(density), int(sizes.sum()))
-    real = waterfill((sizes > 0).astype(np.float64), sizes, total)
-    return largest_remainder(real, sizes, total)
+    total, lower, names = _rule_inputs(sizes, density, min_per_class, min_density, class_names)
+    counts = _balanced(sizes, total, lower)
+    _warn_if_starved("balanced", counts, sizes, names, _hint("balanced"))
+    return counts
+
+
+def _balanced(sizes: np.ndarray, total: int, lower: np.ndarray) -> np.ndarray:
+    real = waterfill((sizes > 0).astype(np.float64), sizes, total, lower=lower)
+    return largest_remainder(real, sizes, total, lower=lower)
+
+
+def _rule_inputs(sizes: np.ndarray, density: float, min_per_class: Any, min_density: Any,
+                 class_names: Any) -> tuple[int, np.ndarray, list[str] | None]:
+    """Kept total, floors and class names of a rule without recalls."""
+    d = check_density(density)
+    total = target_count(d, int(sizes.sum()))
+    lower = _lower_bounds(sizes, total, d, min_per_class, min_density)
+    return total, lower, as_class_names(class_names, sizes.size)
 
 
 def quotas_from_selection(labels: Any, selected: Any, num_classes: int | None = None) -> np.ndarray:
@@ -310,34 +734,65 @@ def quotas_from_selection(labels: Any, selected: Any, num_classes: int | None = 
 
 
 def make_quotas(rule: str, class_sizes: Any, density: float, *, recalls: Any = None,
-                selection_counts: Any = None, mode: DropMode = "density") -> np.ndarray | None:
+                selection_counts: Any = None, mode: DropMode = "density",
+                val_counts: Any = None, error_estimate: ErrorEstimate = "point",
+                prior: tuple[float, float] = JEFFREYS_PRIOR, min_per_class: int = 0,
+                min_density: float = 0.0, class_names: Sequence[Any] | None = None
+                ) -> np.ndarray | None:
     """Dispatch to a quota rule by name (see :data:`QUOTA_RULES`).
 
-    Returns ``None`` for ``"none"`` (no quotas: rank globally). ``"drop"`` needs ``recalls``;
+    Returns ``None`` for ``"none"`` (no quotas: rank globally). ``"drop"`` needs ``recalls``
+    and takes ``mode``, ``val_counts``, ``error_estimate`` and ``prior`` (see
+    :func:`drop_quotas`; other rules ignore them, as they ignore ``recalls``).
     ``"from_selection"`` needs ``selection_counts`` (the class histogram of the other
-    selection, e.g. from :func:`quotas_from_selection`); its ``density`` is only checked
-    against the histogram's total.
+    selection, e.g. from :func:`quotas_from_selection`); its ``density`` is only validated.
+    The floors ``min_per_class`` and ``min_density`` apply to ``"drop"``, ``"proportional"``
+    and ``"balanced"``; a non-zero floor with ``"from_selection"`` or ``"none"`` is a
+    ``ValueError``. Every rule with counts issues at most one :class:`QuotaWarning` per call,
+    naming the starved classes (by ``class_names`` too, when given).
+
+    Examples
+    --------
+    >>> make_quotas("drop", [100, 100], 0.3, recalls=[0.5, 0.9], min_per_class=20)
+    array([40, 20])
+    >>> make_quotas("balanced", [100, 50], 0.5)
+    array([38, 37])
+    >>> make_quotas("none", [100, 50], 0.5) is None
+    True
     """
     if rule not in QUOTA_RULES:
         raise ValueError(f"unknown quota rule {rule!r}; valid rules: {', '.join(QUOTA_RULES)}")
     sizes = as_class_sizes(class_sizes)
-    check_density(density)
+    d = check_density(density)
+    m, x = _check_floors(min_per_class, min_density)
+    if (m or x) and rule in ("none", "from_selection"):
+        why = "it ranks globally" if rule == "none" else "its counts are another selection's"
+        raise ValueError(f"min_per_class and min_density do not apply to the {rule!r} quota "
+                         f"rule ({why}): use 'drop', 'proportional' or 'balanced' for a floor")
     if rule == "none":
+        as_class_names(class_names, sizes.size)
         return None
     if rule == "drop":
         if recalls is None:
             raise ValueError("the 'drop' quota rule needs recalls (per-class validation recall)")
-        return drop_quotas(sizes, recalls, density, mode=mode)
-    if rule == "proportional":
-        return proportional_quotas(sizes, density)
-    if rule == "balanced":
-        return balanced_quotas(sizes, density)
-    if selection_counts is None:
-        raise ValueError("the 'from_selection' quota rule needs selection_counts")
-    counts = as_class_sizes(selection_counts, name="selection_counts")
-    if counts.size != sizes.size:
-        raise ValueError(f"selection_counts has {counts.size} classes, class_sizes {sizes.size}")
-    if np.any(counts > sizes):
-        k = int(np.flatnonzero(counts > sizes)[0])
-        raise ValueError(f"selection_counts[{k}] = {counts[k]} exceeds the class size {sizes[k]}")
+        sizes, err, total, lower = _drop_inputs(sizes, recalls, d, mode, val_counts,
+                                                error_estimate, prior, m, x)
+        names = as_class_names(class_names, sizes.size)
+        counts = _drop_counts(sizes, err, total, mode, lower)
+    elif rule in ("proportional", "balanced"):
+        total, lower, names = _rule_inputs(sizes, d, m, x, class_names)
+        counts = (_proportional if rule == "proportional" else _balanced)(sizes, total, lower)
+    else:
+        if selection_counts is None:
+            raise ValueError("the 'from_selection' quota rule needs selection_counts")
+        counts = as_class_sizes(selection_counts, name="selection_counts")
+        if counts.size != sizes.size:
+            raise ValueError(f"selection_counts has {counts.size} classes, class_sizes "
+                             f"{sizes.size}")
+        if np.any(counts > sizes):
+            k = int(np.flatnonzero(counts > sizes)[0])
+            raise ValueError(f"selection_counts[{k}] = {counts[k]} exceeds the class size "
+                             f"{sizes[k]}")
+        names = as_class_names(class_names, sizes.size)
+    _warn_if_starved(rule, counts, sizes, names, _hint(rule, error_estimate))
     return counts

@@ -38,6 +38,7 @@ array([0.0912, 0.0912])
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -48,7 +49,7 @@ from scipy.stats import norm, spearmanr
 from ._checks import check_density, check_number, target_count
 from ._plot import agg_figure, save_png
 from .metrics import class_recalls
-from .quotas import drop_quotas, largest_remainder, proportional_quotas
+from .quotas import QuotaWarning, drop_quotas, largest_remainder, proportional_quotas
 from .selection import select, select_global
 
 __all__ = [
@@ -598,7 +599,12 @@ def prune_sample(mixture: TwoGaussians, x: ArrayLike, y: ArrayLike, procedure: s
             recalls = 1.0 - class_risks(mixture, t)
         else:
             recalls = class_recalls(ys, (xs > t).astype(np.int64), num_classes=2)
-        return select(ys, drop_quotas(sizes, recalls, d), seed=seed)
+        with warnings.catch_warnings():
+            # tiny sampled datasets may leave a class (almost) empty: that outcome is what the
+            # simulation measures (its risks), not a mistake to warn the user about
+            warnings.simplefilter("ignore", QuotaWarning)
+            counts = drop_quotas(sizes, recalls, d)
+        return select(ys, counts, seed=seed)
     means = np.array([xs[ys == k].mean() if sizes[k] else 0.0 for k in (0, 1)])
     kept = select_global(np.abs(xs - means[ys]), d, seed=seed)  # farthest from the mean first
     if procedure == "prototype":

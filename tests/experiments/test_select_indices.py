@@ -19,6 +19,9 @@ from droprune.experiments.methods import parse_method
 from droprune.experiments.pipeline import QueryOutputs, select_indices
 from droprune.experiments.sweep import needed_query
 
+# the rules' QuotaWarning on the tiny classes is tested in tests/test_quota_floors.py
+pytestmark = pytest.mark.filterwarnings("ignore::droprune.QuotaWarning")
+
 SIZES = np.array([40, 25, 10, 0, 5])  # imbalanced, with an empty class
 LABELS = np.random.default_rng(0).permutation(np.repeat(np.arange(5), SIZES))
 N, K = LABELS.size, SIZES.size
