@@ -109,6 +109,7 @@ array([ 5, 55])
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any, Literal, Sequence
 
@@ -354,7 +355,8 @@ def _starved(counts: np.ndarray, sizes: np.ndarray, floor: int = STARVATION_FLOO
 
 def _warn_if_starved(rule: str, counts: np.ndarray, sizes: np.ndarray,
                      names: list[str] | None, hint: str) -> None:
-    """One :class:`QuotaWarning` naming the starved classes, attributed to the caller's caller."""
+    """One :class:`QuotaWarning` naming the starved classes, attributed to the first caller
+    outside this module (the user's line, whichever rule function it called)."""
     starved = _starved(counts, sizes)
     if not starved:
         return
@@ -368,7 +370,16 @@ def _warn_if_starved(rule: str, counts: np.ndarray, sizes: np.ndarray,
     warnings.warn(
         f"{rule} quotas starve {len(starved)} of {int((sizes > 0).sum())} non-empty classes "
         f"(fewer than min(N_k, {STARVATION_FLOOR}) samples kept): {', '.join(listed)}{more}; "
-        f"{hint}", QuotaWarning, stacklevel=3)
+        f"{hint}", QuotaWarning, stacklevel=_outside_this_module())
+
+
+def _outside_this_module() -> int:
+    """The ``stacklevel`` of ``warnings.warn`` (called from a function of this module) that
+    names the first frame outside this module."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _hint(rule: str, error_estimate: str = "point") -> str:
@@ -659,11 +670,8 @@ def proportional_quotas(class_sizes: Any, density: float, *, min_per_class: int 
     >>> proportional_quotas([1000, 20], 0.1, min_per_class=10)
     array([92, 10])
     """
-    sizes = as_class_sizes(class_sizes)
-    total, lower, names = _rule_inputs(sizes, density, min_per_class, min_density, class_names)
-    counts = _proportional(sizes, total, lower)
-    _warn_if_starved("proportional", counts, sizes, names, _hint("proportional"))
-    return counts
+    return _bounded_rule("proportional", _proportional, class_sizes, density, min_per_class,
+                         min_density, class_names)
 
 
 def _proportional(sizes: np.ndarray, total: int, lower: np.ndarray) -> np.ndarray:
@@ -688,16 +696,24 @@ def balanced_quotas(class_sizes: Any, density: float, *, min_per_class: int = 0,
     >>> balanced_quotas([500, 500, 100], 0.5, min_density=0.5)
     array([250, 250,  50])
     """
-    sizes = as_class_sizes(class_sizes)
-    total, lower, names = _rule_inputs(sizes, density, min_per_class, min_density, class_names)
-    counts = _balanced(sizes, total, lower)
-    _warn_if_starved("balanced", counts, sizes, names, _hint("balanced"))
-    return counts
+    return _bounded_rule("balanced", _balanced, class_sizes, density, min_per_class,
+                         min_density, class_names)
 
 
 def _balanced(sizes: np.ndarray, total: int, lower: np.ndarray) -> np.ndarray:
     real = waterfill((sizes > 0).astype(np.float64), sizes, total, lower=lower)
     return largest_remainder(real, sizes, total, lower=lower)
+
+
+def _bounded_rule(rule: str, solve: Any, class_sizes: Any, density: float, min_per_class: Any,
+                  min_density: Any, class_names: Any) -> np.ndarray:
+    """Counts of a rule without recalls: ``solve(sizes, total, lower)`` within the floors,
+    then the starvation warning."""
+    sizes = as_class_sizes(class_sizes)
+    total, lower, names = _rule_inputs(sizes, density, min_per_class, min_density, class_names)
+    counts = solve(sizes, total, lower)
+    _warn_if_starved(rule, counts, sizes, names, _hint(rule))
+    return counts
 
 
 def _rule_inputs(sizes: np.ndarray, density: float, min_per_class: Any, min_density: Any,
