@@ -88,3 +88,55 @@ def test_a_score_is_usable_from_a_method_name_in_a_config():
     kept = run("Loss+DRoP", 0.5)
     np.testing.assert_array_equal(kept, select(LABELS, drop_quotas(SIZES, RECALLS, 0.5),
                                                scores=SCORES["loss"], seed=3))
+
+
+VAL_COUNTS = np.array([50, 20, 4, 0, 30])
+QUERY_N = QueryOutputs(scores=SCORES, val_recall=RECALLS, val_counts=VAL_COUNTS)
+
+
+def test_safeguards_reach_the_quota_rules_exactly():
+    cfg = load_config("mnist1d-cpu", ["quotas.error_estimate=beta", "quotas.prior=[1, 1]",
+                                      "quotas.min_per_class=3", "quotas.min_density=0.1"])
+    method = parse_method("Random+DRoP")
+    kept = select_indices(method, 0.3, 3, LABELS, K, QUERY_N, "density", cfg.quotas)
+    counts = drop_quotas(SIZES, RECALLS, 0.3, val_counts=VAL_COUNTS, error_estimate="beta",
+                         prior=(1, 1), min_per_class=3, min_density=0.1)
+    np.testing.assert_array_equal(kept, select(LABELS, counts, seed=3))
+    assert not np.array_equal(counts, drop_quotas(SIZES, RECALLS, 0.3))  # it did change
+    kept = select_indices(parse_method("Random+Balanced"), 0.3, 3, LABELS, K, QUERY_N,
+                          "density", cfg.quotas)
+    np.testing.assert_array_equal(kept, select(LABELS, balanced_quotas(
+        SIZES, 0.3, min_per_class=3, min_density=0.1), seed=3))
+    # no quotas, or another strategy's class histogram: floors do not apply
+    np.testing.assert_array_equal(
+        select_indices(parse_method("EL2N"), 0.3, 3, LABELS, K, QUERY_N, "density", cfg.quotas),
+        select_global(SCORES["el2n"], 0.3, seed=3))
+
+
+def test_default_safeguards_are_the_paper_rule():
+    cfg = load_config("mnist1d-cpu")
+    assert cfg.quotas.is_paper_rule
+    np.testing.assert_array_equal(
+        select_indices(parse_method("Random+DRoP"), 0.3, 3, LABELS, K, QUERY_N, "density",
+                       cfg.quotas),
+        run("Random+DRoP", 0.3))  # val_counts given, point estimate: they are not used
+
+
+def test_safeguards_change_the_fingerprint_only_when_set():
+    base = load_config("mnist1d-cpu")
+    same = load_config("mnist1d-cpu", ["quotas.min_per_class=0"])
+    floor = load_config("mnist1d-cpu", ["quotas.min_per_class=5"])
+    assert base.final_fingerprint() == same.final_fingerprint() != floor.final_fingerprint()
+    assert base.query_fingerprint() == floor.query_fingerprint()  # query runs are shared
+
+
+@pytest.mark.parametrize("override, message", [
+    ("quotas.min_density=2", "config: quotas.min_density: must be in"),
+    ("quotas.min_per_class=-1", "config: quotas.min_per_class: must be an integer >= 0"),
+    ("quotas.error_estimate=bayes", "config: quotas.error_estimate: must be 'point' or 'beta'"),
+    ("quotas.prior=[0, 1]", "config: quotas.prior: must be a pair"),
+    ("quotas.floor=3", "config: quotas.floor: unknown key"),
+])
+def test_bad_safeguards_name_the_key(override, message):
+    with pytest.raises(ValueError, match=message):
+        load_config("mnist1d-cpu", [override])

@@ -48,6 +48,8 @@ def test_two_seeds_all_scorers_average_and_resume(tmp_path, monkeypatch):
                                (result.per_seed[0].val_recall + result.per_seed[1].val_recall) / 2)
     assert result.metadata["dataset_fingerprint"] == sp.train.fingerprint()
     assert result.metadata["seeds"] == [0, 1] and result.metadata["epochs"] == 2
+    # the recalls come with the number of validation samples each was measured on
+    np.testing.assert_array_equal(result.val_counts, np.bincount(sp.val.labels, minlength=4))
     assert (tmp_path / "seed0.parquet").exists() and (tmp_path / "seed1.parquet").exists()
 
     # a rerun loads the finished seeds: no training at all
@@ -64,6 +66,8 @@ def test_two_seeds_all_scorers_average_and_resume(tmp_path, monkeypatch):
     path = save_query_result(tmp_path / "query.parquet", result)
     back = load_query_result(path, expected_fingerprint=sp.train.fingerprint())
     np.testing.assert_array_equal(back.scores["grand"], result.scores["grand"])
+    np.testing.assert_array_equal(back.val_counts, result.val_counts)
+    assert back.val_counts.dtype == np.int64
 
 
 def test_same_seed_gives_same_scores_without_work_dir():

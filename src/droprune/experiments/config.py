@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import json
 import typing
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Literal, Mapping, Sequence
 
 import numpy as np
 from pydantic import (
@@ -37,7 +36,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from .._checks import check_density, check_int, check_number
+from .._checks import check_beta_prior, check_density, check_int, check_number
 from .._kv import parse_assignment
 from ..quotas import DropMode
 from ..training.config import TrainConfig
@@ -346,6 +345,65 @@ class QuerySpec(_Section):
         return options
 
 
+class QuotaSpec(_Section):
+    """Safeguards of the quota rules against starving a class (see ``docs/quotas.md``).
+
+    The defaults are the paper's rule exactly. ``min_per_class`` / ``min_density`` are floors
+    of the rules that take them (``drop``, ``proportional``, ``balanced``); methods without
+    quotas (``Random``, ``EL2N``) and ``Random+StrategyQ`` are not affected.
+    ``error_estimate`` applies to DRoP.
+
+    Attributes
+    ----------
+    error_estimate
+        ``"point"`` (the paper: class error ``1 - r_k``) or ``"beta"``: the posterior mean of
+        the class error under a Beta ``prior`` given the ``n_k`` validation samples the recall
+        was measured on, ``(n_k (1 - r_k) + a) / (n_k + a + b)``.
+    prior
+        ``(a, b)`` of the Beta prior (default Jeffreys, (0.5, 0.5)).
+    min_per_class
+        Every class keeps at least this many samples (all of a smaller class).
+    min_density
+        Every class keeps at least this fraction of its samples.
+    """
+
+    _key: ClassVar[tuple[str, ...]] = ("quotas",)
+
+    error_estimate: Literal["point", "beta"] = "point"
+    prior: tuple[float, float] = (0.5, 0.5)
+    min_per_class: int = 0
+    min_density: float = 0.0
+
+    @field_validator("prior", mode="before")
+    @classmethod
+    def _prior(cls, value: Any) -> Any:
+        return check_beta_prior(value)
+
+    @field_validator("min_per_class", mode="before")
+    @classmethod
+    def _min_count(cls, value: Any) -> int:
+        return check_int(value, "min_per_class", minimum=0)
+
+    @field_validator("min_density", mode="before")
+    @classmethod
+    def _min_fraction(cls, value: Any) -> float:
+        return check_density(value, "min_density")
+
+    @property
+    def is_paper_rule(self) -> bool:
+        """Whether these are the defaults (Algorithm 1 exactly)."""
+        return self == QuotaSpec()
+
+    def quota_kwargs(self, rule: str) -> dict[str, Any]:
+        """The keyword arguments of :func:`droprune.make_quotas` for quota rule ``rule``."""
+        out: dict[str, Any] = {}
+        if rule in ("drop", "proportional", "balanced"):
+            out.update(min_per_class=self.min_per_class, min_density=self.min_density)
+        if rule == "drop":
+            out.update(error_estimate=self.error_estimate, prior=self.prior)
+        return out
+
+
 # ---------------------------------------------------------------------------------------------
 # the train section: TrainConfig (a dataclass of droprune.training), read strictly from JSON
 # ---------------------------------------------------------------------------------------------
@@ -408,6 +466,9 @@ class ExperimentConfig(_Section):
         Train pruned data with the paper's stretched schedule (more epochs at low density).
     drop_mode
         DRoP quota mode: "density" (the paper) or "count" (the paper's reference code).
+    quotas
+        Safeguards against starving a class (:class:`QuotaSpec`); the default is the paper's
+        rule.
     device
         "cpu", "cuda", ... or None (CUDA when available).
 
@@ -429,6 +490,7 @@ class ExperimentConfig(_Section):
     train: Annotated[TrainConfig, BeforeValidator(_train)] = Field(
         default_factory=lambda: TrainConfig(epochs=30))
     query: QuerySpec = Field(default_factory=QuerySpec)
+    quotas: QuotaSpec = Field(default_factory=QuotaSpec)
     methods: tuple[StrictStr, ...] = ("Full", "Random", "Random+DRoP")
     densities: tuple[float, ...] = (0.3, 0.5, 0.8)
     seeds: tuple[int, ...] = (0,)
@@ -477,7 +539,8 @@ class ExperimentConfig(_Section):
 
     def final_fingerprint(self) -> str:
         """Hash of everything a final run depends on apart from method, density and seed."""
-        return _hash(self._identity(("data", "model", "train", "query", "stretch", "drop_mode")))
+        return _hash(self._identity(("data", "model", "train", "query", "stretch", "drop_mode",
+                                     "quotas")))
 
     def _identity(self, keys: tuple[str, ...]) -> dict[str, Any]:
         """The hashed part of the config. The query section holds the Dynamic Uncertainty
@@ -495,12 +558,14 @@ class ExperimentConfig(_Section):
         options = {k: v for k, v in options.items() if v}
         if options:
             query["scorer_options"] = options
+        if self.quotas.is_paper_rule:  # configs from before the safeguards keep their run ids
+            keys = tuple(k for k in keys if k != "quotas")
         return {k: d[k] for k in keys}
 
 
 _SECTIONS: dict[str, Any] = {"data": DataSpec, "model": ModelSpec, "train": TrainConfig,
-                             "query": QuerySpec}
-_SECTION_KEYS = {cls.__name__: cls._key for cls in (DataSpec, ModelSpec, QuerySpec)}
+                             "query": QuerySpec, "quotas": QuotaSpec}
+_SECTION_KEYS = {cls.__name__: cls._key for cls in (DataSpec, ModelSpec, QuerySpec, QuotaSpec)}
 
 
 def _recorder_default(scorer: str, option: str) -> Any:

@@ -20,7 +20,7 @@ import numpy as np
 from .. import metrics as M
 from ..quotas import make_quotas, quotas_from_selection
 from ..selection import select, select_global
-from .config import ExperimentConfig
+from .config import ExperimentConfig, QuotaSpec
 from .methods import Method
 from .record import RunRecord
 
@@ -74,10 +74,12 @@ def plan_runs(cfg: ExperimentConfig) -> list[RunSpec]:
 
 @dataclass
 class QueryOutputs:
-    """What the query side produced for one seed: scores by scorer name and DRoP's recalls."""
+    """What the query side produced for one seed: scores by scorer name, DRoP's recalls and
+    the number of validation samples of each class they were measured on."""
 
     scores: dict[str, np.ndarray]
     val_recall: np.ndarray | None
+    val_counts: np.ndarray | None = None
 
 
 def query_train_config(cfg: ExperimentConfig, *, long: bool):
@@ -125,9 +127,13 @@ def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
 
 
 def select_indices(method: Method, density: float, seed: int, labels: np.ndarray,
-                   num_classes: int, query: QueryOutputs, drop_mode: str = "density"
-                   ) -> np.ndarray:
-    """Indices a method keeps at ``density`` (sorted). ``Full`` keeps everything."""
+                   num_classes: int, query: QueryOutputs, drop_mode: str = "density",
+                   quotas: QuotaSpec | None = None) -> np.ndarray:
+    """Indices a method keeps at ``density`` (sorted). ``Full`` keeps everything.
+
+    ``quotas`` (the config's safeguards; default the paper's rule) adds floors and the
+    validation-noise-aware error estimate to the quota rules that take them, with the
+    per-class validation counts of ``query``."""
     n = labels.size
     if method.is_full:
         return np.arange(n, dtype=np.int64)
@@ -139,9 +145,12 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
         other = query.scores[method.scorers_needed[-1]]
         selection_counts = quotas_from_selection(
             labels, select_global(other, density, seed=seed), num_classes)
+    extra = (quotas or QuotaSpec()).quota_kwargs(method.quota)
+    if method.quota == "drop" and query.val_counts is not None:
+        extra["val_counts"] = query.val_counts
     counts = make_quotas(method.quota, np.bincount(labels, minlength=num_classes), density,
                          recalls=query.val_recall, selection_counts=selection_counts,
-                         mode=drop_mode)
+                         mode=drop_mode, **extra)
     return select(labels, counts, scores=scores, seed=seed)
 
 
@@ -163,7 +172,8 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     labels = train_set.labels
     k = train_set.num_classes
     run_id = spec.run_id(cfg)
-    kept = select_indices(spec.method, spec.density, spec.seed, labels, k, query, cfg.drop_mode)
+    kept = select_indices(spec.method, spec.density, spec.seed, labels, k, query, cfg.drop_mode,
+                          cfg.quotas)
     sel_path = work_dir / "selections" / f"{run_id}.npy"
     kept = run_on_main(_save_selection, sel_path, kept)  # distributed: rank 0's, on every rank
     subset = train_set.subset(kept)

@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._checks import check_int
+
 from .._io import atomic_write_json
 from .config import ExperimentConfig, check_device, config_from_dict
 from .pipeline import (
@@ -164,7 +167,8 @@ def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, 
                         seeds=[seed * 1000 + 500 + j for j in range(cfg.query.long_runs)],
                         scorers=long, work_dir=base / "long", **common)
         scores.update(res.scores)
-    return QueryOutputs(scores=scores, val_recall=recall)
+    val_counts = np.bincount(splits.val.labels, minlength=splits.train.num_classes)
+    return QueryOutputs(scores=scores, val_recall=recall, val_counts=val_counts)
 
 
 def _scorer_options(cfg: ExperimentConfig) -> dict[str, dict[str, Any]]:

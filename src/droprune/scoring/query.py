@@ -12,7 +12,8 @@ accuracy (first on ties) of each model.
 
 Averaging: each score is the mean over seeds of the raw per-seed scores (as the paper averages
 EL2N and GraNd over models); ``val_recall`` is the mean over seeds of each model's recall. This
-``val_recall`` is what :func:`droprune.drop_quotas` takes.
+``val_recall`` is what :func:`droprune.drop_quotas` takes, with ``val_counts`` (the number of
+validation samples of each class, the same for every query model) for its noise-aware estimate.
 
 Resume: with ``work_dir``, every training run checkpoints in ``work_dir/seed<k>/`` after each
 epoch (an interrupted seed resumes from its last epoch, with identical results) and each
@@ -200,16 +201,19 @@ def run_query(splits: DatasetSplits, *, model_name: str,
                            checkpoint_dir=None if work is None else work / f"seed{seed}",
                            progress=progress)
         if done is not None:
-            run_on_main(save_query_result, done, _combine([result], splits.train.labels, meta))
+            run_on_main(save_query_result, done, _combine([result], splits, meta))
         per_seed.append(result)
-    return _combine(per_seed, splits.train.labels, meta)
+    return _combine(per_seed, splits, meta)
 
 
-def _combine(per_seed: list[SeedResult], labels: np.ndarray,
+def _combine(per_seed: list[SeedResult], splits: DatasetSplits,
              meta: Mapping[str, Any]) -> QueryResult:
     names = list(per_seed[0].scores)
     scores = {n: np.mean([s.scores[n] for s in per_seed], axis=0) for n in names}
     val_recall = np.mean([s.val_recall for s in per_seed], axis=0)
     metadata = dict(meta, seeds=[s.seed for s in per_seed])
-    return QueryResult(scores=scores, val_recall=val_recall, labels=np.asarray(labels),
-                       per_seed=per_seed, metadata=metadata)
+    # every query model's recall is measured on the same validation samples: n_k per class
+    val_counts = np.bincount(splits.val.labels, minlength=splits.train.num_classes)
+    return QueryResult(scores=scores, val_recall=val_recall,
+                       labels=np.asarray(splits.train.labels), per_seed=per_seed,
+                       metadata=metadata, val_counts=val_counts)

@@ -202,6 +202,10 @@ class QueryResult:
         One :class:`SeedResult` per query model, in the order of the seeds.
     metadata
         model, width, seeds, epochs, dataset name and fingerprint, config, scorer options.
+    val_counts
+        Number of validation samples of each class, (K,): what each recall was measured on
+        (the ``val_counts`` of :func:`droprune.drop_quotas`); None in files written before
+        droprune recorded it.
     """
 
     scores: dict[str, np.ndarray]
@@ -209,6 +213,7 @@ class QueryResult:
     labels: np.ndarray
     per_seed: list[SeedResult]
     metadata: dict[str, Any]
+    val_counts: np.ndarray | None = None
 
 
 def save_query_result(path: str | Path, result: QueryResult) -> Path:
@@ -221,6 +226,7 @@ def save_query_result(path: str | Path, result: QueryResult) -> Path:
     meta = dict(result.metadata)
     meta.update(
         scorers=list(result.scores), val_recall=np.asarray(result.val_recall),
+        val_counts=None if result.val_counts is None else np.asarray(result.val_counts),
         seeds=[s.seed for s in result.per_seed],
         per_seed=[{"seed": s.seed, "best_epoch": s.best_epoch,
                    "val_recall": np.asarray(s.val_recall), "val_accuracy": s.val_accuracy}
@@ -246,9 +252,11 @@ def load_query_result(path: str | Path, *, expected_fingerprint: str | None = No
                            val_recall=_floats(s["val_recall"]), best_epoch=int(s["best_epoch"]),
                            val_accuracy=[float(v) for v in s["val_accuracy"]])
                 for s in meta["per_seed"]]
-    reserved = {"scorers", "val_recall", "per_seed", "num_samples", "droprune_version",
-                "created", "orientation"}
+    reserved = {"scorers", "val_recall", "val_counts", "per_seed", "num_samples",
+                "droprune_version", "created", "orientation"}
+    counts = meta.get("val_counts")
     return QueryResult(scores={n: frame[n].to_numpy() for n in names},
                        val_recall=_floats(meta["val_recall"]),
                        labels=frame["label"].to_numpy().astype(np.int64), per_seed=per_seed,
-                       metadata={k: v for k, v in meta.items() if k not in reserved})
+                       metadata={k: v for k, v in meta.items() if k not in reserved},
+                       val_counts=None if counts is None else np.asarray(counts, np.int64))
