@@ -95,3 +95,54 @@ def test_csv_sizes_must_be_whole_numbers(tmp_path, capsys):
     code, out, _ = run(capsys, "quotas", "--csv", str(path), "--rule", "balanced",
                        "--density", "0.5", "--json")
     assert code == 0 and json.loads(out)["counts"] == [4, 3]
+
+
+def test_starved_classes_are_printed_and_listed(capsys):
+    code = main(["quotas", "--sizes", "500,500,100", "--recalls", "1.0,0.8,0.7", "--density",
+                 "0.3", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0 and json.loads(captured.out)["starved"] == [0]
+    assert "warning: drop quotas starve 1 of 3 non-empty classes" in captured.err
+    assert "class 0 keeps 0 of 500" in captured.err
+
+
+def test_safeguards_match_the_library(capsys):
+    from droprune import drop_quotas
+
+    code = main(["quotas", "--sizes", "500,500,100", "--recalls", "1.0,0.8,0.7", "--density",
+                 "0.3", "--error-estimate", "beta", "--val-counts", "25,25,10", "--prior",
+                 "1,1", "--min-per-class", "30", "--json"])
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    expected = drop_quotas([500, 500, 100], [1.0, 0.8, 0.7], 0.3, val_counts=[25, 25, 10],
+                           error_estimate="beta", prior=(1, 1), min_per_class=30)
+    assert code == 0 and out["counts"] == expected.tolist() and out["starved"] == []
+    assert out["counts"][0] >= 30 and captured.err == ""
+    assert out["error_estimate"] == "beta" and out["val_counts"] == [25, 25, 10]
+
+
+def test_validation_counts_from_the_csv(tmp_path, capsys):
+    from droprune import drop_quotas
+
+    path = tmp_path / "classes.csv"
+    path.write_text("size,recall,count\n500,1.0,25\n500,0.8,25\n100,0.7,10\n")
+    code = main(["quotas", "--csv", str(path), "--density", "0.3", "--error-estimate", "beta",
+                 "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["counts"] == drop_quotas(
+        [500, 500, 100], [1.0, 0.8, 0.7], 0.3, val_counts=[25, 25, 10],
+        error_estimate="beta").tolist()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--error-estimate", "beta"], "error_estimate='beta' needs val_counts"),
+    (["--val-counts", "25,25"], "val_counts has 2 entries but there are 3 classes"),
+    (["--min-per-class", "200"], "min_per_class"),
+    (["--min-density", "1.5"], "min_density must be in"),
+    (["--prior", "0,1"], "prior must be a pair"),
+])
+def test_bad_safeguards(capsys, argv, message):
+    code = main(["quotas", "--sizes", "500,500,100", "--recalls", "1.0,0.8,0.7", "--density",
+                 "0.3", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

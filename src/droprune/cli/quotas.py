@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from droprune.quotas import drop_densities, make_quotas
+from droprune.quotas import QuotaWarning, drop_densities, make_quotas, starved_classes
 
 from ._common import dump_json, format_table, parse_float_list, parse_int_list, parse_number
 
@@ -32,62 +35,96 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("density", "count"), default="density",
                    help="DRoP: class density (the paper, default) or kept count (the paper's "
                         "reference code) proportional to the class error")
+    p.add_argument("--val-counts", help="comma-separated validation samples per class that "
+                                        "each recall was measured on (or a 'count' column in "
+                                        "--csv)")
+    p.add_argument("--error-estimate", choices=("point", "beta"), default="point",
+                   help="DRoP class error: 'point' = 1 - recall (the paper, default) or 'beta' = "
+                        "its Beta-posterior mean given --val-counts")
+    p.add_argument("--prior", default="0.5,0.5", help="a,b of the Beta prior of 'beta' "
+                                                      "(default 0.5,0.5: Jeffreys)")
+    p.add_argument("--min-per-class", type=int, default=0,
+                   help="every class keeps at least this many samples (default 0)")
+    p.add_argument("--min-density", type=float, default=0.0,
+                   help="every class keeps at least this fraction of its samples (default 0)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=_run)
 
 
-def read_quota_csv(path: Path) -> tuple[list[int], list[float] | None, list[str] | None]:
-    """Read class sizes (and recalls, names when present) from a CSV with a header row."""
+def read_quota_csv(path: Path) -> tuple[list[int], list[float] | None, list[str] | None,
+                                         list[int] | None]:
+    """Read class sizes (and recalls, names, validation counts when present) from a CSV with a
+    header row."""
     if not path.is_file():
         raise FileNotFoundError(f"--csv {path}: no such file")
     with path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     if not rows or "size" not in rows[0]:
         raise ValueError(f"--csv {path}: needs a header row with a 'size' column "
-                         f"(and 'recall', optionally 'name')")
+                         f"(and 'recall', optionally 'name' and 'count')")
     sizes = [parse_number(r["size"], f"--csv {path}: row {i}: size", integer=True)
              for i, r in enumerate(rows, 1)]
     recalls = [parse_number(r["recall"], f"--csv {path}: row {i}: recall")
                for i, r in enumerate(rows, 1)] if "recall" in rows[0] else None
     names = [r["name"] for r in rows] if "name" in rows[0] else None
-    return sizes, recalls, names
+    counts = [parse_number(r["count"], f"--csv {path}: row {i}: count", integer=True)
+              for i, r in enumerate(rows, 1)] if "count" in rows[0] else None
+    return sizes, recalls, names, counts
 
 
 def _run(args: argparse.Namespace) -> int:
     names = None
     recalls = None
+    val_counts = None if args.val_counts is None else parse_int_list(args.val_counts,
+                                                                      "--val-counts")
     if args.csv is not None:
         if args.sizes or args.recalls:
             raise ValueError("give either --csv or --sizes/--recalls, not both")
-        sizes, recalls, names = read_quota_csv(args.csv)
+        sizes, recalls, names, csv_counts = read_quota_csv(args.csv)
+        val_counts = val_counts if csv_counts is None else csv_counts
     else:
         if not args.sizes:
             raise ValueError("give --sizes (comma-separated class sizes) or --csv")
         sizes = parse_int_list(args.sizes, "--sizes")
         if args.recalls:
             recalls = parse_float_list(args.recalls, "--recalls")
+    safeguards = dict(min_per_class=args.min_per_class, min_density=args.min_density)
+    if args.rule == "drop":
+        safeguards.update(error_estimate=args.error_estimate, val_counts=val_counts,
+                          prior=tuple(parse_float_list(args.prior, "--prior")))
     return print_quotas(np.asarray(sizes), None if recalls is None else np.asarray(recalls),
                         args.density, rule=args.rule, mode=args.mode, names=names,
-                        as_json=args.json)
+                        as_json=args.json, **safeguards)
 
 
 def print_quotas(sizes: np.ndarray, recalls: np.ndarray | None, density: float, *, rule: str,
-                 mode: str, names: list[str] | None, as_json: bool) -> int:
-    """Compute the quotas and print them as a table or JSON."""
+                 mode: str, names: list[str] | None, as_json: bool, **safeguards: Any) -> int:
+    """Compute the quotas (``safeguards``: the floors and error estimate of
+    :func:`droprune.make_quotas`) and print them as a table or JSON; the classes the rule
+    starves are listed on stderr (and under ``"starved"`` in the JSON)."""
     if rule == "drop" and recalls is None:
         raise ValueError("the drop rule needs --recalls (or a 'recall' column in --csv)")
-    counts = make_quotas(rule, sizes, density, recalls=recalls, mode=mode)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QuotaWarning)
+        counts = make_quotas(rule, sizes, density, recalls=recalls, mode=mode,
+                             class_names=names, **safeguards)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    starved = starved_classes(counts, sizes)
     with np.errstate(invalid="ignore", divide="ignore"):
         kept_density = np.where(sizes > 0, counts / np.maximum(sizes, 1), np.nan)
     names = names or [str(k) for k in range(sizes.size)]
     if as_json:
         out = {"rule": rule, "density": density, "total": int(counts.sum()),
                "class_sizes": sizes, "counts": counts, "densities": kept_density,
-               "names": names}
+               "names": names, "starved": starved}
         if rule == "drop":
+            drop_options = {k: v for k, v in safeguards.items() if k != "class_names"}
             out["mode"] = mode
             out["recalls"] = recalls
-            out["exact_densities"] = drop_densities(sizes, recalls, density, mode=mode)
+            out["exact_densities"] = drop_densities(sizes, recalls, density, mode=mode,
+                                                    **drop_options)
+            out.update({k: v for k, v in drop_options.items() if v is not None})
         print(dump_json(out))
         return 0
     headers = ["class", "size"] + (["recall"] if recalls is not None else []) + ["kept", "density"]
