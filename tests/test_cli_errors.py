@@ -86,6 +86,52 @@ def test_an_unreadable_csv(tmp_path, capsys, monkeypatch):
     assert f"permission denied: {csv}: make it" in err
 
 
+def test_an_unreadable_config_file(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "c.json"
+    config.write_text("{}")
+
+    def locked(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", locked)
+    err = one_line_error(capsys, ["sweep", "--config", str(config), "--out", str(tmp_path / "o")])
+    assert f"permission denied: {config}: make it" in err
+
+
+def report_folder(folder: Path) -> Path:
+    store = ResultStore(folder / "results.sqlite")
+    store.add(make_record("a", method="Full", density=1.0))
+    store.add(make_record("b"))
+    return folder
+
+
+def test_report_into_an_unwritable_place(tmp_path, capsys):
+    folder = report_folder(tmp_path)
+    (tmp_path / "file").touch()
+    err = one_line_error(capsys, ["report", str(folder), "--out", str(tmp_path / "file" / "r")])
+    assert f"a part of {tmp_path / 'file' / 'r'} is a file, not a folder" in err
+
+
+def test_report_corr_density_the_sweep_lacks(tmp_path, capsys):
+    err = one_line_error(capsys, ["report", str(report_folder(tmp_path)), "--corr-density", "0.3"])
+    assert "corr_density 0.3 is not a density of these runs; valid: 0.5" in err
+    assert not (tmp_path / "report").exists()
+
+
+def test_a_sqlite_error_on_writing_is_one_line(tmp_path, capsys, monkeypatch):
+    import sqlite3
+
+    store = ResultStore(tmp_path / "results.sqlite")
+
+    def full(self):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(ResultStore, "_connect", full)
+    with pytest.raises(ValueError, match=r"results.sqlite could not be used \(database or disk "
+                                         r"is full\); check .* free space"):
+        store.add(make_record("a"))
+
+
 @pytest.mark.parametrize("error, text", [
     (OSError(errno.EROFS, "Read-only file system", "/ro/x"), "read-only file system: /ro/x"),
     (OSError(errno.ENOENT, "No such file or directory", "a/b"), "no such file or folder: a/b"),

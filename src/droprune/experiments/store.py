@@ -74,7 +74,8 @@ class ResultStore:
                 yield conn
         except sqlite3.OperationalError as exc:
             raise ValueError(f"results store {self.path} could not be used ({exc}); check that "
-                             f"it and its folder are readable and writable") from None
+                             f"it and its folder are readable and writable and that its disk "
+                             f"has free space, then run the same command again") from None
         except sqlite3.DatabaseError as exc:
             raise ValueError(
                 f"{self.path} is not a readable SQLite results store, it is damaged ({exc}): "
