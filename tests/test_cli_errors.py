@@ -243,3 +243,14 @@ def test_a_closed_stdout_ends_quietly_with_141(argv):
     # `| head -1`: whether the rest still fit in the pipe decides 0 or 141, never a traceback
     code, err = run_into_closed_pipe(argv, read_first_line=True)
     assert code in (0, 141) and err == ""
+
+
+def test_a_message_of_several_lines_is_joined_into_one(tmp_path, capsys, monkeypatch):
+    import droprune.experiments.sweep as sweep
+
+    def several(*args, **kwargs):
+        raise ValueError("first problem\n  second problem\n")
+
+    monkeypatch.setattr(sweep, "run_sweep", several)
+    err = one_line_error(capsys, SWEEP + ["--out", str(tmp_path / "out")])
+    assert err.endswith("error: first problem; second problem\n")

@@ -85,8 +85,9 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _fail(command: str, message: str) -> int:
-    """Print ``droprune COMMAND: error: MESSAGE`` (its first line) to stderr; exit code 2."""
-    line = (message.strip().splitlines() or ["unknown error"])[0]
+    """Print ``droprune COMMAND: error: MESSAGE`` to stderr, on one line (the lines of a
+    longer message joined with "; "); exit code 2."""
+    line = "; ".join(t.strip() for t in message.splitlines() if t.strip()) or "unknown error"
     print(f"droprune {command}: error: {line}", file=sys.stderr)
     return 2
 
