@@ -118,6 +118,8 @@ def test_plot_without_sweep_skips_the_scatter(capsys, tmp_path):
 @pytest.mark.parametrize("argv, needle", [
     (["--sigma0", "0"], "sigma0"),
     (["--sigma1", "-1"], "sigma1"),
+    (["--sigma0", "1e-20"], "sigma0 must be >= 1e-12 * max(|mu0|, |mu1|) = 1e-12"),
+    (["--sigma1", "1e-15", "--mu1", "1000"], "sigma1 must be >= 1e-12 * max(|mu0|, |mu1|) = 1e-09"),
     (["--prior0", "1"], "prior0"),
     (["--prior0", "0"], "prior0"),
     (["--mu0", "2", "--mu1", "1"], "mu0"),

@@ -340,3 +340,12 @@ def test_quotas_from_selection_errors():
 def test_public_api_exports():
     for name in droprune.__all__:
         assert hasattr(droprune, name), name
+
+
+def test_class_sizes_too_large_to_count_exactly_are_refused():
+    # their int64 total wraps to 0: every class would silently keep nothing
+    with pytest.raises(ValueError, match=r"class_sizes sum to 1\.84e\+19, more than 2\*\*53"):
+        drop_quotas([2**62] * 4, [0.5] * 4, 0.5)
+    with pytest.raises(ValueError, match=r"more than 2\*\*53"):
+        drop_quotas([2**53, 1], [0.5, 0.5], 0.5)
+    assert drop_quotas([2**53 - 2, 2], [0.5, 0.5], 1.0).tolist() == [2**53 - 2, 2]

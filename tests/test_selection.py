@@ -138,3 +138,28 @@ def test_select_integer_scores_of_unsigned_type():
     scores = np.array([3, 0, 7, 1], dtype=np.uint8)  # -x would wrap around for unsigned ints
     np.testing.assert_array_equal(select(labels, [2], scores=scores), [0, 2])
     np.testing.assert_array_equal(select_global(scores, 0.5), [0, 2])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_extreme_integer_scores_rank_exactly(seed):
+    # -int64 min overflows to itself: the lowest score must not come first
+    lowest = np.iinfo(np.int64).min
+    assert select([0, 0, 0], [1], scores=np.array([lowest, 0, -5]), seed=seed).tolist() == [1]
+    assert select_global(np.array([lowest, -5, 0]), 1 / 3, seed=seed).tolist() == [2]
+    # uint64 above 2**53 would tie after a float conversion: the higher is always kept
+    big = np.array([2**63 + 1, 2**63], dtype=np.uint64)
+    assert select([0, 0], [1], scores=big, seed=seed).tolist() == [0]
+    assert select_global(big[::-1], 0.5, seed=seed).tolist() == [1]
+    assert select([0, 0], [1], scores=np.array([2**62, 2**62 + 1]), seed=seed).tolist() == [1]
+
+
+def test_integer_and_float_scores_rank_alike():
+    # the exact integer ranking is the float ranking wherever floats are exact (ties included)
+    rng = np.random.default_rng(0)
+    ints = rng.integers(-5, 5, size=200)
+    labels = rng.integers(0, 3, size=200)
+    for seed in range(3):
+        assert np.array_equal(select(labels, [10, 20, 30], scores=ints, seed=seed),
+                              select(labels, [10, 20, 30], scores=ints.astype(float), seed=seed))
+        assert np.array_equal(select_global(ints.astype(np.uint8) + 5, 0.3, seed=seed),
+                              select_global(ints + 5.0, 0.3, seed=seed))

@@ -614,3 +614,13 @@ def test_sweep_gap_is_the_mills_ratio_identity():
     np.testing.assert_allclose(gap, log10_mills(z0) - log10_mills(-z1), atol=1e-9)
     clear = np.abs(gap) > 1e-9
     np.testing.assert_array_equal((gap > 0)[clear], (sw.log10_risk_ratio[f] > 0)[clear])
+
+
+def test_sigmas_too_small_for_float64_are_refused():
+    # t* would round to mu0 itself and report R_0 = 0.5 as the optimum
+    with pytest.raises(ValueError, match=r"sigma0 must be >= 1e-12 \* max\(\|mu0\|, \|mu1\|\) "
+                                         r"= 1e-12 .*got 1e-20"):
+        TwoGaussians(sigma0=1e-20)
+    m = TwoGaussians(sigma0=1e-12)  # the smallest accepted still resolves the threshold
+    t = t_star(m)
+    assert -1.0 < t < -1.0 + 1e-10 and class_risks(m, t)[0] < 1e-12

@@ -13,6 +13,9 @@ from typing import Any
 
 import numpy as np
 
+#: the largest number of samples counted exactly (int64 and float64 alike)
+MAX_TOTAL = 2**53
+
 __all__ = [
     "as_class_sizes",
     "as_labels",
@@ -211,13 +214,26 @@ def _as_integer_array(values: Any, name: str) -> np.ndarray:
 
 
 def as_class_sizes(class_sizes: Any, name: str = "class_sizes") -> np.ndarray:
-    """Validate per-class sizes: a 1-D array of non-negative integers (int64)."""
+    """Validate per-class sizes: a 1-D array of non-negative integers (int64) whose total is
+    at most ``2**53`` (counted exactly in int64 and float64 alike).
+
+    Examples
+    --------
+    >>> as_class_sizes([2**62] * 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: class_sizes sum to 1.84e+19, more than 2**53 (9007199254740992), the most that is counted exactly: give sample counts
+    """
     sizes = _as_integer_array(class_sizes, name)
     if sizes.size == 0:
         raise ValueError(f"{name} is empty: give the size of at least one class")
     if np.any(sizes < 0):
         raise ValueError(f"{name} must be >= 0, got {sizes[sizes < 0][0]} at index "
                          f"{int(np.flatnonzero(sizes < 0)[0])}")
+    total = float(sizes.sum(dtype=np.float64))  # no overflow; an int64 sum would wrap
+    if total > MAX_TOTAL / 2 and sum(int(v) for v in sizes) > MAX_TOTAL:  # exact near 2**53
+        raise ValueError(f"{name} sum to {total:.3g}, more than 2**53 ({MAX_TOTAL}), the most "
+                         f"that is counted exactly: give sample counts")
     return sizes
 
 

@@ -1,14 +1,19 @@
 """Atomic file writes: write a temporary file in the same folder, then ``os.replace``.
 
 A reader (or a resumed run) therefore sees either the old file or the complete new one, never
-a half-written file, even if the process is killed mid-write.
+a half-written file, even if the process is killed mid-write. A killed write leaves its
+temporary file behind (``.NAME.XXXXXXXX.tmp``, hidden); :func:`remove_stale_temporaries` clears
+those of a folder. Files are created with mode ``0o666`` less the umask, as ``open`` does.
+An ``OSError`` of a write (a full disk, a folder not writable) names the file written.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import tempfile
+import re
+import secrets
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,28 +22,82 @@ import numpy as np
 from ._json import dumps
 
 __all__ = ["atomic_save_npy", "atomic_write", "atomic_write_bytes", "atomic_write_json",
-           "atomic_write_text"]
+           "atomic_write_text", "remove_stale_temporaries"]
+
+#: name of a temporary file of :func:`atomic_write` (8 characters: tempfile's, or 8 hex digits)
+TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+#: a temporary file untouched for this long belongs to a write that was killed
+STALE_SECONDS = 3600.0
 
 
 def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], None]) -> Path:
     """Call ``write(fh)`` on a temporary file next to ``path``, fsync it, then move it into
-    place. The folder is created when missing. Returns ``path``."""
+    place. The folder is created when missing. Returns ``path``.
+
+    The file gets mode ``0o666`` less the umask (as ``open`` gives). An ``OSError`` (e.g.
+    ``ENOSPC``, a full disk) is raised again with ``path`` as its file name.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _create_temporary(path)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    except BaseException as exc:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        if isinstance(exc, OSError) and exc.errno is not None and (
+                exc.filename is None
+                or str(exc.filename).startswith(str(path.parent / f".{path.name}."))):
+            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from exc
         raise
     return path
+
+
+def _create_temporary(path: Path) -> tuple[int, Path]:
+    """Create ``.NAME.XXXXXXXX.tmp`` next to ``path`` (exclusive, mode 0o666 less the umask);
+    its descriptor and path."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def remove_stale_temporaries(folder: str | Path, *, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove the temporary files that killed :func:`atomic_write` calls left under
+    ``folder`` (recursively): hidden ``.NAME.XXXXXXXX.tmp`` files not modified for
+    ``older_than`` seconds (a write in progress, e.g. by another shard sharing the folder,
+    is younger). Returns the removed paths, sorted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     stale = Path(d, ".x.npy.0123abcd.tmp"); _ = stale.write_bytes(b"")
+    ...     os.utime(stale, (0, 0))
+    ...     [p.name for p in remove_stale_temporaries(d)]
+    ['.x.npy.0123abcd.tmp']
+    """
+    limit = time.time() - older_than
+    removed = []
+    for p in sorted(Path(folder).rglob(".*.tmp")):
+        try:
+            if TEMP_NAME.match(p.name) and p.is_file() and p.stat().st_mtime < limit:
+                p.unlink()
+                removed.append(p)
+        except FileNotFoundError:  # removed meanwhile (renamed into place, or by another)
+            continue
+    return removed
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:

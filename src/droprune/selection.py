@@ -25,9 +25,11 @@ def _rank_order(n: int, scores: np.ndarray | None, rng: np.random.Generator) -> 
     order = rng.permutation(n)
     if scores is not None:
         keys = scores[order]
-        if np.issubdtype(keys.dtype, np.unsignedinteger):
-            keys = keys.astype(np.float64)
-        order = order[np.argsort(-keys, kind="stable")]
+        # descending order as an ascending sort of a decreasing map: -x for floats (exact),
+        # ~x for integers (-x - 1 signed, MAX - x unsigned: exact, where -x would overflow at
+        # the int64 minimum and a float conversion would tie integers above 2**53)
+        flipped = ~keys if np.issubdtype(keys.dtype, np.integer) else -keys
+        order = order[np.argsort(flipped, kind="stable")]
     return order
 
 

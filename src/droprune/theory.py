@@ -112,6 +112,10 @@ def _as_param(value: Any, name: str) -> float | np.ndarray:
     return float(arr) if arr.ndim == 0 else arr
 
 
+#: the smallest sigma relative to the means' magnitude (see :class:`TwoGaussians`)
+MIN_RELATIVE_SIGMA = 1e-12
+
+
 @dataclass(frozen=True, eq=False)
 class TwoGaussians:
     """The mixture ``prior0 N(mu0, sigma0^2) + (1 - prior0) N(mu1, sigma1^2)``.
@@ -123,8 +127,9 @@ class TwoGaussians:
     Raises
     ------
     ValueError
-        Naming the parameter: a sigma ``<= 0``, a prior outside the open interval (0, 1),
-        ``mu0 >= mu1``, or a non-finite value.
+        Naming the parameter: a sigma ``<= 0`` or below ``1e-12 * max(|mu0|, |mu1|)`` (too
+        small for float64 to resolve the thresholds near the means), a prior outside the open
+        interval (0, 1), ``mu0 >= mu1``, or a non-finite value.
 
     Examples
     --------
@@ -153,6 +158,15 @@ class TwoGaussians:
             if np.any(np.asarray(getattr(self, name)) <= 0):
                 raise ValueError(f"{name} must be > 0 (a standard deviation), "
                                  f"got {getattr(self, name)!r}")
+        # below this, thresholds within a few sigma of a mean round to the mean itself in
+        # float64 and every risk degenerates (e.g. R_0 = 0.5 at t = mu0)
+        floor = MIN_RELATIVE_SIGMA * np.maximum(np.abs(self.mu0), np.abs(self.mu1))
+        for name in ("sigma0", "sigma1"):
+            if np.any(np.asarray(getattr(self, name)) < floor):
+                low = float(np.max(floor))
+                raise ValueError(f"{name} must be >= {MIN_RELATIVE_SIGMA:g} * max(|mu0|, |mu1|) "
+                                 f"= {low:g} (smaller, float64 cannot resolve the thresholds "
+                                 f"near the means), got {getattr(self, name)!r}")
         p = np.asarray(self.prior0)
         if np.any((p <= 0) | (p >= 1)):
             raise ValueError(f"prior0 must be in the open interval (0, 1) (the share of class "

@@ -134,10 +134,15 @@ def test_labels_out_of_range_and_not_integers(tmp_path):
     path = write_pickle(tmp_path / "a", batch)
     with pytest.raises(DatasetFormatError, match=r"labels must be in \[0, 10\)"):
         read_cifar_batch(path)
-    batch[b"labels"] = ["cat"] * 4
-    path = write_pickle(tmp_path / "b", batch)
-    with pytest.raises(DatasetFormatError, match="not a list of integers"):
-        read_cifar_batch(path)
+    for i, labels in enumerate((["cat"] * 4, [0.0, 1.7, 2.0, 3.0], [0.0, np.nan, 1.0, 2.0],
+                                [True, False, True, False])):
+        batch[b"labels"] = labels
+        path = write_pickle(tmp_path / f"b{i}", batch)
+        with pytest.raises(DatasetFormatError, match="not a list of integers"):
+            read_cifar_batch(path)
+    batch[b"labels"] = [0.0, 1.0, 2.0, 3.0]  # integer-valued floats are integers
+    _, labels = read_cifar_batch(write_pickle(tmp_path / "c", batch))
+    assert labels.tolist() == [0, 1, 2, 3] and labels.dtype == np.int64
 
 
 def test_meta_with_wrong_number_of_names(cifar10_tree):

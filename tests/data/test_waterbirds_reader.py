@@ -97,6 +97,19 @@ def test_bad_values(waterbirds_tree, column, value, match):
         load_waterbirds(root)
 
 
+@pytest.mark.parametrize("name", ["../x.png", "a/../../x.png", "/etc/passwd", "..\\x.png", ""])
+def test_image_paths_must_stay_inside_the_root(waterbirds_tree, name):
+    root = waterbirds_tree()
+    outside = root.parent / "x.png"
+    outside.write_bytes(b"")  # exists, so only the path check can refuse it
+    rows = _rows(root)
+    rows[1]["img_filename"] = name
+    _write(root, rows)
+    with pytest.raises(DatasetFormatError, match=r"column 'img_filename' row 3 is .*: give a "
+                                                 r"path inside the dataset root"):
+        load_waterbirds(root)
+
+
 def test_empty_split_and_empty_file(waterbirds_tree):
     root = waterbirds_tree()
     rows = [r for r in _rows(root) if r["split"] != "1"]

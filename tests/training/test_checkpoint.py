@@ -187,3 +187,24 @@ def test_unreadable_checkpoint(data, tmp_path):
     with pytest.raises(ValueError, match="not a droprune checkpoint"):
         train(small_cnn(train_set), train_set, TrainConfig(epochs=1), checkpoint_dir=tmp_path,
               progress=False)
+
+
+def test_a_damaged_checkpoint_is_warned_about_and_the_run_starts_over(data, tmp_path):
+    train_set, _ = data
+    config = TrainConfig(epochs=2, batch_size=8)
+    first = small_cnn(train_set)
+    train(first, train_set, config, checkpoint_dir=tmp_path / "a", progress=False)
+    path = tmp_path / "a" / "checkpoint.pt"
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # one flipped byte, in the middle of the file
+    path.write_bytes(bytes(raw))
+    again = small_cnn(train_set)  # the same initial weights as the first run
+    with pytest.warns(RuntimeWarning, match=rf"checkpoint {path} is damaged \(CRC-32 mismatch "
+                                            rf"in .*\); the run starts over from epoch 0"):
+        result = train(again, train_set, config, checkpoint_dir=tmp_path / "a", progress=False)
+    assert len(result.history) == 2
+    # trained again from scratch, the same run exactly (the damaged weights, restored, would
+    # have ended a finished run at once)
+    assert same_state(again, first)
+    state = torch.load(path, weights_only=True)  # rewritten whole
+    assert state["epochs_done"] == 2

@@ -4,19 +4,28 @@ Each subcommand lives in its own module of this package and defines ``register(s
 which adds its parser and sets ``handler`` (a function of the parsed arguments returning an
 exit code). Handlers turn the arguments into plain typed values at once and call the library;
 no argparse namespace travels further.
+
+Every failure the user can fix ends in one line on stderr and exit code 2: bad input
+(``ValueError``, ``CLIError``), a missing, unreadable or unwritable file, a full disk or a path
+too long (``OSError``: the line names the path and the fix) and a diverged training
+(``FloatingPointError``). Ctrl-C exits with 130. When stdout is closed early (``droprune
+presets | head -1``) the command stops quietly with exit code 141 (128 + SIGPIPE), what
+``cat`` or ``grep`` report in the same pipe, so ``set -o pipefail`` scripts see the same as
+with any other tool.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import os
 import pkgutil
 import sys
 from typing import Sequence
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "os_error_message"]
 
 
 class CLIError(Exception):
@@ -45,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``droprune`` command; returns the exit code."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _stdout_closed()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
@@ -53,14 +69,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         with _distributed_session():
-            return int(handler(args) or 0)
-    except (CLIError, ValueError, FileNotFoundError) as exc:
-        print(f"droprune {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+            code = int(handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
+        return code
+    except BrokenPipeError:
+        raise
+    except (CLIError, ValueError, FloatingPointError) as exc:
+        return _fail(args.command, str(exc))
+    except OSError as exc:
+        return _fail(args.command, os_error_message(exc))
     except KeyboardInterrupt:
         print(f"droprune {args.command}: interrupted; finished work is saved, run the same "
               f"command again to resume", file=sys.stderr)
         return 130
+
+
+def _fail(command: str, message: str) -> int:
+    """Print ``droprune COMMAND: error: MESSAGE`` to stderr, on one line (the lines of a
+    longer message joined with "; "); exit code 2."""
+    line = "; ".join(t.strip() for t in message.splitlines() if t.strip()) or "unknown error"
+    print(f"droprune {command}: error: {line}", file=sys.stderr)
+    return 2
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an ``OSError``: what failed, on which path, and the fix.
+
+    Examples
+    --------
+    >>> os_error_message(OSError(errno.ENOSPC, "No space left on device", "runs/a/x.npy"))
+    'no space left on the device of runs/a/x.npy: free space there (or give another folder) and run the same command again; finished work is kept'
+    >>> os_error_message(FileNotFoundError("no results store at runs/a/results.sqlite"))
+    'no results store at runs/a/results.sqlite'
+    """
+    path = exc.filename if exc.filename is not None else None
+    if exc.errno is None or path is None and exc.strerror is None:
+        return str(exc)  # raised by droprune with its own message
+    where = f" {path}" if path is not None else ""
+    if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", None):
+        return (f"no space left on the device of{where or ' the output folder'}: free space there "
+                f"(or give another folder) and run the same command again; finished work is kept")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (f"permission denied:{where}: make it (and its folder) readable and writable by "
+                f"you, or give another path")
+    if exc.errno == errno.EROFS:
+        return f"read-only file system:{where}: give a folder on a writable file system"
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"file name too long:{where}: give a shorter --out path (or folder name)"
+    if exc.errno == errno.ENOENT:
+        return f"no such file or folder:{where}: check the path"
+    if exc.errno == errno.EISDIR:
+        return f"{path} is a folder, a file is needed here: give a file"
+    if exc.errno == errno.ENOTDIR:
+        return f"a part of{where} is a file, not a folder: give another path"
+    return f"{exc.strerror or type(exc).__name__}:{where}: check the path and the file system"
+
+
+def _stdout_closed() -> int:
+    """stdout's reader went away (``| head``): send what is left to /dev/null (so Python's
+    final flush cannot fail again) and return 141, the exit code of a process killed by
+    SIGPIPE (the recipe of Python's ``signal`` documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass  # not a real file descriptor (stdout replaced, e.g. under a test runner)
+    return 141
 
 
 def _distributed_session():

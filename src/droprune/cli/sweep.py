@@ -59,6 +59,9 @@ def _run(args: argparse.Namespace) -> int:
     overrides = list(args.set) + [f"methods={args.method}", f"densities={args.density}",
                                   f"seeds={args.seed}"]
     if args.method.strip().lower() == "full":
+        if args.density != 1.0:
+            raise ValueError(f"--method Full keeps the whole training set: give --density 1, "
+                             f"got {args.density:g}")
         overrides[-2] = "densities=1.0"
     cfg = load_experiment(args.preset, args.config, overrides)
     summary = run_sweep(cfg, args.out, device=args.device, progress=not args.no_progress)

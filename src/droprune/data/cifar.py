@@ -95,10 +95,17 @@ def read_cifar_batch(path: str | Path, label_key: str = "labels", *, num_classes
         dtype = getattr(data, "dtype", type(data).__name__)
         raise format_error(dataset, path, f"'data' must be a uint8 array of shape (N, 3072), "
                                           f"got shape {shape} and dtype {dtype}")
+    not_integers = format_error(dataset, path, f"'{label_key}' is not a list of integers")
     try:
-        labels = np.asarray(batch[label_key], dtype=np.int64).reshape(-1)
+        raw = np.asarray(batch[label_key]).reshape(-1)
+        with np.errstate(invalid="ignore"):
+            labels = raw.astype(np.int64)
     except (TypeError, ValueError):
-        raise format_error(dataset, path, f"'{label_key}' is not a list of integers") from None
+        raise not_integers from None
+    # floats only when integer-valued: a cast would truncate 1.7 to class 1 without a word
+    if raw.dtype == bool or not (np.issubdtype(raw.dtype, np.integer) or (
+            np.issubdtype(raw.dtype, np.floating) and np.array_equal(labels, raw))):
+        raise not_integers
     if labels.size != data.shape[0]:
         raise format_error(dataset, path, f"{labels.size} labels for {data.shape[0]} images")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):

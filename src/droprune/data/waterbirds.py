@@ -15,7 +15,7 @@ statistics.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 import numpy as np
 
@@ -91,6 +91,12 @@ def load_waterbirds(root: str | Path | None, *, image_size: int = 224,
     split = _int_column(meta_path, meta, "split", range(3))
     place = _int_column(meta_path, meta, "place", range(2))
     files = [f.strip() for f in meta["img_filename"]]
+    for i, f in enumerate(files):
+        parts = PurePosixPath(f.replace("\\", "/")).parts
+        if not parts or PurePath(f).is_absolute() or parts[0] == "/" or ".." in parts:
+            raise format_error(_DATASET, meta_path, f"column 'img_filename' row {i + 2} is "
+                                                    f"{f!r}: give a path inside the dataset "
+                                                    f"root, relative to it and without '..'")
     missing = [f for f in files if not (base / f).is_file()]
     if missing:
         raise missing_error(_DATASET, base / missing[0], f"no such image ({len(missing)} of "

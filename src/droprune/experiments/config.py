@@ -643,10 +643,15 @@ def _read_file(path: Path) -> dict[str, Any]:
         if path.suffix == ".toml":
             import tomllib
 
-            return tomllib.loads(text)
-        return json.loads(text)
+            values = tomllib.loads(text)
+        else:
+            values = json.loads(text)
     except Exception as exc:  # noqa: BLE001 - both parsers raise their own types
         raise ValueError(f"config file {path} could not be parsed: {exc}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"config file {path}: the top level must be an object of settings "
+                         f'(e.g. {{"train": {{"epochs": 10}}}}), got a {type(values).__name__}')
+    return values
 
 
 def load_config(source: str | Path | None = None, overrides: Sequence[str] = ()) -> ExperimentConfig:

@@ -28,6 +28,7 @@ __all__ = [
     "QueryOutputs",
     "RunSpec",
     "build_final_model",
+    "checkpoint_dir",
     "final_train_config",
     "plan_runs",
     "query_train_config",
@@ -158,10 +159,11 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
               work_dir: Path, device=None, progress: bool = True) -> RunRecord:
     """Select, train the final model from scratch, evaluate on the test split.
 
-    Returns the result record written to the store (:class:`RunRecord`).
+    Returns the result record to write to the store (:class:`RunRecord`).
     The selection is saved (``work_dir/selections/<run_id>.npy``) so the run can be audited
-    or retrained; the training checkpoints under ``work_dir/checkpoints/<run_id>`` so an
-    interrupted run resumes, and the checkpoint is removed once the run is stored.
+    or retrained; the training checkpoints under :func:`checkpoint_dir` so an interrupted run
+    resumes. The checkpoint is left in place: the caller removes it once the record is
+    stored (a crash in between then loses no training).
     """
     from ..data.splits import check_reportable
     from ..training.distributed import run_on_main
@@ -179,7 +181,7 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     subset = train_set.subset(kept)
     tc = final_train_config(cfg, spec.density, cdbw=spec.method.cdbw)
     model = build_final_model(cfg, subset, seed=1_000_003 * spec.seed + 7)
-    ckpt = work_dir / "checkpoints" / run_id
+    ckpt = checkpoint_dir(work_dir, run_id)
     result = train(model, subset, tc, seed=spec.seed, val_set=splits.val if tc.cdbw else None,
                    checkpoint_dir=ckpt, device=device, progress=progress)
     test = check_reportable(splits.test)
@@ -193,7 +195,6 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
                                  class_names=train_set.class_names, groups=test.groups,
                                  train_group_proportions=group_props)
     counts = np.bincount(labels[kept], minlength=k)
-    run_on_main(_remove_tree, ckpt)
     return RunRecord(
         run_id=run_id, experiment=cfg.name, fingerprint=cfg.final_fingerprint(),
         dataset=cfg.data.name, model=cfg.model.name, method=spec.method.name,
@@ -213,6 +214,11 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     )
 
 
+def checkpoint_dir(work_dir: Path, run_id: str) -> Path:
+    """The folder of a final run's training checkpoint: ``work_dir/checkpoints/<run_id>``."""
+    return Path(work_dir) / "checkpoints" / run_id
+
+
 def _save_selection(path: Path, kept: np.ndarray) -> np.ndarray:
     """Save a run's kept indices; returns them (run by rank 0 alone in a distributed run, so
     every rank trains on rank 0's selection and only rank 0 writes)."""
@@ -220,9 +226,3 @@ def _save_selection(path: Path, kept: np.ndarray) -> np.ndarray:
 
     atomic_save_npy(path, kept)
     return kept
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

@@ -6,7 +6,9 @@ metrics (average, worst-class, gap, std, per-class recall as JSON) and a summary
 selection (per-class kept counts and densities). A row is written in one transaction, so an
 interrupted sweep never leaves half a row; a rerun skips the run ids already present.
 
-A store written by another schema version is refused (never migrated in place or corrupted).
+A store written by another schema version is refused (never migrated in place or corrupted),
+and so is a damaged one (SQLite's ``quick_check`` runs on opening): every SQLite error becomes
+a one-line ``ValueError`` naming the file and the fix, never a ``sqlite3`` traceback.
 Shards of a sweep write one store each (``results-shard-I-of-N.sqlite``); :func:`read_results`
 merges every store of a folder.
 """
@@ -16,10 +18,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from .._json import dumps
 from .record import RunRecord
@@ -64,29 +66,45 @@ class ResultStore:
             return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60)
         return sqlite3.connect(self.path, timeout=60)
 
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection, closed afterwards; SQLite errors become one-line ``ValueError``s."""
+        try:
+            with closing(self._connect()) as conn:
+                yield conn
+        except sqlite3.OperationalError as exc:
+            raise ValueError(f"results store {self.path} could not be used ({exc}); check that "
+                             f"it and its folder are readable and writable and that its disk "
+                             f"has free space, then run the same command again") from None
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(
+                f"{self.path} is not a readable SQLite results store, it is damaged ({exc}): "
+                f"move it aside (e.g. rename it "
+                f"to {self.path.name}.damaged) and run the sweep again: its runs are redone, "
+                f"every other file of the folder is kept") from None
+
     def _check_or_create(self) -> None:
         from droprune import __version__
 
-        try:
-            with closing(self._connect()) as conn, conn:
-                tables = {r[0] for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type='table'")}
-                if not tables and not self._readonly:
-                    cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
-                    conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                    conn.execute(f"CREATE TABLE runs ({cols})")
-                    conn.executemany("INSERT INTO meta VALUES (?, ?)", [
-                        ("schema_version", str(SCHEMA_VERSION)),
-                        ("created_by", f"droprune {__version__}"),
-                        ("created", datetime.now(timezone.utc).isoformat())])
-                    return
-                if "meta" not in tables or "runs" not in tables:
-                    raise ValueError(f"{self.path} is not a droprune results store (tables "
-                                     f"{sorted(tables)}); point to another file")
-                meta = dict(conn.execute("SELECT key, value FROM meta"))
-        except sqlite3.DatabaseError as exc:
-            raise ValueError(f"{self.path} is not a readable SQLite results store: {exc}") \
-                from None
+        with self._db() as conn, conn:
+            check = conn.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {check and check[0]}")
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+            if not tables and not self._readonly:
+                cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
+                conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                conn.execute(f"CREATE TABLE runs ({cols})")
+                conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("created_by", f"droprune {__version__}"),
+                    ("created", datetime.now(timezone.utc).isoformat())])
+                return
+            if "meta" not in tables or "runs" not in tables:
+                raise ValueError(f"{self.path} is not a droprune results store (tables "
+                                 f"{sorted(tables)}); point to another file")
+            meta = dict(conn.execute("SELECT key, value FROM meta"))
         version = meta.get("schema_version")
         if version != str(SCHEMA_VERSION):
             raise ValueError(
@@ -97,12 +115,12 @@ class ResultStore:
     # -- reading ------------------------------------------------------------------------------
     def run_ids(self) -> set[str]:
         """Ids of every finished run in this store."""
-        with closing(self._connect()) as conn:
+        with self._db() as conn:
             return {r[0] for r in conn.execute("SELECT run_id FROM runs")}
 
     def records(self) -> list[dict[str, Any]]:
         """Every row as a dict, JSON columns decoded."""
-        with closing(self._connect()) as conn:
+        with self._db() as conn:
             conn.row_factory = sqlite3.Row
             rows = [dict(r) for r in conn.execute("SELECT * FROM runs ORDER BY rowid")]
         for row in rows:
@@ -112,7 +130,7 @@ class ResultStore:
         return rows
 
     def __len__(self) -> int:
-        with closing(self._connect()) as conn:
+        with self._db() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
     # -- writing ------------------------------------------------------------------------------
@@ -139,7 +157,7 @@ class ResultStore:
             if row[key] is not None:
                 row[key] = dumps(row[key], key)
         keys = list(row)
-        with closing(self._connect()) as conn, conn:
+        with self._db() as conn, conn:
             cur = conn.execute(
                 f"INSERT OR IGNORE INTO runs ({', '.join(keys)}) VALUES "
                 f"({', '.join('?' for _ in keys)})", [row[k] for k in keys])

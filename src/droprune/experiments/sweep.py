@@ -9,8 +9,10 @@ Layout of a sweep folder (``--out``)::
     checkpoints/<run_id>/             a final run in progress (removed once stored)
 
 Resuming: run the same command again. Finished runs are read from every store of the folder and
-skipped; a run interrupted mid-training resumes from its last epoch checkpoint; query runs
-resume likewise. Rows are written in one transaction each, so none is duplicated or half there.
+skipped; a run interrupted mid-training resumes from its last epoch checkpoint (kept until the
+run's row is committed); query runs resume likewise. Temporary files of writes killed over an
+hour ago are removed. Rows are written in one transaction each, so none is duplicated or half
+there.
 
 Sharding: ``shard=(i, n)`` takes the i-th of n contiguous blocks of the run plan (ordered by
 seed, so a shard needs the query models of few seeds) and writes its own store; the report
@@ -29,11 +31,12 @@ import numpy as np
 
 from .._checks import check_int
 
-from .._io import atomic_write_json
+from .._io import atomic_write_json, remove_stale_temporaries
 from .config import ExperimentConfig, check_device, config_from_dict
 from .pipeline import (
     QueryOutputs,
     RunSpec,
+    checkpoint_dir,
     plan_runs,
     query_train_config,
     run_final,
@@ -112,15 +115,38 @@ def bind_config(out_dir: Path, cfg: ExperimentConfig) -> None:
         try:
             old = config_from_dict(json.loads(path.read_text()))
         except ValueError as exc:
-            raise ValueError(f"{path} is not a readable droprune config ({exc}); use a new "
-                             f"--out folder") from None
+            reason = (str(exc).splitlines() or ["unreadable"])[0]
+            raise ValueError(f"{path} is not a readable droprune config ({reason}); delete it "
+                             f"and run the same command again: it is written anew and every "
+                             f"result of the folder is kept (give the experiment the folder "
+                             f"was made with)") from None
         if old.final_fingerprint() != cfg.final_fingerprint():
             a, b = old.to_dict(), cfg.to_dict()
-            diff = [k for k in ("data", "model", "train", "query", "stretch", "drop_mode")
-                    if a[k] != b[k]]
-            raise ValueError(f"{out_dir} holds an experiment with a different {', '.join(diff)}; "
-                             f"use a new --out folder (results of different setups must not mix)")
+            sections = ("data", "model", "train", "query", "stretch", "drop_mode")
+            diff = [k for k in sections if a[k] != b[k]]
+            keys = "; ".join(f"{key}: {then!r} in the folder, {now!r} now"
+                             for key, then, now in _differences(
+                                 {k: a[k] for k in diff}, {k: b[k] for k in diff}))
+            raise ValueError(f"{out_dir} holds an experiment with a different {', '.join(diff)} "
+                             f"({keys}); use a new --out folder (results of different setups "
+                             f"must not mix)")
     atomic_write_json(path, cfg.to_dict())
+
+
+def _differences(a: Any, b: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """``(dotted key, value in a, value in b)`` of every leaf where two configs differ.
+
+    Examples
+    --------
+    >>> _differences({"train": {"lr": 0.1, "epochs": 3}}, {"train": {"lr": 0.2, "epochs": 3}})
+    [('train.lr', 0.1, 0.2)]
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b), key=str):
+            out += _differences(a.get(key), b.get(key), f"{prefix}{key}.")
+        return out
+    return [] if a == b else [(prefix[:-1], a, b)]
 
 
 def load_splits(cfg: ExperimentConfig):
@@ -238,6 +264,8 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
             record = run_final(cfg, spec, splits, query, work_dir=out_dir, device=device,
                                progress=progress)
             run_on_main(_add_row, store, record)
+            # only now that the row is committed: a crash before keeps the trained model
+            run_on_main(_remove_tree, checkpoint_dir(out_dir, record.run_id))
             summary.completed.append(record.run_id)
             bar.update(1)
     finally:
@@ -273,10 +301,12 @@ def _silent(*args: Any, **kwargs: Any) -> None:
 
 
 def _open_folder(out_dir: Path, cfg: ExperimentConfig, store_path: Path) -> set[str]:
-    """Create or check the sweep folder (config.json, this shard's store); the ids of every
-    run finished in any store of the folder (rank 0 alone in a distributed run)."""
+    """Create or check the sweep folder (config.json, this shard's store; stale temporary
+    files removed); the ids of every run finished in any store of the folder (rank 0 alone in
+    a distributed run)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     bind_config(out_dir, cfg)
+    remove_stale_temporaries(out_dir)  # left by killed writes (an hour old: never in progress)
     ResultStore(store_path)
     done: set[str] = set()
     for path in store_paths(out_dir):
@@ -287,3 +317,10 @@ def _open_folder(out_dir: Path, cfg: ExperimentConfig, store_path: Path) -> set[
 def _add_row(store: ResultStore, record: RunRecord) -> bool:
     """Store one finished run (rank 0 alone in a distributed run)."""
     return store.add(record)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a stored run's checkpoint folder (rank 0 alone in a distributed run)."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

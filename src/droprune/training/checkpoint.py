@@ -7,6 +7,10 @@ writing a temporary file in the same directory and ``os.replace``-ing it over th
 crash leaves either the previous checkpoint or the new one, never a torn file. It holds only
 tensors and plain Python values, and is read with ``torch.load(weights_only=True)``.
 
+A checkpoint is a zip file (``torch.save``'s format) with a CRC-32 per member; they are
+verified before loading. A damaged checkpoint (flipped bits on disk) is never used: the run
+warns, naming the file, and starts over from epoch 0 (:func:`resume_state`).
+
 The fingerprint identifies the run a checkpoint belongs to: model (class, parameter count and
 a hash of every state-dict name and shape), the training config (every field except
 ``num_workers``, which cannot change results), the training and validation datasets'
@@ -17,6 +21,9 @@ with a message naming what differs.
 from __future__ import annotations
 
 import hashlib
+import warnings
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,7 +37,7 @@ from .distributed import all_gather_object, barrier
 from .hooks import Recorder
 from .stats import EpochStats
 
-__all__ = ["CHECKPOINT_NAME", "check_fingerprint", "checkpoint_payload", "load_checkpoint",
+__all__ = ["CHECKPOINT_NAME", "DamagedCheckpointError", "check_fingerprint", "checkpoint_payload", "load_checkpoint",
            "load_error", "restore", "resume_state", "run_fingerprint", "save_checkpoint"]
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -89,9 +96,29 @@ def load_error(exc: Exception) -> str:
     return (text.splitlines() or [type(exc).__name__])[0][:200]
 
 
+class DamagedCheckpointError(ValueError):
+    """A checkpoint whose bytes changed after it was written (a CRC-32 mismatch)."""
+
+
+def _verify_crc(path: Path) -> None:
+    """Raise :class:`DamagedCheckpointError` if a member of the zip at ``path`` fails its
+    CRC-32 (files that are not zips are left to ``torch.load`` to judge)."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
+        bad = f"its zip structure ({exc})"
+    if bad is not None:
+        raise DamagedCheckpointError(f"checkpoint {path} is damaged (CRC-32 mismatch in {bad})")
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint with ``torch.load(weights_only=True)`` onto the CPU."""
+    """Read a checkpoint with ``torch.load(weights_only=True)`` onto the CPU, after verifying
+    its CRC-32s (:class:`DamagedCheckpointError` if one fails)."""
     path = Path(path)
+    _verify_crc(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -106,6 +133,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 def resume_state(path: Path, fingerprint: dict[str, Any]) -> dict[str, Any] | None:
     """The checkpoint to resume from (None: start afresh), the same on every rank.
 
+    A damaged checkpoint (see the module docstring) is warned about and not used: None.
+
     Every rank reads the file itself (after a barrier, so rank 0's last write is complete);
     the ranks then compare what they found, so a checkpoint folder that some ranks cannot see
     (not on a shared filesystem) or a file refused on one rank fails on all ranks at once.
@@ -116,6 +145,8 @@ def resume_state(path: Path, fingerprint: dict[str, Any]) -> dict[str, Any] | No
         if path.exists():
             state = load_checkpoint(path)
             check_fingerprint(state["fingerprint"], fingerprint, path)
+    except DamagedCheckpointError as exc:
+        warnings.warn(f"{exc}; the run starts over from epoch 0", RuntimeWarning, stacklevel=2)
     except ValueError as exc:
         problem = str(exc)
     views = all_gather_object((None if state is None else int(state["epochs_done"]), problem))
