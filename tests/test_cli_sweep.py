@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,3 +142,74 @@ def test_report_checks_corr_density_before_writing(tmp_path, capsys):
         assert main(["report", str(folder), "--corr-density", value]) == 2
         assert message in capsys.readouterr().err
     assert snapshot(folder) == before and not (folder / "report").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep"], "choose the experiment: --preset NAME (see `droprune presets`) or --config FILE"),
+    (["run", "--method", "Random", "--density", "0.5"], "choose the experiment: --preset NAME"),
+    (["sweep", "--preset", "mnist1d-cpux"], "unknown preset 'mnist1d-cpux'; valid presets: "
+                                            "mnist1d-cpu, cifar10-vgg16"),
+    (["sweep", "--config", "nope.toml"], "--config nope.toml: no such file"),
+    (["sweep", "--preset", "mnist1d-cpu", "--threads", "0"],
+     "--threads must be an integer >= 1, got '0'"),
+    (["run", "--preset", "mnist1d-cpu", "--method", "Random", "--density", "0.5", "--threads",
+      "two"], "--threads must be an integer >= 1, got 'two'"),
+    (["demo", "--threads", "1.5"], "--threads must be an integer >= 1, got '1.5'"),
+])
+def test_experiment_and_threads_refused_before_the_folder(tmp_path, capsys, argv, message):
+    out = tmp_path / "out"
+    assert main([*argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_threads_from_the_environment(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    monkeypatch.setenv("DROPRUNE_THREADS", "-2")
+    assert main(["sweep", "--preset", "mnist1d-cpu", "--out", str(out)]) == 2
+    assert "DROPRUNE_THREADS must be an integer >= 1, got '-2'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("option, env, expected", [
+    ([], None, 1), ([], "3", 3), (["--threads", "2"], "3", 2)])
+def test_threads_are_applied_for_the_command(tmp_path, capsys, monkeypatch, option, env,
+                                             expected):
+    import torch
+
+    if env is not None:
+        monkeypatch.setenv("DROPRUNE_THREADS", env)
+    before = torch.get_num_threads()
+    try:
+        # the dataset root is checked after the threads are set, before anything is written
+        assert main(["sweep", "--preset", "cifar10-vgg16", "--out", str(tmp_path / "out"),
+                     *option]) == 2
+        assert torch.get_num_threads() == expected
+    finally:
+        torch.set_num_threads(before)
+    assert "no root given" in capsys.readouterr().err
+
+
+def test_run_help_describes_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option, words in (("--seed SEED", "seed of the run"), ("--out OUT", "sweep folder"),
+                          ("--no-progress", "no progress bars"), ("--threads N", "CPU threads")):
+        assert f"{option} {words}" in text
+
+
+@pytest.mark.parametrize("argv", [
+    ["sweep", "--preset", "mnist1d-cpux", "--out", "x"],
+    ["run", "--preset", "cifar10", "--method", "Random", "--density", "0.5", "--out", "x"],
+    ["presets", "--show", "mnist1d"],
+])
+def test_a_preset_typo_is_reported_before_torch_is_imported(tmp_path, argv):
+    code = ("import sys\nfrom droprune.cli import main\ncode = main(sys.argv[1:])\n"
+            "print(code, 'torch' in sys.modules)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["2", "False"], done.stderr
+    assert "unknown preset" in done.stderr

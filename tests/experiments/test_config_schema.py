@@ -186,3 +186,10 @@ def test_overrides_create_the_tables_they_name():
     values = {"seeds": [0]}
     apply_overrides(values, ["seeds=1"])
     assert values == {"seeds": [0]}  # a new dict
+
+
+def test_preset_names_are_the_presets():
+    from droprune.experiments.preset_names import PRESET_NAMES
+    from droprune.experiments.presets import PRESETS
+
+    assert tuple(PRESETS) == PRESET_NAMES

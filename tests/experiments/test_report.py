@@ -60,8 +60,10 @@ def test_summary_and_table(sweep_dir):
     assert list(table.columns) == ["avg@0.3", "worst@0.3", "avg@0.5", "worst@0.5", "avg@0.8",
                                    "worst@0.8"]
     assert table.loc["Random+DRoP", "worst@0.3"] == pytest.approx(58.0)
-    assert best == {"worst@0.3": "Random+DRoP", "worst@0.5": "Random+DRoP",
-                    "worst@0.8": "Random+DRoP"}
+    assert best == {"worst@0.3": ("Random+DRoP",), "worst@0.5": ("Random+DRoP",),
+                    "worst@0.8": ("Random+DRoP",)}
+    table, best = robustness_table(df, densities=[0.5, 0.6, 0.1])  # 0.6: 0.5 is too far
+    assert list(table.columns) == ["avg@0.5", "worst@0.5"]
     np.testing.assert_allclose(full_class_accuracy(df), FULL_RECALL)
 
 
@@ -104,3 +106,27 @@ def test_report_without_full_runs_notes_it(tmp_path):
 def test_report_on_empty_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="droprune sweep"):
         write_report(tmp_path)
+
+
+def test_table_has_the_sweeps_densities_and_bolds_ties_alike(tmp_path):
+    store = ResultStore(tmp_path / "results.sqlite")
+    i = 0
+    for d in (0.2, 0.6):
+        for method, worst in (("Random", 0.40), ("Random+DRoP", 0.40004), ("EL2N", 0.1)):
+            store.add(_rec(i := i + 1, method, d, 0, 0.7, worst, [d] * K))
+    table, best = robustness_table(read_results(tmp_path))
+    assert list(table.columns) == ["avg@0.2", "worst@0.2", "avg@0.6", "worst@0.6"]
+    assert best == {"worst@0.2": ("Random", "Random+DRoP"),
+                    "worst@0.6": ("Random", "Random+DRoP")}
+    html = write_report(tmp_path).html.read_text()
+    assert "at d = 0.2, 0.6</h2>" in html and "0.3, 0.5, 0.8" not in html
+    assert html.count("<b>40.0</b>") == 4 and "<b>10.0</b>" not in html
+
+
+def test_every_figure_has_a_caption(sweep_dir, tmp_path):
+    html = write_report(sweep_dir, tmp_path / "rep").html.read_text()
+    assert html.count("<figure>") == html.count("<figcaption>") == 4
+    assert "min to max over the seeds" in html and "mean over 2 seeds" in html
+    assert "test half of the official test set" in html
+    # one unit: accuracies in % in the summary table too (EL2N at d = 0.3: 80.5 %)
+    assert "average accuracy (%)" in html and "<td>80.5</td>" in html

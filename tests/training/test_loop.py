@@ -327,3 +327,44 @@ def test_progress_bar_only_when_asked(capsys):
     assert capsys.readouterr().err == ""
     train(mlp(ds), ds, TrainConfig(epochs=1, **FAST), progress=True)
     assert "batch" in capsys.readouterr().err
+
+
+class ThreadsSeen(Callback):
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, epoch, stats):
+        self.seen.append(torch.get_num_threads())
+
+
+class FailAfterFirstEpoch(Callback):
+    def on_epoch_end(self, epoch, stats):
+        raise RuntimeError("stop")
+
+
+def test_threads_apply_during_training_and_are_restored():
+    data = blobs(n=32, k=2)
+    before = torch.get_num_threads()
+    other = 2 if before == 1 else 1
+    seen = ThreadsSeen()
+    train(mlp(data), data, TrainConfig(epochs=2, **FAST), threads=other, callbacks=[seen],
+          progress=False)
+    assert seen.seen == [other, other]
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError, match="stop"):
+        train(mlp(data), data, TrainConfig(epochs=2, **FAST), threads=other,
+              callbacks=[FailAfterFirstEpoch()], progress=False)
+    assert torch.get_num_threads() == before  # restored after a failure too
+    seen = ThreadsSeen()
+    train(mlp(data), data, TrainConfig(epochs=1, **FAST), callbacks=[seen], progress=False)
+    assert seen.seen == [before]  # None leaves torch's setting
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True])
+def test_bad_threads_refused_before_training(threads):
+    data = blobs(n=32, k=2)
+    model = mlp(data)
+    start = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match="threads must be an integer >= 1"):
+        train(model, data, TrainConfig(epochs=1, **FAST), threads=threads, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(start, model.parameters()))

@@ -1,14 +1,27 @@
-"""Helpers shared by the subcommands: parsing number lists, printing tables and JSON."""
+"""Helpers shared by the subcommands: parsing number lists, printing tables and JSON, the
+options that choose an experiment and the CPU thread count of the commands that train."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from droprune._json import dumps
 
-__all__ = ["dump_json", "format_table", "parse_float_list", "parse_int_list", "parse_number"]
+__all__ = ["DEFAULT_THREADS", "THREADS_ENV", "add_config_arguments", "add_run_arguments",
+           "apply_threads", "check_experiment", "check_preset",
+           "dump_json", "format_table", "load_experiment", "parse_float_list",
+           "parse_int_list", "parse_number", "resolve_threads"]
+
+#: environment variable with the default of ``--threads``
+THREADS_ENV = "DROPRUNE_THREADS"
+#: torch threads of the commands that train, unless --threads or $DROPRUNE_THREADS say otherwise:
+#: on a busy 2-core machine the demo's MLP trained 6-130x faster with 1 thread than with 2
+#: (benchmarks/bench_threads.py)
+DEFAULT_THREADS = 1
 
 
 def parse_number(text: Any, name: str, *, integer: bool = False) -> Any:
@@ -80,8 +93,86 @@ def add_config_arguments(parser) -> None:
                                          "when available)")
 
 
+def add_run_arguments(parser) -> None:
+    """The options of every command that trains: --threads and --no-progress."""
+    parser.add_argument("--threads", metavar="N",
+                        help=f"CPU threads torch uses (default: ${THREADS_ENV}, else "
+                             f"{DEFAULT_THREADS}: small models train fastest on one thread). "
+                             f"Results can differ in the last bits between thread counts; the "
+                             f"same count reproduces them")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def resolve_threads(option: str | None, environ: Mapping[str, str] = os.environ) -> int:
+    """The thread count of a command: ``--threads``, else ``$DROPRUNE_THREADS``, else
+    :data:`DEFAULT_THREADS`; an integer >= 1 (checked without importing torch).
+
+    Examples
+    --------
+    >>> resolve_threads(None, {}), resolve_threads(None, {"DROPRUNE_THREADS": "4"})
+    (1, 4)
+    >>> resolve_threads("2", {"DROPRUNE_THREADS": "4"})
+    2
+    >>> resolve_threads("0", {})
+    Traceback (most recent call last):
+    ...
+    ValueError: --threads must be an integer >= 1, got '0'
+    """
+    name, text = ("--threads", option) if option is not None else (THREADS_ENV,
+                                                                   environ.get(THREADS_ENV))
+    if text is None or not str(text).strip():
+        return DEFAULT_THREADS
+    requirement = f"{name} must be an integer >= 1, got {text!r}"
+    try:
+        value = parse_number(text, name, integer=True)
+    except ValueError:
+        raise ValueError(requirement) from None
+    if value < 1:
+        raise ValueError(requirement)
+    return value
+
+
+def apply_threads(threads: int) -> None:
+    """Make torch use ``threads`` CPU threads for the rest of the command. The command owns its
+    process, so this is process-wide; library code uses
+    :func:`droprune.training.torch_threads` instead."""
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def check_preset(name: str) -> None:
+    """Refuse an unknown preset name without importing torch (a typo is reported at once).
+
+    Examples
+    --------
+    >>> check_preset("mnist1d-cpux")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown preset 'mnist1d-cpux'; valid presets: mnist1d-cpu, cifar10-vgg16, cifar100-vgg19, tinyimagenet-resnet18, tinyimagenet-resnet18-imb2, tinyimagenet-resnet18-imb5, tinyimagenet-resnet18-imb20, imagenet-resnet50, waterbirds-resnet50
+    """
+    from droprune.experiments.preset_names import PRESET_NAMES
+
+    if name not in PRESET_NAMES:
+        raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESET_NAMES)}")
+
+
+def check_experiment(preset: str | None, config: str | None) -> None:
+    """Refuse a missing experiment, an unknown preset name or a missing config file, without
+    importing torch."""
+    if preset is None and config is None:
+        raise ValueError("choose the experiment: --preset NAME (see `droprune presets`) or "
+                         "--config FILE")
+    if preset is not None:
+        check_preset(preset)
+    if config is not None and not Path(config).is_file():
+        raise FileNotFoundError(f"--config {config}: no such file (a .toml or .json experiment "
+                                f"file; presets go with --preset)")
+
+
 def load_experiment(preset: str | None, config: str | None, overrides: list[str]):
-    """The ExperimentConfig chosen by --preset/--config and --set."""
+    """The ExperimentConfig chosen by --preset/--config (one is required) and --set."""
+    check_experiment(preset, config)
     from droprune.experiments.config import load_config
 
     return load_config(preset or config, overrides)

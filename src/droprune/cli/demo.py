@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._common import add_run_arguments, apply_threads, load_experiment, resolve_threads
+
 PRESET = "mnist1d-cpu"
 QUICK = ["seeds=0", "densities=0.3,0.7", "train.epochs=6", "train.drop_epochs=4",
          "query.seeds=2", "query.epochs_fraction=0.34",
@@ -25,19 +27,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config key of the preset (repeatable)")
     p.add_argument("--device", help="torch device (default: CUDA when available, else CPU)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_run_arguments(p)
     p.set_defaults(handler=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from droprune.experiments.config import load_config
+    threads = resolve_threads(args.threads)
+    overrides = (QUICK if args.quick else []) + list(args.set)
+    cfg = load_experiment(PRESET, None, overrides)
+    apply_threads(threads)
     from droprune.experiments.report import write_report
     from droprune.experiments.store import read_results
     from droprune.experiments.sweep import run_sweep
     from droprune.training.distributed import is_main
 
-    overrides = (QUICK if args.quick else []) + list(args.set)
-    cfg = load_config(PRESET, overrides)
     summary = run_sweep(cfg, args.out, device=args.device, progress=not args.no_progress)
     if is_main():  # under torchrun only rank 0 writes and prints
         print(summary)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import dump_json, format_table
+from ._common import check_preset, dump_json, format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,11 +15,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _presets(args: argparse.Namespace) -> int:
+    if args.show:
+        check_preset(args.show)  # before torch: a typo is reported at once
     from droprune.experiments.presets import PRESETS
 
     if args.show:
-        if args.show not in PRESETS:
-            raise ValueError(f"unknown preset {args.show!r}; valid presets: {', '.join(PRESETS)}")
         print(dump_json(PRESETS[args.show].to_dict()))
         return 0
     rows = []

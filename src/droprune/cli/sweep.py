@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_config_arguments, load_experiment
+from ._common import (
+    add_config_arguments,
+    add_run_arguments,
+    apply_threads,
+    load_experiment,
+    resolve_threads,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, help="sweep folder (results, selections, "
                                                             "query scores)")
     p.add_argument("--shard", help="i/n: run only the i-th of n blocks of the plan (0-based)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_run_arguments(p)
     p.set_defaults(handler=_sweep)
 
     r = sub.add_parser(
@@ -33,17 +39,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_arguments(r)
     r.add_argument("--method", required=True, help="e.g. Random+DRoP, EL2N, Forgetting+DRoP (strategies: `droprune scorers`)")
     r.add_argument("--density", required=True, type=float, help="fraction KEPT, in (0, 1]")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--out", required=True, type=Path)
-    r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--seed", type=int, default=0,
+                   help="seed of the run: its query models, selection and final model "
+                        "(default: 0)")
+    r.add_argument("--out", required=True, type=Path,
+                   help="sweep folder to add the run to (results, selection, query scores); "
+                        "runs already in it are not redone")
+    add_run_arguments(r)
     r.set_defaults(handler=_run)
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    threads = resolve_threads(args.threads)
+    cfg = load_experiment(args.preset, args.config, args.set)
+    apply_threads(threads)
     from droprune.experiments.sweep import parse_shard, run_sweep
     from droprune.training.distributed import is_main
 
-    cfg = load_experiment(args.preset, args.config, args.set)
     summary = run_sweep(cfg, args.out, shard=parse_shard(args.shard), device=args.device,
                         progress=not args.no_progress)
     if is_main():  # torchrun: one summary, from rank 0
@@ -52,10 +64,6 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from droprune.experiments.store import ResultStore
-    from droprune.experiments.sweep import run_sweep
-    from droprune.training.distributed import is_main
-
     overrides = list(args.set) + [f"methods={args.method}", f"densities={args.density}",
                                   f"seeds={args.seed}"]
     if args.method.strip().lower() == "full":
@@ -63,7 +71,13 @@ def _run(args: argparse.Namespace) -> int:
             raise ValueError(f"--method Full keeps the whole training set: give --density 1, "
                              f"got {args.density:g}")
         overrides[-2] = "densities=1.0"
+    threads = resolve_threads(args.threads)
     cfg = load_experiment(args.preset, args.config, overrides)
+    apply_threads(threads)
+    from droprune.experiments.store import ResultStore
+    from droprune.experiments.sweep import run_sweep
+    from droprune.training.distributed import is_main
+
     summary = run_sweep(cfg, args.out, device=args.device, progress=not args.no_progress)
     if not is_main():  # torchrun: one summary, from rank 0
         return 0

@@ -1,33 +1,38 @@
 """Experiments: methods, configs and presets, the pipeline, sweeps, the results store, reports.
 
-See ``docs/experiments.md``.
+See ``docs/experiments.md``. The names below are imported on first use (so that
+:mod:`droprune.experiments.preset_names` imports without torch: the command line checks a
+preset name before it loads torch).
 """
 
-from .config import DataSpec, ExperimentConfig, ModelSpec, QuerySpec, config_from_dict, load_config
-from .methods import Method, parse_method
-from .pipeline import RunSpec, plan_runs, select_indices
-from .presets import PRESETS
-from .record import RunRecord
-from .report import write_report
-from .store import ResultStore, read_results
-from .sweep import run_sweep
+from __future__ import annotations
 
-__all__ = [
-    "PRESETS",
-    "DataSpec",
-    "ExperimentConfig",
-    "Method",
-    "ModelSpec",
-    "QuerySpec",
-    "ResultStore",
-    "RunRecord",
-    "RunSpec",
-    "config_from_dict",
-    "load_config",
-    "parse_method",
-    "plan_runs",
-    "read_results",
-    "run_sweep",
-    "select_indices",
-    "write_report",
-]
+import importlib
+from typing import Any
+
+#: public name -> the submodule that defines it
+_WHERE = {
+    "DataSpec": "config", "ExperimentConfig": "config", "ModelSpec": "config",
+    "QuerySpec": "config", "config_from_dict": "config", "load_config": "config",
+    "Method": "methods", "parse_method": "methods",
+    "RunSpec": "pipeline", "plan_runs": "pipeline", "select_indices": "pipeline",
+    "PRESETS": "presets",
+    "RunRecord": "record",
+    "write_report": "report",
+    "ResultStore": "store", "read_results": "store",
+    "run_sweep": "sweep",
+}
+
+__all__ = sorted(_WHERE, key=lambda n: (not n.isupper(), n))
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -6,14 +6,17 @@ used and the process's matplotlib backend is left alone):
 
 * ``accuracy_vs_density.png`` and ``worst_class_vs_density.png``: mean over seeds per method
   with min/max bands; the full-data baseline as a horizontal line;
-* ``class_densities.png``: each class's density after pruning, sorted, at every density, for
-  the DRoP-based and the strategy-only methods;
+* ``class_densities.png``: each class's density after pruning (mean over seeds), sorted, at
+  every density, for the DRoP-based and the strategy-only methods;
 * ``density_vs_accuracy.png``: full-data class accuracy against class density at one density,
-  one panel per method, with the Pearson correlation in the title;
+  one panel per method (shared axes), with the Pearson correlation in the title;
 
-plus ``table.csv`` / the HTML table of average and worst-class accuracy at d = 0.3, 0.5, 0.8
-per strategy with and without DRoP (best worst-class value marked), ``summary.csv`` (per method
-and density), and ``results.csv`` / ``results.parquet`` (one row per run) for pandas.
+plus ``table.csv`` / the HTML table of average and worst-class accuracy at every density of the
+sweep per strategy with and without DRoP (best worst-class values marked, ties alike),
+``summary.csv`` (per method and density), and ``results.csv`` / ``results.parquet`` (one row
+per run) for pandas. Accuracies are shown in % (the CSV/Parquet files keep fractions); densities
+are fractions kept, as everywhere in droprune. Each figure in ``report.html`` has a caption
+saying what it shows.
 """
 
 from __future__ import annotations
@@ -38,7 +41,6 @@ from .store import read_results
 __all__ = ["ReportFiles", "full_class_accuracy", "robustness_table", "summarize",
            "write_report"]
 
-TABLE_DENSITIES = (0.3, 0.5, 0.8)
 METRICS = ("accuracy", "worst_class_accuracy", "gap", "std")
 
 
@@ -85,31 +87,44 @@ def _nearest(densities: Iterable[float], target: float) -> float | None:
     return best if abs(best - target) <= 0.051 else None
 
 
-def robustness_table(df, densities: Sequence[float] = TABLE_DENSITIES):
+def robustness_table(df, densities: Sequence[float] | None = None):
     """Average and worst-class accuracy (mean over seeds, %) at the given densities.
 
-    Rows: every method except Full (grouped by strategy family: "EL2N", "EL2N+DRoP",
-    "Random+EL2NQ", ...). Columns ``avg@d`` and ``worst@d``. The best worst-class value of
-    each density is listed in the returned ``best`` dict (density -> method).
+    Parameters
+    ----------
+    df
+        Results (:func:`droprune.experiments.store.read_results`).
+    densities
+        Densities of the columns (each matched to the nearest density of the runs within
+        0.05); None: every density of the pruned runs.
+
+    Returns
+    -------
+    table, best
+        ``table``: rows are every method except Full (grouped by strategy family: "EL2N",
+        "EL2N+DRoP", "Random+EL2NQ", ...), columns ``avg@d`` and ``worst@d``. ``best``: column
+        ``worst@d`` -> the methods with the best worst-class value at 0.1 (the precision
+        shown), all of them when several tie.
     """
     import pandas as pd
 
     pruned = df[df["method"] != "Full"]
     rows: dict[str, dict[str, float]] = {}
-    best: dict[str, str] = {}
-    used = []
+    best: dict[str, tuple[str, ...]] = {}
+    if densities is None:
+        densities = sorted(set(float(d) for d in pruned["density"]))
     for target in densities:
         d = _nearest(pruned["density"], target)
         if d is None:
             continue
-        used.append(d)
         at = pruned[np.isclose(pruned["density"], d)]
         means = at.groupby("method")[["accuracy", "worst_class_accuracy"]].mean() * 100
         for method, row in means.iterrows():
             rows.setdefault(method, {})[f"avg@{d:g}"] = row["accuracy"]
             rows[method][f"worst@{d:g}"] = row["worst_class_accuracy"]
-        if not means.empty:
-            best[f"worst@{d:g}"] = str(means["worst_class_accuracy"].idxmax())
+        shown = means["worst_class_accuracy"].round(1)
+        if shown.notna().any():
+            best[f"worst@{d:g}"] = tuple(str(m) for m in shown.index[shown == shown.max()])
     table = pd.DataFrame.from_dict(rows, orient="index")
     if not table.empty:
         fam = df.drop_duplicates("method").set_index("method")["family"]
@@ -135,7 +150,7 @@ def _style(method: str, families: list[str]) -> dict[str, Any]:
 
 
 def _plot_vs_density(summary, df, metric: str, ylabel: str, path: Path) -> Path:
-    fig = agg_figure(7.5, 5)
+    fig = agg_figure(9, 5)
     ax = fig.subplots()
     families = sorted(set(summary["family"]))
     for method, part in summary[summary["method"] != "Full"].groupby("method"):
@@ -148,10 +163,13 @@ def _plot_vs_density(summary, df, metric: str, ylabel: str, path: Path) -> Path:
     full = df[df["method"] == "Full"][metric]
     if not full.empty:
         ax.axhline(full.mean() * 100, color="black", linewidth=1.2, label="Full data")
-    ax.set_xlabel("density (fraction of the training set kept)")
+    ax.set_xlabel("density d (fraction of the training set kept)")
     ax.set_ylabel(ylabel)
+    lo, hi = ax.get_ylim()
+    if max(lo, 0) < min(hi, 100):
+        ax.set_ylim(max(lo, 0), min(hi, 100))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
     fig.tight_layout()
     _save(fig, path)
     return path
@@ -168,13 +186,19 @@ def _mean_class_density(df, method: str, density: float) -> np.ndarray | None:
     return _mean_of_lists(rows["class_density"])
 
 
-def _panels(n: int, width: float, height: float):
-    """A grid of up to 4 columns for n panels; unused axes hidden. Returns (fig, axes list)."""
-    cols = min(4, n)
+PANEL_COLUMNS = 4
+
+
+def _panels(n: int, width: float, height: float, *, extra_height: float = 0.0):
+    """A grid of up to :data:`PANEL_COLUMNS` columns for n panels sharing both axes (labelled
+    on every panel); unused axes hidden. Returns (fig, axes list)."""
+    cols = min(PANEL_COLUMNS, n)
     rows = -(-n // cols)
-    fig = agg_figure(width * cols, height * rows)
-    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
+    fig = agg_figure(width * cols, height * rows + extra_height)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
     flat = list(axes.flat)
+    for ax in flat:
+        ax.tick_params(labelbottom=True, labelleft=True)
     for ax in flat[n:]:
         ax.set_visible(False)
     return fig, flat[:n]
@@ -184,22 +208,25 @@ def _plot_class_densities(df, methods: list[str], path: Path) -> Path:
     import matplotlib
 
     densities = sorted(set(df.loc[df["method"] != "Full", "density"]))
-    fig, axes = _panels(len(methods), 4.0, 3.4)
+    fig, axes = _panels(len(methods), 4.0, 3.4, extra_height=0.5)
     cmap = matplotlib.colormaps["viridis"]
     for i, (ax, method) in enumerate(zip(axes, methods)):
-        for i, d in enumerate(densities):
+        for j, d in enumerate(densities):
             cd = _mean_class_density(df, method, d)
             if cd is None:
                 continue
-            ax.plot(np.sort(cd[~np.isnan(cd)])[::-1], color=cmap(i / max(1, len(densities) - 1)),
-                    marker=".", label=f"d={d:g}")
+            ax.plot(np.sort(cd[~np.isnan(cd)])[::-1], color=cmap(j / max(1, len(densities) - 1)),
+                    marker=".", label=f"d = {d:g}")
         ax.set_title(method, fontsize=9)
         ax.set_xlabel("classes, sorted by density")
         ax.grid(alpha=0.3)
-        if i % 4 == 0:
+        if i % PANEL_COLUMNS == 0:
             ax.set_ylabel("class density after pruning")
-    axes[-1].legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    # one legend for every panel, above them (covering no curve)
+    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 9), fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))
     _save(fig, path)
     return path
 
@@ -216,9 +243,9 @@ def _plot_density_vs_accuracy(df, methods: list[str], density: float,
         corr[method] = r
         ax.scatter(cd, full_acc * 100, s=18)
         ax.set_title(f"{method}\nr = {r:.2f}", fontsize=9)
-        ax.set_xlabel(f"class density (d={density:g})")
+        ax.set_xlabel(f"class density at d = {density:g}")
         ax.grid(alpha=0.3)
-        if i % 4 == 0:
+        if i % PANEL_COLUMNS == 0:
             ax.set_ylabel("full-data class accuracy (%)")
     fig.tight_layout()
     _save(fig, path)
@@ -245,12 +272,45 @@ def _write_df(df, path: Path, kind: str) -> Path:
     return atomic_write(path, lambda fh: df.to_parquet(fh, index=False))
 
 
-def _img(path: Path) -> str:
+def _figure(path: Path, caption: str) -> str:
+    """An embedded PNG with its caption under it."""
     data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+    return (f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{caption}</figcaption></figure>")
 
 
-def _table_html(table, best: dict[str, str]) -> str:
+#: what the test accuracies are measured on, said under every figure that shows them
+TEST_SPLIT = ("Accuracies (%) are on the test half of the official test set, never the "
+              "validation half that DRoP reads.")
+
+
+def _captions(seeds: int, corr_density: float | None) -> dict[str, str]:
+    """Caption of each figure, by file name."""
+    over = f"mean over {seeds} seed{'s' if seeds != 1 else ''}"
+    band = (f"Lines: {over}; shaded bands: min to max over the seeds" if seeds > 1
+            else f"Lines: one seed (no band)")
+    return {
+        "accuracy_vs_density.png":
+            f"Average test accuracy against density d. {band}; black line: the full data "
+            f"(mean over seeds). Solid: with DRoP quotas; dotted: the strategy alone; dashed: "
+            f"random within the strategy's class quotas (StrategyQ). {TEST_SPLIT}",
+        "worst_class_vs_density.png":
+            f"Worst-class test accuracy (the lowest class recall) against density d. {band}; "
+            f"black line: the full data. {TEST_SPLIT}",
+        "class_densities.png":
+            f"Density of each class after pruning (fraction of the class kept; {over}), "
+            f"classes sorted from the most to the least kept, one curve per density d. Flat "
+            f"curves prune every class alike; DRoP keeps more of the classes with a larger "
+            f"validation error.",
+        "density_vs_accuracy.png":
+            f"Each point is a class: its density after pruning at d = {corr_density:g} "
+            f"({over}) against its test accuracy with the full data ({over}); r: Pearson "
+            f"correlation. A negative r means the method keeps more of the harder classes. "
+            f"{TEST_SPLIT}" if corr_density is not None else "",
+    }
+
+
+def _table_html(table, best: dict[str, tuple[str, ...]]) -> str:
     if table.empty:
         return "<p>No pruned runs at these densities.</p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ["method", *table.columns])
@@ -260,7 +320,7 @@ def _table_html(table, best: dict[str, str]) -> str:
         for col in table.columns:
             v = row[col]
             text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1f}"
-            if best.get(col) == method:
+            if method in best.get(col, ()):
                 text = f"<b>{text}</b>"
             cells.append(f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -312,6 +372,7 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
     figs.append(_plot_class_densities(df, panel, folder / "class_densities.png"))
     full_acc = full_class_accuracy(df)
     corr: dict[str, float] = {}
+    d = None
     if full_acc is not None and pruned_d:
         d = corr_density if corr_density is not None else pruned_d[0]
         path, corr = _plot_density_vs_accuracy(df, panel, d, full_acc,
@@ -321,41 +382,62 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
         rep.notes.append("no Full runs: the class-density vs full-data accuracy figure needs "
                          "the Full method")
     rep.files += figs
-    atomic_write_text(folder / "report.html", _html(df, summary, table, best, figs, corr, rep))
+    captions = _captions(df["seed"].nunique(), d)
+    atomic_write_text(folder / "report.html",
+                      _html(df, summary, table, best, figs, captions, corr, rep))
     rep.files.append(folder / "report.html")
     return rep
 
 
-def _html(df, summary, table, best, figs, corr, rep: ReportFiles) -> str:
+#: columns of the HTML summary table: result column -> heading (accuracies shown in %)
+SUMMARY_COLUMNS = {"method": "method", "density": "density d", "seeds": "seeds",
+                   "accuracy_mean": "average accuracy (%)",
+                   "worst_class_accuracy_mean": "worst-class accuracy (%)",
+                   "gap_mean": "max-min class gap (%)", "std_mean": "std of class accuracy (%)"}
+
+
+def _summary_html(summary) -> str:
+    shown = summary[list(SUMMARY_COLUMNS)].copy()
+    for col in ("accuracy_mean", "worst_class_accuracy_mean", "gap_mean", "std_mean"):
+        shown[col] = shown[col] * 100
+    shown = shown.rename(columns=SUMMARY_COLUMNS)
+    return shown.to_html(index=False, formatters={"density d": lambda v: f"{v:g}"},
+                         float_format=lambda v: f"{v:.1f}")
+
+
+def _html(df, summary, table, best, figs, captions, corr, rep: ReportFiles) -> str:
     cfg = df["config"].iloc[0] if "config" in df and len(df) else {}
     title = html.escape(str(df["experiment"].iloc[0]))
-    corr_rows = "".join(f"<tr><td>{html.escape(m)}</td><td>{r:.3f}</td></tr>"
+    corr_rows = "".join(f"<tr><td>{html.escape(m)}</td><td>{r:.2f}</td></tr>"
                         for m, r in corr.items())
-    summary_cols = ["method", "density", "seeds", "accuracy_mean", "worst_class_accuracy_mean",
-                    "gap_mean", "std_mean"]
+    table_d = [c.split("@", 1)[1] for c in table.columns if c.startswith("avg@")]
+    seeds = df["seed"].nunique()
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>droprune report: {title}</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;}"
         "table{border-collapse:collapse;margin:1em 0;font-size:13px}"
         "td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
-        "img{max-width:100%;margin:1em 0}</style></head><body>",
+        "img{max-width:100%}figure{margin:1.5em 0}"
+        "figcaption{font-size:13px;color:#333;max-width:900px}</style></head><body>",
         f"<h1>droprune report: {title}</h1>",
         f"<p>{len(df)} final runs; dataset <b>{html.escape(str(df['dataset'].iloc[0]))}</b>, "
         f"model <b>{html.escape(str(df['model'].iloc[0]))}</b>, seeds "
         f"{sorted(set(int(s) for s in df['seed']))}. Density = fraction of the training set "
         f"KEPT. Accuracies are on the test half of the official test set (never the "
         f"validation half DRoP uses).</p>",
-        "<h2>Average and worst-class accuracy (%) at d = 0.3, 0.5, 0.8</h2>",
-        "<p>Mean over seeds; bold: best worst-class accuracy at that density.</p>",
+        f"<h2>Average / worst-class test accuracy (%) at d = {', '.join(table_d) or '-'}</h2>",
+        f"<p>Mean over {seeds} seed{'s' if seeds != 1 else ''}; bold: the best worst-class "
+        f"accuracy at that density (every method that ties at the precision shown).</p>",
         _table_html(table, best),
-        "<h2>Figures</h2>", *[_img(p) for p in figs],
+        "<h2>Figures</h2>", *[_figure(p, html.escape(captions.get(p.name, ""))) for p in figs],
     ]
     if corr_rows:
         parts += ["<h2>Correlation of class density with full-data class accuracy</h2>",
                   f"<table><tr><th>method</th><th>Pearson r</th></tr>{corr_rows}</table>"]
     parts += ["<h2>All methods and densities</h2>",
-              summary[summary_cols].to_html(index=False, float_format=lambda v: f"{v:.4f}"),
+              f"<p>Mean over seeds. {TEST_SPLIT}</p>",
+              _summary_html(summary),
               *[f"<p><i>{html.escape(n)}</i></p>" for n in rep.notes],
               "<h2>Configuration</h2>",
               f"<pre>{html.escape(dumps(cfg, 'config', indent=2))}</pre>",

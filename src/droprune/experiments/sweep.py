@@ -57,11 +57,25 @@ class SweepSummary:
     skipped: int
     completed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    shard: tuple[int, int] | None = None
 
     def __str__(self) -> str:
-        return (f"{len(self.completed)} runs completed, {self.skipped} already done, "
-                f"{self.planned} in this shard's plan; {self.seconds:.0f} s; results in "
-                f"{self.out_dir}")
+        """E.g. ``1 run completed, 0 already done, 1 planned; 3 s; results in runs/one``.
+
+        Examples
+        --------
+        >>> print(SweepSummary(Path("out"), planned=4, skipped=3, completed=["a"], shard=(0, 2)))
+        1 run completed, 3 already done, 4 in shard 0/2's plan; 0 s; results in out
+        """
+        where = ("planned" if self.shard is None
+                 else f"in shard {self.shard[0]}/{self.shard[1]}'s plan")
+        return (f"{_runs(len(self.completed))} completed, {self.skipped} already done, "
+                f"{self.planned} {where}; {self.seconds:.0f} s; results in {self.out_dir}")
+
+
+def _runs(n: int) -> str:
+    """``"1 run"``, ``"2 runs"``."""
+    return f"{n} run" if n == 1 else f"{n} runs"
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -242,12 +256,15 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
     store = ResultStore(store_path) if is_main() else None
     mine = shard_runs(plan_runs(cfg), shard)
     todo = [r for r in mine if r.run_id(cfg) not in done]
-    summary = SweepSummary(out_dir=out_dir, planned=len(mine), skipped=len(mine) - len(todo))
+    summary = SweepSummary(out_dir=out_dir, planned=len(mine), skipped=len(mine) - len(todo),
+                           shard=shard)
+    plan = "this plan" if shard is None else f"shard {shard[0]}/{shard[1]}'s plan"
     if not todo:
         summary.seconds = time.perf_counter() - start
-        log(f"nothing to do: all {len(mine)} runs of this plan are in {out_dir}")
+        log(f"nothing to do: {'the' if len(mine) == 1 else 'all'} {_runs(len(mine))} of {plan} "
+            f"{'is' if len(mine) == 1 else 'are'} in {out_dir}")
         return summary
-    log(f"{cfg.name}: {len(todo)} runs to do ({summary.skipped} already done) -> {out_dir}")
+    log(f"{cfg.name}: {_runs(len(todo))} to do ({summary.skipped} already done) -> {out_dir}")
     splits = load_splits(cfg)
     bar = tqdm(total=len(mine), initial=summary.skipped, desc="sweep", unit="run",
                disable=not progress, position=0)

@@ -5,7 +5,8 @@ the recorder hooks that feed the scorers.
 Modules: ``loop`` (:func:`train`), ``config`` (:class:`TrainConfig`), ``stats``
 (:class:`EpochStats`, :class:`TrainResult`), ``inference`` (:func:`predict_logits`,
 :func:`evaluate`, ``model_outputs``), ``batching`` (the batch plan), ``augment``, ``cdbw``,
-``checkpoint``, ``hooks`` (:class:`Recorder`, :class:`Callback`) and ``distributed``.
+``checkpoint``, ``hooks`` (:class:`Recorder`, :class:`Callback`), ``threads``
+(:func:`torch_threads`) and ``distributed``.
 
 Examples
 --------
@@ -20,6 +21,7 @@ from .hooks import Callback, Recorder
 from .inference import eval_mode, evaluate, predict_logits, resolve_device
 from .loop import train
 from .stats import EpochStats, TrainResult
+from .threads import torch_threads
 
 __all__ = [
     "Callback",
@@ -32,5 +34,6 @@ __all__ = [
     "evaluate",
     "predict_logits",
     "resolve_device",
+    "torch_threads",
     "train",
 ]

@@ -53,6 +53,7 @@ from .distributed import AUGMENT_STREAM, all_reduce_sum, barrier, derived_genera
 from .hooks import Callback, Recorder
 from .inference import eval_mode, predict_logits, resolve_device
 from .stats import EpochStats, TrainResult
+from .threads import check_threads, torch_threads
 
 __all__ = ["train"]
 
@@ -298,7 +299,8 @@ def _postfix(stats: EpochStats) -> str:
 def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *, seed: int = 0,
           val_set: LabelledDataset | None = None, recorders: Sequence[Recorder] = (),
           callbacks: Sequence[Callback] = (), checkpoint_dir: str | Path | None = None,
-          device: str | torch.device | None = None, progress: bool = True) -> TrainResult:
+          device: str | torch.device | None = None, progress: bool = True,
+          threads: int | None = None) -> TrainResult:
     """Train ``model`` on ``train_set`` with SGD, cross-entropy and a step schedule.
 
     Parameters
@@ -332,6 +334,11 @@ def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *,
         Where to train; None means CUDA when available, else the CPU.
     progress
         Show a tqdm progress bar (rank 0 only).
+    threads
+        Number of CPU threads torch uses during this call (``torch.set_num_threads``; the
+        previous value is restored afterwards). None (default) leaves torch's setting as it is.
+        Small models are fastest with 1 (``benchmarks/bench_threads.py``); results can differ
+        in the last bits between thread counts, the same count reproduces them.
 
     Returns
     -------
@@ -358,6 +365,17 @@ def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *,
     """
     callbacks = list(callbacks)
     _check_run(model, train_set, config, seed, val_set, callbacks)
+    check_threads(threads)
+    with torch_threads(threads):
+        return _train(model, train_set, config, seed=seed, val_set=val_set, recorders=recorders,
+                      callbacks=callbacks, checkpoint_dir=checkpoint_dir, device=device,
+                      progress=progress)
+
+
+def _train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *, seed: int,
+           val_set: LabelledDataset | None, recorders: Sequence[Recorder],
+           callbacks: list[Callback], checkpoint_dir: str | Path | None,
+           device: str | torch.device | None, progress: bool) -> TrainResult:
     rank, world_size = check_world(config)
     device = resolve_device(device)
     model.to(device)
