@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_int
-
 from .._io import atomic_write_json, remove_stale_temporaries
 from .config import ExperimentConfig, check_device, config_from_dict
 from .pipeline import (
