@@ -45,7 +45,7 @@ from .quotas import (
 )
 from .selection import select, select_global
 
-__all__ = ["PruneResult", "prune", "select_by_method"]
+__all__ = ["PruneResult", "parse_prune_method", "prune", "select_by_method"]
 
 #: Columns of :attr:`PruneResult.table`.
 TABLE_COLUMNS = ("class", "name", "size", "val_recall", "val_count", "kept", "density",
@@ -283,7 +283,7 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
     ...                min_per_class=10).table["kept"].tolist()
     [10, 47, 93]
     """
-    parsed = _parse(method, scores)
+    parsed = parse_prune_method(method, scores_given=scores is not None)
     lab = as_labels(labels)
     k = _num_classes(num_classes, lab, recalls, class_names, val_proba, val_labels, val_pred)
     lab = as_labels(lab, num_classes=k)
@@ -323,9 +323,21 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
                        seed=int(seed))
 
 
-def _parse(method: Any, scores: Any) -> Method:
-    """The method, any strategy name being the label of ``scores``; refused when it does not
-    match whether scores are given."""
+def parse_prune_method(method: Any, *, scores_given: bool | None) -> Method:
+    """A method name as :func:`prune` reads it: any strategy name is the label of the scores
+    given; ``Full`` and ``+CDBW`` (training, not selection) are refused, and so is a method
+    that reads scores when none are given, or one that picks at random when scores are
+    (``scores_given=None`` skips these two checks).
+
+    Examples
+    --------
+    >>> parse_prune_method("margin+drop", scores_given=True).name
+    'margin+DRoP'
+    >>> parse_prune_method("EL2N+DRoP", scores_given=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: method 'EL2N+DRoP' reads EL2N scores: pass scores= (one per sample, higher = harder = kept first), or use a Random method such as 'Random+DRoP'
+    """
     parsed = parse_method(method, strategies="any")
     if parsed.is_full:
         raise ValueError("method 'Full' keeps everything: nothing to prune (pass a density and "
@@ -333,12 +345,14 @@ def _parse(method: Any, scores: Any) -> Method:
     if parsed.cdbw:
         raise ValueError(f"method {method!r}: +CDBW weights the final training, it selects "
                          f"nothing; drop '+CDBW' (train with CDB-W yourself)")
-    if parsed.reads_scores and scores is None:
+    if scores_given is None:
+        return parsed
+    if parsed.reads_scores and not scores_given:
         named = parsed.quota_strategy or parsed.strategy
         raise ValueError(f"method {parsed.name!r} reads {named} scores: pass scores= (one per "
                          f"sample, higher = harder = kept first), or use a Random method such "
                          f"as 'Random+DRoP'")
-    if scores is not None and not parsed.reads_scores:
+    if scores_given and not parsed.reads_scores:
         raise ValueError(f"scores were given but method {parsed.name!r} picks at random: name "
                          f"them in the method (e.g. 'MyScore+DRoP', 'MyScore' or "
                          f"'Random+MyScoreQ') or leave scores out")
