@@ -215,6 +215,7 @@ def photos(tmp_path):
 def image_args(photos, out, *extra, model="mlp"):
     return ["--data", "imagefolder", "--root", photos, "--option", "image_size=6",
             "--set", "query.seeds=1", "--set", "train.epochs=2", "--set", "train.batch_size=8",
+            "--set", "data.split_seed=1",
             "--model", model, "--density", "0.6", "--out", out, "--no-progress",
             "--min-per-class", "2", *extra]
 
@@ -230,6 +231,9 @@ def test_image_folder_with_query_models_writes_file_paths(photos, tmp_path, monk
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["dataset"]["name"] == "imagefolder" and manifest["dataset"]["fingerprint"]
     assert manifest["query"]["config"]["query"]["seeds"] == 1
+    # --set applies after --data: it may set the dataset's keys too
+    assert manifest["query"]["config"]["data"]["split_seed"] == 1
+    assert manifest["query"]["config"]["data"]["name"] == "imagefolder"
     classes = pd.read_csv(out / "classes.csv")
     assert classes["name"].tolist() == list(CLASS_SIZES)
     assert classes["val_count"].tolist() == [3, 3, 3]  # half of each test class validates

@@ -154,15 +154,14 @@ def _check_combination(args: argparse.Namespace) -> None:
 # -- the dataset and its query protocol -------------------------------------------------------
 
 def _experiment(args: argparse.Namespace, method, need_scores: bool):
-    """The experiment config of the query: --preset/--config/--set, then this command's
-    dataset, model, method, density and seed."""
-    from droprune.experiments.config import config_from_dict
+    """The experiment config of the query: --preset/--config, this command's dataset and
+    model, then the --set overrides; the grid is this command's method, density and seed."""
+    from droprune.experiments.config import apply_overrides, config_from_dict
 
-    base = load_experiment(args.preset, args.config, args.set)
-    values = base.to_dict()
+    values = load_experiment(args.preset, args.config, []).to_dict()
     data = dict(values["data"])
     if data.get("name") != args.data:
-        data = {"name": args.data}  # another dataset: the preset's data options do not apply
+        data = {"name": args.data}  # another dataset: the preset's data section does not apply
     if args.root is not None:
         data["root"] = str(Path(args.root).resolve())  # kept.csv lists absolute paths
     if args.option:
@@ -170,10 +169,10 @@ def _experiment(args: argparse.Namespace, method, need_scores: bool):
     values["data"] = data
     if args.model is not None and ":" not in args.model:
         values["model"] = {**values["model"], "name": args.model}
+    values = apply_overrides(values, args.set)
     # the query computes what is missing: the method's scores, else only the recalls
-    values["methods"] = [method.name if need_scores else "Random+DRoP"]
-    values["densities"] = [args.density]
-    values["seeds"] = [args.seed]
+    values.update(methods=[method.name if need_scores else "Random+DRoP"],
+                  densities=[args.density], seeds=[args.seed])
     return config_from_dict(values)
 
 
@@ -224,10 +223,11 @@ def _read_inputs(args: argparse.Namespace, method, splits) -> _Inputs:
         inputs = _Inputs(labels=train.labels, num_classes=train.num_classes,
                          class_names=None if names is None else tuple(names),
                          paths=train.sample_paths())
-        manifest["dataset"] = {"name": args.data, "root": None if args.root is None else
-                               str(args.root), "options": parse_options(args.option),
-                               "fingerprint": train.fingerprint(), "samples": len(train)}
         fingerprint = train.fingerprint()
+        manifest["dataset"] = {"name": args.data, "root": None if args.root is None else
+                               str(Path(args.root).resolve()),
+                               "options": parse_options(args.option),
+                               "fingerprint": fingerprint, "samples": len(train)}
     else:
         inputs = _read_labels(args.labels, args.recalls)
         manifest["labels"] = _file_entry(args.labels)
