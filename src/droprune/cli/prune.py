@@ -121,17 +121,17 @@ def _run(args: argparse.Namespace) -> int:
             f"{method.quota_strategy or method.strategy} scores (--scores FILE)"
         raise CLIError(f"method {method.name} needs {what}; give it, or --data NAME (with "
                        f"--model) to train query models that compute it")
-    cfg = splits = model = None
+    cfg = splits = query_options = None
     if args.data is not None:
         cfg = _experiment(args, method, need_scores)
-        model = _model(args)
+        query_options = _query_options(args, cfg, trains=need_recalls or need_scores)
         from droprune.experiments.sweep import load_splits
 
         splits = load_splits(cfg)
     inputs = _read_inputs(args, method, splits)
     _check_rule(args, method, inputs)
     if need_recalls or need_scores:
-        _query(args, cfg, splits, model, method, inputs, need_recalls, need_scores)
+        _query(args, cfg, splits, query_options, method, inputs, need_recalls, need_scores)
     return _prune_and_write(args, method, inputs, cfg)
 
 
@@ -176,34 +176,36 @@ def _experiment(args: argparse.Namespace, method, need_scores: bool):
     return config_from_dict(values)
 
 
-def _model(args: argparse.Namespace):
-    """The --model spec, resolved before any training (None: the config's model)."""
-    if args.model is None:
-        return None
+def _query_options(args: argparse.Namespace, cfg, *, trains: bool) -> dict[str, Any]:
+    """Keyword arguments of the query (device, progress, and a model factory of the user's),
+    with --model resolved before anything is loaded or trained (``trains``: whether the query
+    models will be trained at all)."""
+    from droprune.experiments.sweep import query_for_seed
     from droprune.models.factory import resolve_model
 
-    return resolve_model(args.model, name="--model")
-
-
-def _query(args, cfg, splits, model, method, inputs: _Inputs, need_recalls: bool,
-           need_scores: bool) -> None:
-    """Train (or reload from --out/query) the query models; fill in what was missing."""
-    from droprune.experiments.sweep import query_for_seed
-
-    kwargs: dict[str, Any] = dict(device=args.device if args.device else cfg.device,
-                                  progress=not args.no_progress)
-    if callable(model):
-        # HOOK (own models): a factory of the user's reaches the query protocol here, through
-        # query_for_seed(..., model=factory) once the query protocol takes one (the
-        # own-model work, `run_query(..., model=factory)`); until then it is refused here,
-        # before any training.
+    options: dict[str, Any] = dict(device=args.device if args.device else cfg.device,
+                                   progress=not args.no_progress)
+    model = None if args.model is None else resolve_model(args.model, name="--model")
+    if callable(model) and trains:
+        # HOOK (own models): a factory of the user's reaches the query protocol here, as
+        # query_for_seed(..., model=factory), once the query protocol takes one (the own-model
+        # work: run_query(..., model=factory)); until then it is refused here, before any
+        # training. A registry name is in cfg.model.name already (see _experiment).
         if "model" not in inspect.signature(query_for_seed).parameters:
             raise CLIError(f"--model {args.model}: this droprune cannot train a model of your "
                            f"own in the query protocol yet; give a registered model name "
-                           f"(`droprune data list` / docs/prune.md) or --recalls/--scores "
-                           f"computed with your model")
-        kwargs["model"] = model
-    query = query_for_seed(cfg, splits, args.seed, args.out, **kwargs)
+                           f"(docs/training.md) or --recalls / --scores computed with your "
+                           f"model (docs/prune.md)")
+        options["model"] = model
+    return options
+
+
+def _query(args, cfg, splits, options: dict[str, Any], method, inputs: _Inputs,
+           need_recalls: bool, need_scores: bool) -> None:
+    """Train (or reload from --out/query) the query models; fill in what was missing."""
+    from droprune.experiments.sweep import query_for_seed
+
+    query = query_for_seed(cfg, splits, args.seed, args.out, **options)
     if need_recalls:
         inputs.recalls = np.asarray(query.val_recall, dtype=np.float64)
         inputs.val_counts = np.bincount(splits.val.labels, minlength=inputs.num_classes)
@@ -496,6 +498,9 @@ def _prune_and_write(args: argparse.Namespace, method, inputs: _Inputs, cfg) -> 
                     outputs=list(OUTPUTS))
     atomic_write_json(out / "manifest.json", manifest)
     print(result.summary())
+    if result.starved:
+        print("to give every class a floor here: --min-per-class 5 (or --min-density), or "
+              "--error-estimate beta (with a 'count' column in --recalls)")
     print(f"kept list: {out / 'kept.csv'}")
     return 0
 
