@@ -232,3 +232,15 @@ def test_sklearn_story_in_a_few_lines():
 
 def test_exported_at_top_level():
     assert droprune.prune is prune and droprune.PruneResult.__name__ == "PruneResult"
+
+
+def test_method_names_parse_without_the_registry():
+    assert parse_method("margin+drop", strategies="any").strategy == "margin"
+    assert parse_method("RANDOM+myQ", strategies="any").quota_strategy == "my"
+    assert parse_method("el2n+Balanced", strategies=["EL2N"]).name == "EL2N+Balanced"
+    with pytest.raises(ValueError, match="unknown strategy 'EL2N'.*valid strategies: Random"):
+        parse_method("EL2N+DRoP", strategies=())
+    with pytest.raises(ValueError, match="has an empty strategy"):
+        parse_method("Random+Q", strategies="any")
+    with pytest.raises(ValueError, match="strategies must be a collection of names"):
+        parse_method("Random", strategies="EL2N")
