@@ -40,7 +40,9 @@ TINY = ['data.options={"num_samples": 1200}', "model.width=0.25", "train.epochs=
 SHRINK = {("sweep",): TINY, ("run",): TINY, ("demo",): TINY}
 
 # files that lines read, as a reader of the README would have them
-FILES = {"classes.csv": "size,recall,name\n500,0.9,cat\n500,0.8,dog\n100,0.7,fox\n"}
+FILES = {"classes.csv": "size,recall,name\n500,0.9,cat\n500,0.8,dog\n100,0.7,fox\n",
+         "recalls.csv": "class,recall,count\ncat,0.9,50\ndog,0.8,50\nfox,0.7,10\n",
+         "labels.csv": "label\n" + "cat\n" * 50 + "dog\n" * 50 + "fox\n" * 10}
 
 
 def _blocks(language: str) -> list[str]:

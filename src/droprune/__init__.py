@@ -1,6 +1,13 @@
 """droprune: distributionally robust data pruning.
 
-The numpy core (quotas, selection, metrics, theory) is importable without torch::
+Prune your own data in one call (plain arrays in, the kept indices and a per-class table
+out; see :func:`droprune.prune` and ``docs/prune.md``)::
+
+    result = droprune.prune(labels, 0.5, val_labels=val_labels, val_pred=val_pred)
+    result.kept, result.table
+
+The numpy core (quotas, selection, metrics, theory, :func:`prune`) is importable without
+torch::
 
     import droprune
     counts = droprune.drop_quotas(class_sizes, recalls, density=0.5)
@@ -33,11 +40,13 @@ from .quotas import (
     quotas_from_selection,
     starved_classes,
 )
+from .pruning import PruneResult, prune
 from .selection import select, select_global
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "PruneResult",
     "QUOTA_RULES",
     "QuotaWarning",
     "RobustnessReport",
@@ -52,6 +61,7 @@ __all__ = [
     "make_quotas",
     "min_samples_per_class",
     "proportional_quotas",
+    "prune",
     "quotas_from_selection",
     "robustness_report",
     "select",

@@ -141,3 +141,15 @@ def test_corrupt_image_names_the_file(folder_tree):
     with pytest.raises(DatasetFormatError) as err:
         train.inputs[4]
     assert str(bad) in str(err.value)
+
+
+def test_sample_paths_follow_the_samples(folder_tree):
+    root = folder_tree()
+    train, _ = load_imagefolder(root, image_size=8)
+    paths = train.sample_paths()
+    assert paths == [str(root / "train" / f) for f in train.inputs.files]
+    assert all(train.inputs.path(i) == type(root)(p) for i, p in enumerate(paths))
+    sub = train.subset([5, 0]).subset([1])  # a subset of a subset keeps its samples' files
+    assert sub.sample_paths() == [paths[0]]
+    in_memory = train.__class__(torch.zeros(2, 1, 4), np.array([0, 1]), num_classes=2)
+    assert in_memory.sample_paths() is None

@@ -149,6 +149,17 @@ class LabelledDataset(torch.utils.data.Dataset):
             source_indices=self.source_indices[idx],
         )
 
+    def sample_paths(self) -> list[str] | None:
+        """The file of every sample, in dataset order, when the inputs are files read lazily
+        (the ``imagefolder``, ``imagenet`` and ``waterbirds`` sources; a
+        subset keeps its samples' files); ``None`` when the inputs are in memory.
+
+        Any lazy input sequence with a ``paths()`` method returning one path per item
+        provides them (:class:`droprune.data.images.ImageFiles` does).
+        """
+        paths = getattr(self.inputs, "paths", None)
+        return paths() if callable(paths) else None
+
     def with_labels(self, labels: np.ndarray) -> "LabelledDataset":
         """The same inputs with other labels (e.g. a partition into groups)."""
         return replace(self, labels=np.asarray(labels))
@@ -198,6 +209,12 @@ class _LazySubset(Sequence):
 
     def __getitem__(self, i: int):  # type: ignore[override]
         return self.base[int(self.indices[i])]
+
+    def paths(self) -> list[str] | None:
+        """The base's paths at these indices (None when the base has none)."""
+        inner = getattr(self.base, "paths", None)
+        base = inner() if callable(inner) else None
+        return None if base is None else [base[int(i)] for i in self.indices]
 
     @property
     def fingerprint_key(self) -> Any:

@@ -126,6 +126,11 @@ class ImageFiles(Sequence):
         """Absolute path of sample ``i``."""
         return Path(self.root) / self.files[i]
 
+    def paths(self) -> list[str]:
+        """The path of every sample, in dataset order (``root`` joined with the relative
+        path); what :meth:`droprune.data.LabelledDataset.sample_paths` returns."""
+        return [str(Path(self.root) / f) for f in self.files]
+
     @property
     def fingerprint_key(self) -> tuple[str, int, int]:
         """Hash of the relative file list (in order) and the decoding sizes."""

@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import metrics as M
-from ..quotas import make_quotas, quotas_from_selection
-from ..selection import select, select_global
+from ..pruning import select_by_method
 from .config import ExperimentConfig, QuotaSpec
 from .methods import Method
 from .record import RunRecord
@@ -135,24 +134,12 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
     ``quotas`` (the config's safeguards; default the paper's rule) adds floors and the
     validation-noise-aware error estimate to the quota rules that take them, with the
     per-class validation counts of ``query``."""
-    n = labels.size
-    if method.is_full:
-        return np.arange(n, dtype=np.int64)
-    scores = None if method.scorer is None else query.scores[method.scorer]
-    if method.quota == "none":
-        return select_global(scores, density, seed=seed, n=n)
-    selection_counts = None
-    if method.quota == "from_selection":
-        other = query.scores[method.scorers_needed[-1]]
-        selection_counts = quotas_from_selection(
-            labels, select_global(other, density, seed=seed), num_classes)
     extra = (quotas or QuotaSpec()).quota_kwargs(method.quota)
     if method.quota == "drop" and query.val_counts is not None:
         extra["val_counts"] = query.val_counts
-    counts = make_quotas(method.quota, np.bincount(labels, minlength=num_classes), density,
-                         recalls=query.val_recall, selection_counts=selection_counts,
-                         mode=drop_mode, **extra)
-    return select(labels, counts, scores=scores, seed=seed)
+    scores = query.scores[method.scorers_needed[0]] if method.scorers_needed else None
+    return select_by_method(method, labels, density, num_classes=num_classes, scores=scores,
+                            recalls=query.val_recall, seed=seed, mode=drop_mode, **extra)
 
 
 def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs, *,

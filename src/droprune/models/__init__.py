@@ -24,6 +24,7 @@ Examples
 
 from .base import MODELS, Classifier, build_model, register_model
 from .cnn import LeNet5, SmallCNN
+from .factory import resolve_model
 from .layers import num_parameters
 from .mlp import MLP
 from .resnet import BasicBlock, Bottleneck, ResNet, load_torchvision_weights
@@ -43,4 +44,5 @@ __all__ = [
     "load_torchvision_weights",
     "num_parameters",
     "register_model",
+    "resolve_model",
 ]

@@ -1,0 +1,432 @@
+"""Prune your own data in one call: labels (and recalls or validation predictions, optionally
+scores) in, the kept indices and a per-class table out.
+
+:func:`prune` is DRoP end to end on plain arrays, from any framework: it takes the per-class
+validation recalls (given, or computed from validation labels and predictions or predicted
+probabilities), turns them into class keep counts with a quota rule
+(:func:`droprune.make_quotas`) and picks the samples inside each class
+(:func:`droprune.select`), at random or by scores the caller computed. It imports neither
+torch nor anything above the numpy core. :func:`select_by_method` is the dispatch from a
+parsed method name to those building blocks, shared with the experiment pipeline.
+
+The default is the paper's rule (``error_estimate="point"``, no floors): a class with a perfect
+validation recall keeps nothing until every other class is full, with a
+:class:`~droprune.QuotaWarning`. See ``docs/prune.md`` and ``docs/quotas.md`` for the
+safeguards (``min_per_class``, ``min_density``, ``error_estimate="beta"``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._checks import (
+    as_class_names,
+    as_labels,
+    as_per_class_counts,
+    as_recalls,
+    as_scores,
+    check_density,
+)
+from .methods import Method, parse_method
+from .metrics import class_recalls
+from .quotas import (
+    JEFFREYS_PRIOR,
+    DropMode,
+    ErrorEstimate,
+    QuotaWarning,
+    make_quotas,
+    quotas_from_selection,
+    starved_classes,
+)
+from .selection import select, select_global
+
+__all__ = ["PruneResult", "parse_prune_method", "prune", "select_by_method"]
+
+#: Columns of :attr:`PruneResult.table`.
+TABLE_COLUMNS = ("class", "name", "size", "val_recall", "val_count", "kept", "density",
+                 "starved")
+
+
+def select_by_method(method: Method, labels: np.ndarray, density: float, *, num_classes: int,
+                     scores: np.ndarray | None = None, recalls: Any = None, seed: int = 0,
+                     **quota_options: Any) -> np.ndarray:
+    """Indices a parsed method keeps at ``density`` (sorted int64): the one dispatch from a
+    method to the quota rules and selections of the numpy core.
+
+    ``Full`` keeps everything. A strategy alone ranks globally (:func:`droprune.select_global`:
+    by ``scores``, or at random for ``Random``); ``Random+XQ`` takes the class histogram of the
+    global ranking by ``scores`` (X's) and picks at random inside each class; every other form
+    takes the quota rule's counts (:func:`droprune.make_quotas` with ``recalls`` and
+    ``quota_options``: ``mode``, ``val_counts``, ``error_estimate``, ``prior``,
+    ``min_per_class``, ``min_density``, ``class_names``) and picks inside each class by
+    ``scores`` (a strategy) or at random (``Random``).
+
+    Parameters
+    ----------
+    method
+        A parsed method (:func:`droprune.methods.parse_method`).
+    labels
+        Validated int64 labels in ``[0, num_classes)``, shape (N,).
+    density
+        Fraction KEPT.
+    num_classes
+        Number of classes K.
+    scores
+        The per-sample scores the method reads (:attr:`Method.reads_scores`), else None.
+    recalls
+        Per-class validation recalls, for DRoP.
+    seed
+        Seed of the random order.
+
+    Examples
+    --------
+    >>> m = parse_method("Random+DRoP", strategies=())
+    >>> labels = np.repeat([0, 1], 20)
+    >>> kept = select_by_method(m, labels, 0.5, num_classes=2, recalls=[0.8, 0.6])
+    >>> np.bincount(labels[kept])
+    array([ 7, 13])
+    """
+    n = labels.size
+    if method.is_full:
+        return np.arange(n, dtype=np.int64)
+    sizes = np.bincount(labels, minlength=num_classes)
+    if method.quota == "none":
+        make_quotas("none", sizes, density, **quota_options)  # validates (refuses floors)
+        return select_global(scores, density, seed=seed, n=n)
+    selection_counts = None
+    if method.quota == "from_selection":
+        selection_counts = quotas_from_selection(
+            labels, select_global(scores, density, seed=seed), num_classes)
+        scores = None  # Random inside the other strategy's class counts
+    counts = make_quotas(method.quota, sizes, density, recalls=recalls,
+                         selection_counts=selection_counts, **quota_options)
+    return select(labels, counts, scores=scores, seed=seed)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PruneResult:
+    """What :func:`prune` kept, and why.
+
+    Attributes
+    ----------
+    kept
+        Sorted int64 indices of the kept samples (row i = sample i of ``labels``).
+    table
+        One row per class (pandas DataFrame; columns ``class``, ``name``, ``size``,
+        ``val_recall`` (NaN when unknown), ``val_count`` (validation samples; <NA> when
+        unknown), ``kept``, ``density`` (kept / size; NaN for an empty class) and ``starved``
+        (kept fewer than ``min(size, 5)``, see :func:`droprune.starved_classes`)).
+    warnings
+        The messages of the :class:`~droprune.QuotaWarning` issued (also emitted as warnings).
+    starved
+        Indices of the starved classes.
+    method
+        Canonical method name (e.g. ``"Random+DRoP"``).
+    density
+        The density asked for (fraction KEPT); the kept fraction is ``kept.size / labels.size``.
+    labels
+        The training labels the selection was made on, int64.
+    class_names
+        Name of each class (its index as text when none were given).
+    seed
+        Seed of the random order.
+    """
+
+    kept: np.ndarray
+    table: Any
+    warnings: tuple[str, ...]
+    starved: tuple[int, ...]
+    method: str
+    density: float
+    labels: np.ndarray = field(repr=False)
+    class_names: tuple[str, ...] = field(repr=False)
+    seed: int = 0
+
+    def __repr__(self) -> str:
+        return (f"PruneResult(method={self.method!r}, density={self.density!r}, "
+                f"kept={self.kept.size} of {self.labels.size}, starved={self.starved!r})")
+
+    def kept_frame(self, paths: Sequence[Any] | None = None):
+        """The kept samples as a DataFrame: ``index``, ``label``, ``class_name`` and, with
+        ``paths`` (one per sample of the dataset, ``None`` or ``""`` where there is no file),
+        ``path``."""
+        import pandas as pd
+
+        lab = self.labels[self.kept]
+        frame = pd.DataFrame({"index": self.kept, "label": lab,
+                              "class_name": np.asarray(self.class_names, dtype=object)[lab]})
+        if paths is not None:
+            if len(paths) != self.labels.size:
+                raise ValueError(f"paths has {len(paths)} entries but there are "
+                                 f"{self.labels.size} samples")
+            frame["path"] = ["" if paths[i] is None else str(paths[i]) for i in self.kept]
+        return frame
+
+    def to_csv(self, path: str | Path, paths: Sequence[Any] | None = None) -> Path:
+        """Write the kept list (:meth:`kept_frame`) as CSV, atomically. Returns ``path``."""
+        from ._io import atomic_write_text
+
+        return atomic_write_text(path, self.kept_frame(paths).to_csv(index=False))
+
+    def summary(self) -> str:
+        """A few lines: what was kept, the class densities, starved classes, warnings."""
+        t = self.table
+        n, k = int(self.labels.size), len(t)
+        dens = t["density"].dropna()
+        lines = [f"{self.method} at density {self.density:g}: kept {self.kept.size} of {n} "
+                 f"samples ({self.kept.size / max(n, 1):.1%}) over {k} classes"]
+        if len(dens):
+            lo, hi = int(dens.idxmin()), int(dens.idxmax())
+            lines.append(f"class densities from {dens[lo]:.3f} ({t['name'][lo]}) to "
+                         f"{dens[hi]:.3f} ({t['name'][hi]})")
+        starved = ", ".join(str(t["name"][c]) for c in self.starved) or "none"
+        lines.append(f"starved classes: {starved}")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any = None,
+          val_pred: Any = None, val_proba: Any = None, val_counts: Any = None,
+          scores: Any = None, method: str = "Random+DRoP", seed: int = 0,
+          error_estimate: ErrorEstimate = "point",
+          prior: tuple[float, float] = JEFFREYS_PRIOR, min_per_class: int = 0,
+          min_density: float = 0.0, mode: DropMode = "density",
+          class_names: Sequence[Any] | None = None, num_classes: int | None = None
+          ) -> PruneResult:
+    """Prune a labelled training set to ``density`` with DRoP (or any method): one call.
+
+    The paper's rule by default (``error_estimate="point"``, no floors); see ``docs/prune.md``
+    for the safeguards (``min_per_class``, ``min_density``, ``error_estimate="beta"``).
+
+    Parameters
+    ----------
+    labels
+        Class of every training sample, integers in ``[0, K)``, shape (N,).
+    density
+        Fraction of the training set KEPT, in [0, 1].
+    recalls
+        Per-class validation recall in [0, 1], shape (K,) (a fraction, not a percentage).
+        Give it, or ``val_labels`` with ``val_pred`` or ``val_proba``; only DRoP reads it
+        (other methods show it in the table).
+    val_labels
+        True class of every validation sample (held out from training), shape (M,).
+    val_pred
+        Predicted class of every validation sample, shape (M,).
+    val_proba
+        Predicted class probabilities (or logits) of the validation samples, shape (M, K);
+        the prediction is their argmax.
+    val_counts
+        Validation samples per class, for ``error_estimate="beta"``; computed from
+        ``val_labels`` when they are given (then do not pass it).
+    scores
+        Per-sample scores, shape (N,), higher = harder = kept first, for a method that reads
+        them (``"X+DRoP"``, ``"X"``, ``"Random+XQ"``: ``X`` is then just the name of these
+        scores). Without scores only ``Random`` strategies are valid.
+    method
+        ``"Random+DRoP"`` (default, the proposed method), ``"X+DRoP"``, ``"Random"`` (no
+        quotas), ``"X"`` (global ranking by ``scores``), ``"Random+XQ"`` (the class counts of
+        ``X`` alone), ``"Random+Balanced"``, ``"Random+Proportional"`` or ``"X+Balanced"`` ...
+        (case-insensitive). ``Full`` and ``+CDBW`` concern training and are refused.
+    seed
+        Seed of the random order (random selection and ties).
+    error_estimate, prior, min_per_class, min_density, mode
+        The quota rule's options (see :func:`droprune.drop_quotas`); the floors apply to the
+        DRoP, Balanced and Proportional rules.
+    class_names
+        Name of each class, for the table and the warnings.
+    num_classes
+        K; by default the length of ``recalls``, of ``class_names``, the width of
+        ``val_proba``, or else the largest label + 1.
+
+    Returns
+    -------
+    PruneResult
+        ``kept`` (sorted indices), ``table`` (per class), ``warnings``, ``starved``.
+
+    Raises
+    ------
+    ValueError
+        On inputs that disagree or are out of range (one line naming the argument), before any
+        work.
+
+    Warns
+    -----
+    QuotaWarning
+        When a class keeps fewer than ``min(N_k, 5)`` samples (also in ``result.warnings``).
+
+    Examples
+    --------
+    >>> import numpy as np, droprune
+    >>> labels = np.repeat([0, 1, 2], 100)               # 300 training samples, 3 classes
+    >>> val_labels = np.repeat([0, 1, 2], 20)
+    >>> val_pred = val_labels.copy(); val_pred[20:26] = 0; val_pred[40:52] = 0
+    >>> result = droprune.prune(labels, 0.5, val_labels=val_labels, val_pred=val_pred)
+    >>> result.table[["class", "val_recall", "kept"]]
+       class  val_recall  kept
+    0      0         1.0     0
+    1      1         0.7    50
+    2      2         0.4   100
+    >>> result
+    PruneResult(method='Random+DRoP', density=0.5, kept=150 of 300, starved=(0,))
+    >>> result.kept[result.labels[result.kept] == 1][:3]   # sorted indices, class 1 at random
+    array([102, 103, 106])
+
+    Class 0 (a perfect recall on 20 samples) keeps nothing, with a QuotaWarning; a floor
+    avoids it:
+
+    >>> droprune.prune(labels, 0.5, val_labels=val_labels, val_pred=val_pred,
+    ...                min_per_class=10).table["kept"].tolist()
+    [10, 47, 93]
+    """
+    parsed = parse_prune_method(method, scores_given=scores is not None)
+    lab = as_labels(labels)
+    k = _num_classes(num_classes, lab, recalls, class_names, val_proba, val_labels, val_pred)
+    lab = as_labels(lab, num_classes=k)
+    names = as_class_names(class_names, k)
+    density = check_density(density)
+    sc = None if scores is None else as_scores(scores, lab.size)
+    rec, n_val = _recalls(k, recalls, val_labels, val_pred, val_proba, val_counts)
+    if parsed.needs_recalls and rec is None:
+        raise ValueError(f"method {parsed.name!r} sets DRoP quotas from the validation recall "
+                         f"of each class: pass recalls=, or val_labels= with val_pred= or "
+                         f"val_proba=")
+    options = dict(error_estimate=error_estimate, prior=prior, min_per_class=min_per_class,
+                   min_density=min_density, mode=mode, class_names=names, val_counts=n_val)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QuotaWarning)
+        kept = select_by_method(parsed, lab, density, num_classes=k, scores=sc, recalls=rec,
+                                seed=seed, **options)
+    issued = [w for w in caught if issubclass(w.category, QuotaWarning)]
+    for w in caught:  # other warnings pass through untouched
+        if not issubclass(w.category, QuotaWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    sizes = np.bincount(lab, minlength=k)
+    counts = np.bincount(lab[kept], minlength=k)
+    starved = tuple(starved_classes(counts, sizes))
+    messages = [str(w.message) for w in issued]
+    if starved and parsed.quota == "none":
+        listed = ", ".join(f"class {c} keeps {counts[c]} of {sizes[c]}" for c in starved[:10])
+        messages.append(f"the global ranking {parsed.name} (no class quotas) starves "
+                        f"{len(starved)} classes: {listed}; use a quota rule (e.g. "
+                        f"{parsed.strategy}+DRoP) with min_per_class=5")
+    for text in messages:
+        warnings.warn(text, QuotaWarning, stacklevel=2)
+    shown = tuple(names) if names is not None else tuple(str(c) for c in range(k))
+    table = _table(sizes, counts, rec, n_val, shown, starved)
+    return PruneResult(kept=kept, table=table, warnings=tuple(messages), starved=starved,
+                       method=parsed.name, density=density, labels=lab, class_names=shown,
+                       seed=int(seed))
+
+
+def parse_prune_method(method: Any, *, scores_given: bool | None) -> Method:
+    """A method name as :func:`prune` reads it: any strategy name is the label of the scores
+    given; ``Full`` and ``+CDBW`` (training, not selection) are refused, and so is a method
+    that reads scores when none are given, or one that picks at random when scores are
+    (``scores_given=None`` skips these two checks).
+
+    Examples
+    --------
+    >>> parse_prune_method("margin+drop", scores_given=True).name
+    'margin+DRoP'
+    >>> parse_prune_method("EL2N+DRoP", scores_given=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: method 'EL2N+DRoP' reads EL2N scores: pass scores= (one per sample, higher = harder = kept first), or use a Random method such as 'Random+DRoP'
+    """
+    parsed = parse_method(method, strategies="any")
+    if parsed.is_full:
+        raise ValueError("method 'Full' keeps everything: nothing to prune (pass a density and "
+                         "a method such as 'Random+DRoP')")
+    if parsed.cdbw:
+        raise ValueError(f"method {method!r}: +CDBW weights the final training, it selects "
+                         f"nothing; drop '+CDBW' (train with CDB-W yourself)")
+    if scores_given is None:
+        return parsed
+    if parsed.reads_scores and not scores_given:
+        named = parsed.quota_strategy or parsed.strategy
+        raise ValueError(f"method {parsed.name!r} reads {named} scores: pass scores= (one per "
+                         f"sample, higher = harder = kept first), or use a Random method such "
+                         f"as 'Random+DRoP'")
+    if scores_given and not parsed.reads_scores:
+        raise ValueError(f"scores were given but method {parsed.name!r} picks at random: name "
+                         f"them in the method (e.g. 'MyScore+DRoP', 'MyScore' or "
+                         f"'Random+MyScoreQ') or leave scores out")
+    return parsed
+
+
+def _num_classes(num_classes: Any, labels: np.ndarray, recalls: Any, class_names: Any,
+                 val_proba: Any, val_labels: Any, val_pred: Any) -> int:
+    if num_classes is not None:
+        from ._checks import check_int
+
+        return check_int(num_classes, "num_classes", minimum=1)
+    if recalls is not None:
+        return int(np.size(recalls))
+    if class_names is not None and not isinstance(class_names, str):
+        return len(list(class_names))
+    if val_proba is not None and np.ndim(val_proba) == 2:
+        return int(np.shape(val_proba)[1])
+    tops = [int(a.max()) for a in (labels,) + tuple(
+        as_labels(v, name=n) for v, n in ((val_labels, "val_labels"), (val_pred, "val_pred"))
+        if v is not None) if a.size]
+    return max(tops, default=0) + 1
+
+
+def _recalls(k: int, recalls: Any, val_labels: Any, val_pred: Any, val_proba: Any,
+             val_counts: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-class recalls and validation counts from what was given (one source only)."""
+    given = [n for n, v in (("recalls", recalls), ("val_pred", val_pred),
+                            ("val_proba", val_proba)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give one source of recalls, not {' and '.join(given)}: recalls=, or "
+                         f"val_labels= with val_pred= or val_proba=")
+    if val_labels is None:
+        if given and given[0] != "recalls":
+            raise ValueError(f"{given[0]} needs val_labels (the true class of each validation "
+                             f"sample)")
+        n_val = None if val_counts is None else as_per_class_counts(val_counts, k, "val_counts")
+        if recalls is None:
+            return None, n_val
+        return as_recalls(recalls, k, allow_nan=np.ones(k, dtype=bool)), n_val
+    if not given or given[0] == "recalls":
+        raise ValueError("val_labels needs val_pred= (predicted classes) or val_proba= "
+                         "(predicted probabilities), not recalls=")
+    if val_counts is not None:
+        raise ValueError("val_counts is computed from val_labels: pass one of them, not both")
+    y = as_labels(val_labels, name="val_labels", num_classes=k)
+    if val_proba is not None:
+        proba = np.asarray(val_proba)
+        if proba.ndim != 2 or proba.shape != (y.size, k):
+            raise ValueError(f"val_proba must have shape (len(val_labels), K) = ({y.size}, {k}), "
+                             f"got {proba.shape}")
+        if not np.issubdtype(proba.dtype, np.number) or not np.all(np.isfinite(proba)):
+            raise ValueError("val_proba must hold finite numbers")
+        pred = proba.argmax(axis=1)
+    else:
+        pred = as_labels(val_pred, name="val_pred", num_classes=k)
+    return class_recalls(y, pred, num_classes=k), np.bincount(y, minlength=k).astype(np.int64)
+
+
+def _table(sizes: np.ndarray, counts: np.ndarray, recalls: np.ndarray | None,
+           val_counts: np.ndarray | None, names: tuple[str, ...], starved: tuple[int, ...]):
+    import pandas as pd
+
+    k = sizes.size
+    with np.errstate(invalid="ignore", divide="ignore"):
+        density = np.where(sizes > 0, counts / np.maximum(sizes, 1), np.nan)
+    return pd.DataFrame({
+        "class": np.arange(k, dtype=np.int64),
+        "name": list(names),
+        "size": sizes.astype(np.int64),
+        "val_recall": np.full(k, np.nan) if recalls is None else recalls.astype(np.float64),
+        "val_count": pd.array([None] * k if val_counts is None else val_counts.tolist(),
+                              dtype="Int64"),
+        "kept": counts.astype(np.int64),
+        "density": density,
+        "starved": np.isin(np.arange(k), starved),
+    }, columns=list(TABLE_COLUMNS))
