@@ -157,10 +157,10 @@ def check_preset(name: str) -> None:
         raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESET_NAMES)}")
 
 
-def check_experiment(preset: str | None, config: str | None) -> None:
-    """Refuse a missing experiment, an unknown preset name or a missing config file, without
-    importing torch."""
-    if preset is None and config is None:
+def check_experiment(preset: str | None, config: str | None, *, required: bool = True) -> None:
+    """Refuse a missing experiment (when ``required``), an unknown preset name or a missing
+    config file, without importing torch."""
+    if required and preset is None and config is None:
         raise ValueError("choose the experiment: --preset NAME (see `droprune presets`) or "
                          "--config FILE")
     if preset is not None:
@@ -170,9 +170,11 @@ def check_experiment(preset: str | None, config: str | None) -> None:
                                 f"file; presets go with --preset)")
 
 
-def load_experiment(preset: str | None, config: str | None, overrides: list[str]):
-    """The ExperimentConfig chosen by --preset/--config (one is required) and --set."""
-    check_experiment(preset, config)
+def load_experiment(preset: str | None, config: str | None, overrides: list[str], *,
+                    required: bool = True):
+    """The ExperimentConfig chosen by --preset/--config (one is required unless not
+    ``required``: then the default config) and --set."""
+    check_experiment(preset, config, required=required)
     from droprune.experiments.config import load_config
 
     return load_config(preset or config, overrides)

@@ -158,7 +158,7 @@ def _experiment(args: argparse.Namespace, method, need_scores: bool):
     model, then the --set overrides; the grid is this command's method, density and seed."""
     from droprune.experiments.config import apply_overrides, config_from_dict
 
-    values = load_experiment(args.preset, args.config, []).to_dict()
+    values = load_experiment(args.preset, args.config, [], required=False).to_dict()
     data = dict(values["data"])
     if data.get("name") != args.data:
         data = {"name": args.data}  # another dataset: the preset's data section does not apply
