@@ -49,12 +49,24 @@ def error_line(capsys) -> str:
     return err
 
 
-def test_no_training_from_csv_files(files, capsys):
+def test_the_default_floor_is_half_the_density(files):
     out = files / "out"
     assert run("--recalls", files / "recalls.csv", "--labels", files / "labels.csv",
                "--density", 0.5, "--out", out, "--seed", 3) == 0
+    expected = droprune.prune(LABELS, 0.5, recalls=RECALLS, val_counts=[25] * K, seed=3,
+                              min_density=0.25)
+    np.testing.assert_array_equal(np.load(out / "kept.npy"), expected.kept)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["min_density"] == 0.25 and manifest["starved"] == []
+
+
+def test_no_training_from_csv_files(files, capsys):
+    out = files / "out"
+    assert run("--recalls", files / "recalls.csv", "--labels", files / "labels.csv",
+               "--density", 0.5, "--out", out, "--seed", 3, "--min-density", 0) == 0
     assert sorted(p.name for p in out.iterdir()) == OUTPUTS
-    expected = droprune.prune(LABELS, 0.5, recalls=RECALLS, val_counts=[25] * K, seed=3)
+    expected = droprune.prune(LABELS, 0.5, recalls=RECALLS, val_counts=[25] * K, seed=3,
+                              min_density=0)
     np.testing.assert_array_equal(np.load(out / "kept.npy"), expected.kept)
     kept = pd.read_csv(out / "kept.csv", keep_default_na=False)
     assert list(kept.columns) == ["index", "label", "class_name", "path"]
@@ -158,7 +170,7 @@ def bad_cases(files):
         "model without data": ([*common, "--labels", lab, "--recalls", rec, "--model", "mlp"],
                                "give --data NAME too"),
         "infeasible floor": ([*common, "--labels", lab, "--recalls", rec, "--min-per-class",
-                              "50"], "min_per_class=50 needs"),
+                              "50", "--min-density", "0"], "min_per_class=50 needs"),
         "beta without counts": ([*common, "--labels", lab, "--recalls", files / "pct.csv",
                                  "--error-estimate", "beta"], "look like percentages"),
         "full": ([*common, "--labels", lab, "--recalls", rec, "--method", "Full"],

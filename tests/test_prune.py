@@ -123,17 +123,33 @@ def test_quota_options_are_passed_through():
     assert r.table["kept"].tolist() == counts.tolist()
 
 
+def test_the_default_floor_is_half_the_density_for_drop():
+    recalls = [1.0, 0.5, 0.5, 0.5]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = prune(LABELS, 0.3, recalls=recalls)
+    sizes = np.bincount(LABELS)
+    assert r.starved == () and r.table["kept"][0] == int(np.ceil(0.15 * sizes[0]))
+    np.testing.assert_array_equal(r.kept, prune(LABELS, 0.3, recalls=recalls,
+                                                min_density=0.15).kept)
+    np.testing.assert_array_equal(r.kept, select(LABELS, drop_quotas(
+        sizes, recalls, 0.3, min_density=0.15), seed=0))
+    # other quota rules get no default floor
+    np.testing.assert_array_equal(prune(LABELS, 0.3, method="Random+Balanced").kept,
+                                  select(LABELS, balanced_quotas(sizes, 0.3), seed=0))
+
+
 def test_starved_classes_warn_and_are_recorded():
     recalls = [1.0, 0.5, 0.5, 0.5]
     with pytest.warns(QuotaWarning, match="class 0 keeps 0 of 60") as caught:
-        r = prune(LABELS, 0.3, recalls=recalls)
+        r = prune(LABELS, 0.3, recalls=recalls, min_density=0)  # the paper's rule
     assert r.starved == (0,) and r.table["starved"].tolist() == [True, False, False, False]
     assert r.warnings == tuple(str(w.message) for w in caught)
     assert caught[0].filename == __file__  # attributed to the caller
     assert "starved classes: 0" in r.summary()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        r = prune(LABELS, 0.3, recalls=recalls, min_per_class=5)
+        r = prune(LABELS, 0.3, recalls=recalls, min_per_class=5, min_density=0)
     assert r.starved == () and r.warnings == () and r.table["kept"][0] == 5
 
 
@@ -193,7 +209,7 @@ def test_result_is_frozen():
     (dict(recalls=RECALLS, scores=SCORES[:5], method="X+DRoP"), "scores has 5 entries"),
     (dict(recalls=RECALLS, class_names=["a"]), "labels must be in \\[0, 4\\)|class_names"),
     (dict(method="Random", min_per_class=5), "do not apply to the 'none' quota rule"),
-    (dict(recalls=RECALLS, min_per_class=50), "min_per_class=50 needs"),
+    (dict(recalls=RECALLS, min_per_class=50, min_density=0), "min_per_class=50 needs"),
 ])
 def test_bad_input_is_one_line(kwargs, match):
     with pytest.raises(ValueError, match=match) as exc:

@@ -82,8 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     rule = p.add_argument_group("quota rule")
     rule.add_argument("--min-per-class", type=int, default=0,
                       help="floor on every class's kept count (default 0: the paper's rule)")
-    rule.add_argument("--min-density", type=float, default=0.0,
-                      help="floor on every class's kept fraction (default 0)")
+    rule.add_argument("--min-density", type=float, default=None,
+                      help="floor on every class's kept fraction (default: half of --density "
+                           "for DRoP methods, 0 otherwise; 0 = the paper's rule)")
     rule.add_argument("--error-estimate", choices=("point", "beta"), default="point",
                       help="class error: 1 - recall (point, the paper, default) or its Beta "
                            "posterior mean given the validation counts (beta)")
@@ -465,6 +466,9 @@ def _check_rule(args: argparse.Namespace, method, inputs: _Inputs) -> None:
             and inputs.val_counts is None:
         raise ValueError(f"--error-estimate beta needs the validation samples per class: add a "
                          f"'count' column to --recalls {args.recalls}")
+    from droprune.pruning import resolve_min_density
+
+    args.min_density = resolve_min_density(args.min_density, method.quota, args.density)
     sizes = np.bincount(inputs.labels, minlength=inputs.num_classes)
     rule = "proportional" if method.quota == "drop" else method.quota
     with warnings.catch_warnings():
