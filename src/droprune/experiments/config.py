@@ -20,7 +20,7 @@ import inspect
 import json
 import typing
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Literal, Mapping, Sequence
 
 import numpy as np
 from pydantic import (
@@ -47,6 +47,8 @@ __all__ = [
     "DataSpec",
     "ExperimentConfig",
     "ModelSpec",
+    "PROTOCOLS",
+    "ProtocolSpec",
     "QuerySpec",
     "apply_overrides",
     "config_from_dict",
@@ -347,6 +349,91 @@ class QuerySpec(_Section):
 
 
 # ---------------------------------------------------------------------------------------------
+# the protocol: the paper's (droprune's reading) or the reference code's, choice by choice
+# ---------------------------------------------------------------------------------------------
+
+#: Every protocol choice (the keys of ``protocol_options``, plus the two scorer options that
+#: the profile defaults), by profile. ``paper``: where the paper's text decides, the text; where
+#: it is silent, the reference code (docs/fidelity.md gives the row-by-row reasons).
+#: ``reference``: the DRoP reference code's choice everywhere (its bugs are not reproduced).
+#: ``legacy``: droprune's behaviour before the profiles existed (same run ids as then).
+PROTOCOLS: dict[str, dict[str, Any]] = {
+    "paper": {"query_augment": False, "recall_source": "scorer", "ssp_query": "fixed",
+              "fixed_query_epochs": 16, "val_split": "first", "init": "kaiming",
+              "vgg_bn_momentum": 0.01, "resnet50": "v1", "cdbw_loss": "raw",
+              "forgetting.never_learned": "zero", "dynunc.window_mode": "paper"},
+    "reference": {"query_augment": False, "recall_source": "scorer", "ssp_query": "fixed",
+                  "fixed_query_epochs": 16, "val_split": "first", "init": "xavier",
+                  "vgg_bn_momentum": 0.01, "resnet50": "v1", "cdbw_loss": "raw",
+                  "forgetting.never_learned": "zero", "dynunc.window_mode": "reference"},
+    "legacy": {"query_augment": True, "recall_source": "short", "ssp_query": "long",
+               "fixed_query_epochs": 16, "val_split": "random", "init": "kaiming",
+               "vgg_bn_momentum": 0.1, "resnet50": "v1.5", "cdbw_loss": "mean1",
+               "forgetting.never_learned": "max", "dynunc.window_mode": "paper"},
+}
+_SCORER_CHOICES = ("forgetting.never_learned", "dynunc.window_mode")
+
+
+class ProtocolSpec(_Section):
+    """Protocol choices, each overriding the profile chosen by ``protocol`` (None: the
+    profile's value; see :data:`PROTOCOLS` and docs/fidelity.md).
+
+    Attributes
+    ----------
+    query_augment
+        Augment the training inputs of the query runs as the final runs are (the reference
+        code: no).
+    recall_source
+        Where DRoP's validation recalls come from: ``"short"``, the short query models of
+        ``query.seeds`` x ``query.epochs_fraction`` for every method; ``"scorer"``, the query
+        run of the method's own scorer (EL2N/GraNd: the short models; Forgetting, DynUnc,
+        CoreSet: the full-schedule run; Random and SSP: the fixed run), as the reference code.
+    ssp_query
+        Which run scores SSP: ``"long"`` (the full schedule) or ``"fixed"`` (one model,
+        ``fixed_query_epochs`` epochs at constant learning rate, as the reference code).
+    fixed_query_epochs
+        Length of the fixed run (the reference code's default query length, 16).
+    val_split
+        Validation half of each test class: ``"random"`` (seeded by ``data.split_seed``) or
+        ``"first"`` by index (the reference code).
+    init
+        ``"kaiming"`` (the paper's text) or ``"xavier"`` (Xavier normal, gain sqrt(2): the
+        reference code).
+    vgg_bn_momentum
+        Batch-norm momentum of the VGG models (the reference code: 0.01; PyTorch's: 0.1).
+    resnet50
+        ``"v1"`` (stride on the first 1x1 convolution: the reference code) or ``"v1.5"``
+        (torchvision's, whose pretrained weights the Waterbirds preset loads).
+    cdbw_loss
+        CDB-W's batch loss: ``"raw"`` (``sum w l / sum w``: the reference code) or
+        ``"mean1"`` (weights of mean 1, ``sum w l / B``).
+    """
+
+    _key: ClassVar[tuple[str, ...]] = ("protocol_options",)
+
+    query_augment: StrictBool | None = None
+    recall_source: Literal["short", "scorer"] | None = None
+    ssp_query: Literal["long", "fixed"] | None = None
+    fixed_query_epochs: int | None = None
+    val_split: Literal["random", "first"] | None = None
+    init: Literal["kaiming", "xavier"] | None = None
+    vgg_bn_momentum: float | None = None
+    resnet50: Literal["v1", "v1.5"] | None = None
+    cdbw_loss: Literal["mean1", "raw"] | None = None
+
+    @field_validator("fixed_query_epochs", mode="before")
+    @classmethod
+    def _epochs(cls, value: Any) -> Any:
+        return None if value is None else check_int(value, "fixed_query_epochs", minimum=1)
+
+    @field_validator("vgg_bn_momentum", mode="before")
+    @classmethod
+    def _momentum(cls, value: Any) -> Any:
+        return None if value is None else check_number(
+            value, "vgg_bn_momentum", minimum=0, maximum=1, min_inclusive=False)
+
+
+# ---------------------------------------------------------------------------------------------
 # the train section: TrainConfig (a dataclass of droprune.training), read strictly from JSON
 # ---------------------------------------------------------------------------------------------
 
@@ -384,6 +471,9 @@ def _train(value: Any) -> Any:
     if isinstance(value, TrainConfig) and value.cdbw:
         raise _error_at("cdbw", "CDB-W is chosen per method: add +CDBW to a method name (e.g. "
                                 "Random+DRoP+CDBW) instead", True)
+    if isinstance(value, TrainConfig) and value.cdbw_loss != "mean1":
+        raise _error_at("cdbw_loss", "CDB-W's loss is a protocol choice: set "
+                                     "protocol_options.cdbw_loss instead", value.cdbw_loss)
     return value
 
 
@@ -407,7 +497,14 @@ class ExperimentConfig(_Section):
     stretch
         Train pruned data with the paper's stretched schedule (more epochs at low density).
     drop_mode
-        DRoP quota mode: "density" (the paper) or "count" (the paper's reference code).
+        DRoP quota mode: "density" (the paper's Algorithm 1) or "count" (kept counts
+        proportional to the class errors, as the reference code; see docs/fidelity.md for how
+        its rounding differs).
+    protocol
+        The protocol profile (:data:`PROTOCOLS`): ``"paper"`` (default), ``"reference"`` (the
+        DRoP reference code's choices) or ``"legacy"`` (droprune before the profiles).
+    protocol_options
+        Single choices overriding the profile (:class:`ProtocolSpec`).
     device
         "cpu", "cuda", ... or None (CUDA when available).
 
@@ -434,6 +531,8 @@ class ExperimentConfig(_Section):
     seeds: tuple[int, ...] = (0,)
     stretch: StrictBool = True
     drop_mode: DropMode = "density"
+    protocol: Literal["paper", "reference", "legacy"] = "paper"
+    protocol_options: ProtocolSpec = Field(default_factory=ProtocolSpec)
     device: StrictStr | None = None
 
     @field_validator("methods", mode="before")
@@ -471,36 +570,115 @@ class ExperimentConfig(_Section):
         """Plain JSON-able dict (round-trips through :func:`config_from_dict`)."""
         return self.model_dump(mode="json")
 
+    # -- the protocol -------------------------------------------------------------------------
+    def choice(self, name: str) -> Any:
+        """The effective value of a protocol choice: ``protocol_options.<name>`` when given,
+        else the profile's (:data:`PROTOCOLS`); ``"forgetting.never_learned"`` and
+        ``"dynunc.window_mode"`` are read from ``query.scorer_options`` first.
+
+        Examples
+        --------
+        >>> cfg = ExperimentConfig(protocol="reference", protocol_options={"init": "kaiming"})
+        >>> cfg.choice("init"), cfg.choice("val_split"), cfg.choice("dynunc.window_mode")
+        ('kaiming', 'first', 'reference')
+        """
+        if name in _SCORER_CHOICES:
+            scorer, option = name.split(".")
+            given = self.query.scorer_options.get(scorer, {})
+            return given[option] if option in given else PROTOCOLS[self.protocol][name]
+        value = getattr(self.protocol_options, name)
+        return PROTOCOLS[self.protocol][name] if value is None else value
+
+    def scorer_options(self) -> dict[str, dict[str, Any]]:
+        """``query.scorer_options`` with the profile's Forgetting and Dynamic Uncertainty
+        conventions filled in where not given and not the recorder's own default (what the
+        query runs receive)."""
+        out = {k: dict(v) for k, v in self.query.scorer_options.items()}
+        for name in _SCORER_CHOICES:
+            scorer, option = name.split(".")
+            if self.choice(name) != _recorder_default(scorer, option):
+                out.setdefault(scorer, {})[option] = self.choice(name)
+        return out
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`droprune.models.build_model` besides the data's: the
+        width and the protocol's model choices (only those that apply to this model and
+        differ from the model's own default, so that unchanged models keep their query-run
+        metadata)."""
+        out: dict[str, Any] = {"width": self.model.width}
+        if self.choice("init") != "kaiming":
+            out["init"] = self.choice("init")
+        if self.model.name.startswith("vgg") and self.choice("vgg_bn_momentum") != 0.1:
+            out["bn_momentum"] = self.choice("vgg_bn_momentum")
+        if self.model.name == "resnet50" and self.choice("resnet50") != "v1.5":
+            out["variant"] = self.choice("resnet50")
+        return out
+
+    def _effective_protocol(self) -> dict[str, Any]:
+        """The protocol choices that can matter to this setup and differ from the ``legacy``
+        profile (what the fingerprints hash). Whether a choice can matter is read from the
+        data, model and schedule, never from the grid (methods, densities, seeds), so that a
+        grid grown later keeps the run ids of the finished runs."""
+        t = self.train
+        fixed = self.choice("recall_source") == "scorer" or self.choice("ssp_query") == "fixed"
+        applies = {
+            "query_augment": t.augment_pad > 0 or t.augment_flip,
+            "recall_source": True,
+            "ssp_query": True,
+            "fixed_query_epochs": fixed,
+            "val_split": True,
+            "init": True,
+            "vgg_bn_momentum": self.model.name.startswith("vgg"),
+            "resnet50": self.model.name == "resnet50",
+            "cdbw_loss": True,
+        }
+        legacy = PROTOCOLS["legacy"]
+        return {k: self.choice(k) for k, on in applies.items()
+                if on and self.choice(k) != legacy[k]}
+
     def query_fingerprint(self) -> str:
         """Hash of everything the query runs depend on (data, model, schedule, protocol)."""
-        return _hash(self._identity(("data", "model", "train", "query")))
+        return _hash(self._identity(("data", "model", "train", "query", "protocol")))
 
     def final_fingerprint(self) -> str:
         """Hash of everything a final run depends on apart from method, density and seed."""
-        return _hash(self._identity(("data", "model", "train", "query", "stretch", "drop_mode")))
+        return _hash(self._identity(("data", "model", "train", "query", "stretch", "drop_mode",
+                                     "protocol")))
 
     def _identity(self, keys: tuple[str, ...]) -> dict[str, Any]:
         """The hashed part of the config. The query section holds the Dynamic Uncertainty
         window and the Forgetting convention as their effective values, under the two keys
         they had before ``query.scorer_options`` (so the run ids of earlier configs are
-        unchanged); other scorer options are hashed only when given."""
+        unchanged); other scorer options are hashed only when given. The protocol is hashed
+        as the choices that can matter to this setup and differ from the ``legacy`` profile
+        (none: no ``protocol`` key, as before the profiles)."""
         d = self.to_dict()
+        d["train"] = self.train.to_dict()  # as TrainConfig stores itself (no default cdbw_loss)
         query = d["query"]
         options = {k: dict(v) for k, v in query.pop("scorer_options").items()}
+        for name in _SCORER_CHOICES:
+            scorer, option = name.split(".")
+            if option not in options.get(scorer, {}):
+                options.setdefault(scorer, {})[option] = self.choice(name)
         for scorer, option, old_key in (("dynunc", "window", "dynunc_window"),
                                         ("forgetting", "never_learned",
                                          "forgetting_never_learned")):
             query[old_key] = options.get(scorer, {}).pop(option, _recorder_default(scorer,
                                                                                  option))
+        if options.get("dynunc", {}).get("window_mode") == "paper":
+            del options["dynunc"]["window_mode"]  # the recorder's default: hashed as before
         options = {k: v for k, v in options.items() if v}
         if options:
             query["scorer_options"] = options
-        return {k: d[k] for k in keys}
+        protocol = self._effective_protocol()
+        d["protocol"] = protocol
+        return {k: d[k] for k in keys if k != "protocol" or protocol}
 
 
 _SECTIONS: dict[str, Any] = {"data": DataSpec, "model": ModelSpec, "train": TrainConfig,
-                             "query": QuerySpec}
-_SECTION_KEYS = {cls.__name__: cls._key for cls in (DataSpec, ModelSpec, QuerySpec)}
+                             "query": QuerySpec, "protocol_options": ProtocolSpec}
+_SECTION_KEYS = {cls.__name__: cls._key for cls in (DataSpec, ModelSpec, QuerySpec,
+                                                    ProtocolSpec)}
 
 
 def _recorder_default(scorer: str, option: str) -> Any:

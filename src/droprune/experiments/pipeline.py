@@ -25,11 +25,13 @@ from .methods import Method
 from .record import RunRecord
 
 __all__ = [
+    "QUERY_RUN_KINDS",
     "QueryOutputs",
     "RunSpec",
     "build_final_model",
     "final_train_config",
     "plan_runs",
+    "query_run_of",
     "query_train_config",
     "run_final",
     "select_indices",
@@ -74,36 +76,77 @@ def plan_runs(cfg: ExperimentConfig) -> list[RunSpec]:
 
 @dataclass
 class QueryOutputs:
-    """What the query side produced for one seed: scores by scorer name and DRoP's recalls."""
+    """What the query side produced for one seed: scores by scorer name and DRoP's recalls.
+
+    ``val_recall`` is the recall of the short query models (or None); ``strategy_recalls``
+    maps a strategy name ("Random", "EL2N", ...) to the recall its DRoP quotas read when it
+    differs (``protocol_options.recall_source="scorer"``)."""
 
     scores: dict[str, np.ndarray]
     val_recall: np.ndarray | None
+    strategy_recalls: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+    def recall_for(self, method: Method) -> np.ndarray | None:
+        """The validation recalls the quotas of ``method`` read."""
+        return self.strategy_recalls.get(method.strategy, self.val_recall)
 
 
-def query_train_config(cfg: ExperimentConfig, *, long: bool):
-    """Training config of a query run: the full schedule (long) or ``epochs_fraction`` of it
-    with drop epochs scaled alike (short; at least one epoch; drops that fall on epoch 0 or
-    past the end are dropped)."""
-    if long:
-        return cfg.train
+#: query runs of an experiment: "short" (query.seeds x epochs_fraction), "long" (the full
+#: schedule, query.long_runs models) and "fixed" (one model, fixed_query_epochs, constant lr)
+QUERY_RUN_KINDS = ("short", "long", "fixed")
+
+
+def query_run_of(cfg: ExperimentConfig, scorer: str | None) -> str:
+    """The query run that scores ``scorer`` (None: Random, which needs a run only for DRoP's
+    recalls with ``recall_source="scorer"``): the registry's, except SSP with
+    ``ssp_query="fixed"``; Random's is the fixed run."""
+    from ..scoring.registry import SCORERS
+
+    if scorer is None:
+        return "fixed"
+    if scorer == "ssp" and cfg.choice("ssp_query") == "fixed":
+        return "fixed"
+    return SCORERS[scorer].query
+
+
+def query_train_config(cfg: ExperimentConfig, *, long: bool | None = None, kind: str | None = None):
+    """Training config of a query run (``kind`` of :data:`QUERY_RUN_KINDS`, or ``long``
+    True/False for "long"/"short"): the full schedule (long), ``epochs_fraction`` of it with
+    drop epochs scaled alike (short; at least one epoch; drops that fall on epoch 0 or past
+    the end are dropped), or ``fixed_query_epochs`` at the initial learning rate (fixed).
+    Without ``protocol_options.query_augment`` the query runs train without augmentation."""
+    kind = kind if kind is not None else ("long" if long else "short")
+    if kind not in QUERY_RUN_KINDS:
+        raise ValueError(f"kind must be one of {QUERY_RUN_KINDS}, got {kind!r}")
+    tc = cfg.train
+    if not cfg.choice("query_augment"):
+        tc = dataclasses.replace(tc, augment_pad=0, augment_flip=False)
+    if kind == "long":
+        return tc
+    if kind == "fixed":
+        return dataclasses.replace(tc, epochs=cfg.choice("fixed_query_epochs"), drop_epochs=())
     f = cfg.query.epochs_fraction
-    epochs = max(1, int(f * cfg.train.epochs))
-    drops = sorted({int(f * e) for e in cfg.train.drop_epochs})
-    return dataclasses.replace(cfg.train, epochs=epochs,
+    epochs = max(1, int(f * tc.epochs))
+    drops = sorted({int(f * e) for e in tc.drop_epochs})
+    return dataclasses.replace(tc, epochs=epochs,
                                drop_epochs=tuple(e for e in drops if 0 < e < epochs))
 
 
 def final_train_config(cfg: ExperimentConfig, density: float, *, cdbw: bool):
     """Training config of a final run: the paper's stretched schedule below density 1 when
-    ``cfg.stretch`` is set, CDB-W when the method asks for it."""
+    ``cfg.stretch`` is set, CDB-W (with the protocol's ``cdbw_loss``) when the method asks
+    for it."""
     tc = dataclasses.replace(cfg.train, cdbw=cdbw)
+    if cdbw:
+        tc = dataclasses.replace(tc, cdbw_loss=cfg.choice("cdbw_loss"))
     if cfg.stretch and density < 1.0:
         tc = tc.stretched(density)
     return tc
 
 
 def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
-    """A freshly initialised model for ``train_set``.
+    """A freshly initialised model for ``train_set`` (the protocol's init, batch-norm momentum
+    and ResNet-50 variant: :meth:`ExperimentConfig.model_kwargs`).
 
     The initial weights are those drawn after ``torch.manual_seed(seed)``; they are drawn from
     a fork of the CPU generator, so the caller's global torch RNG state is left untouched.
@@ -118,7 +161,7 @@ def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
         torch.random.default_generator.manual_seed(seed)
         model = build_model(cfg.model.name, num_classes=train_set.num_classes,
                             in_channels=train_set.in_channels,
-                            input_size=train_set.sample_shape[1:], width=cfg.model.width)
+                            input_size=train_set.sample_shape[1:], **cfg.model_kwargs())
     if cfg.model.pretrained:
         load_torchvision_weights(model, cfg.model.pretrained)
     return model
@@ -140,7 +183,7 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
         selection_counts = quotas_from_selection(
             labels, select_global(other, density, seed=seed), num_classes)
     counts = make_quotas(method.quota, np.bincount(labels, minlength=num_classes), density,
-                         recalls=query.val_recall, selection_counts=selection_counts,
+                         recalls=query.recall_for(method), selection_counts=selection_counts,
                          mode=drop_mode)
     return select(labels, counts, scores=scores, seed=seed)
 
@@ -198,7 +241,8 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
         group_accuracy=report.group_accuracy, class_sizes=train_set.class_sizes,
         class_counts=counts, class_density=M.class_densities(labels, kept, k),
         class_names=list(train_set.class_names) if train_set.class_names else None,
-        val_recall=query.val_recall, selection_file=str(sel_path.relative_to(work_dir)),
+        val_recall=query.recall_for(spec.method),
+        selection_file=str(sel_path.relative_to(work_dir)),
         seconds=time.perf_counter() - start, config=cfg.to_dict(),
     )
 
