@@ -79,15 +79,18 @@ def test_scorer_option_defaults_are_the_recorders():
 
 
 def test_the_sweep_passes_the_scorer_options_as_given():
-    cfg = load_config("mnist1d-cpu", ["query.scorer_options.forgetting.never_learned=zero"])
+    cfg = load_config("mnist1d-cpu", ["query.scorer_options.forgetting.never_learned=zero",
+                                      "protocol=legacy"])
     assert cfg.query.scorer_options == {"dynunc": {"window": 5},
                                         "forgetting": {"never_learned": "zero"}}
     assert cfg.scorer_options() == cfg.query.scorer_options
     assert load_config(None, ["protocol=legacy"]).scorer_options() == {}
     # the profile's conventions are filled in where not given (and not the recorder default)
-    assert load_config().scorer_options() == {"forgetting": {"never_learned": "zero"}}
+    assert load_config().scorer_options() == {"forgetting": {"never_learned": "zero"},
+                                              "kcenter": {"start": "mean"}}
     assert load_config(None, ["protocol=reference"]).scorer_options() == {
-        "forgetting": {"never_learned": "zero"}, "dynunc": {"window_mode": "reference"}}
+        "forgetting": {"never_learned": "zero"}, "dynunc": {"window_mode": "reference"},
+        "kcenter": {"start": "mean"}}
 
 
 @pytest.mark.parametrize("overrides, message", [

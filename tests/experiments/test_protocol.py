@@ -44,7 +44,7 @@ def test_every_choice_has_a_value_in_every_profile():
     assert differ == keys - {"fixed_query_epochs"}
     # the paper profile departs from the reference where the paper's text decides
     assert {k for k in keys if PROTOCOLS["paper"][k] != PROTOCOLS["reference"][k]} == {
-        "init", "dynunc.window_mode"}
+        "drop_mode", "quota_rounding", "init", "dynunc.window_mode"}
 
 
 def test_an_option_overrides_its_profile_alone():
@@ -163,6 +163,22 @@ def test_dynunc_window_mode():
         DynamicUncertaintyRecorder(window=2, window_mode="reference")
 
 
+def test_coreset_start():
+    assert cfg_of("reference").scorer_options()["kcenter"] == {"start": "mean"}
+    assert "kcenter" not in cfg_of("legacy").scorer_options()
+    from droprune.scoring.geometry import kcenter_order_scores, kcenter_selection
+
+    emb = np.array([[0.0, 0.0], [4.0, 0.0], [1.0, 1.0], [-3.0, 0.5], [0.0, -2.0]])
+    # the mean is (0.4, -0.1): sample 0 is the nearest; then the farthest from it, and so on
+    assert kcenter_selection(emb, 3, start="mean").tolist() == [0, 1, 3]
+    scores = kcenter_order_scores(emb, start="mean")
+    assert int(np.argmax(scores)) == 0 and sorted(scores.tolist()) == [1, 2, 3, 4, 5]
+    with pytest.raises(ValueError, match="start must be one of"):
+        kcenter_selection(emb, 1, start="median")
+    with pytest.raises(ValueError, match="config: query.scorer_options: kcenter start must"):
+        cfg_of("reference", "query.scorer_options.kcenter.start=median")
+
+
 def test_val_split():
     labels = np.array([0, 1, 0, 1, 0, 1, 0, 1])
     val, test = stratified_split(labels, 0.5, seed=5, order="first")
@@ -242,6 +258,35 @@ def test_cdbw_loss():
     assert float(zero) == pytest.approx(float(losses.mean()))
 
 
+def test_drop_mode():
+    assert cfg_of("paper").choice("drop_mode") == "density"  # Algorithm 1
+    assert cfg_of("reference").choice("drop_mode") == "count"
+    assert cfg_of("reference", "drop_mode=density").choice("drop_mode") == "density"
+    # legacy configs that spelled the former default keep their run ids
+    assert cfg_of("legacy", "drop_mode=density").final_fingerprint() == \
+        cfg_of("legacy").final_fingerprint()
+
+
+def test_quota_rounding():
+    labels = np.repeat([0, 1, 2], [70, 70, 70])
+    recalls = np.array([0.5, 0.3, 0.3])  # count mode: c_k = 105 e_k / 1.9 = 27.6, 38.7, 38.7
+    q = QueryOutputs(scores={}, val_recall=recalls)
+    method = parse_method("Random+DRoP")
+    exact = select_indices(method, 0.5, 3, labels, 3, q, "count")
+    assert np.bincount(labels[exact]).tolist() == drop_quotas([70] * 3, recalls, 0.5,
+                                                               mode="count").tolist()
+    ref = cfg_of("reference")
+    assert ref.choice("quota_rounding") == "floor_topup"
+    kept = select_indices(method, 0.5, 3, labels, 3, q, "count", rounding="floor_topup")
+    counts = np.bincount(labels[kept], minlength=3)
+    assert kept.size == 105 and np.all(np.diff(kept) > 0)  # round(0.5 * 210), sorted
+    assert np.all(counts >= [27, 38, 38])  # the floors, plus two drawn from any class
+    again = select_indices(method, 0.5, 3, labels, 3, q, "count", rounding="floor_topup")
+    np.testing.assert_array_equal(kept, again)  # seeded
+    with pytest.raises(ValueError, match="rounding must be one of"):
+        select_indices(method, 0.5, 3, labels, 3, q, rounding="ceil")
+
+
 def test_tinyimagenet_batch_size_is_the_reference_codes():
     assert PRESETS["tinyimagenet-resnet18"].train.batch_size == 256
 
@@ -259,7 +304,24 @@ def test_fingerprints_follow_the_choices_that_matter():
             base.final_fingerprint()
     # a profile is its choices: the same choices give the same ids
     spelled = [f"protocol_options.{k}={v}" for k, v in PROTOCOLS["paper"].items()
-               if "." not in k and isinstance(v, str)] + [
+               if "." not in k and isinstance(v, str) and k != "drop_mode"] + [
         "protocol_options.query_augment=false", "protocol_options.vgg_bn_momentum=0.01",
-        "query.scorer_options.forgetting.never_learned=zero"]
+        "query.scorer_options.forgetting.never_learned=zero",
+        "query.scorer_options.kcenter.start=mean"]
     assert cfg_of("legacy", *spelled).final_fingerprint() == cfg_of("paper").final_fingerprint()
+
+
+def test_a_sweep_folder_written_before_the_profiles_is_read_as_legacy(tmp_path):
+    """Its config.json has no protocol key: it holds legacy results, which the default profile
+    must not mix with; the legacy profile resumes it."""
+    import json
+
+    from droprune.experiments.sweep import bind_config
+
+    old = cfg_of("legacy", *GAUSS).to_dict()
+    del old["protocol"], old["protocol_options"]
+    old["drop_mode"] = "density"
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match="different .*protocol"):
+        bind_config(tmp_path, cfg_of("paper", *GAUSS))
+    bind_config(tmp_path, cfg_of("legacy", *GAUSS))  # the same experiment: accepted

@@ -42,7 +42,7 @@ def test_options_come_from_the_compute_signature():
     assert SCORERS["dynunc"].options == {"window": 10, "window_mode": "paper"}
     assert SCORERS["el2n_trace"].options == {"reduce": "mean"}
     assert SCORERS["ssp"].options == {"metric": "euclidean"}
-    assert SCORERS["kcenter"].options == {"budget": None}
+    assert SCORERS["kcenter"].options == {"budget": None, "start": "random"}
     assert SCORERS["el2n"].options == SCORERS["aum"].options == SCORERS["loss"].options == {}
 
 

@@ -352,26 +352,36 @@ class QuerySpec(_Section):
 # the protocol: the paper's (droprune's reading) or the reference code's, choice by choice
 # ---------------------------------------------------------------------------------------------
 
-#: Every protocol choice (the keys of ``protocol_options``, plus the two scorer options that
-#: the profile defaults), by profile. ``paper``: where the paper's text decides, the text; where
-#: it is silent, the reference code (docs/fidelity.md gives the row-by-row reasons).
+#: Every protocol choice (``drop_mode``, the keys of ``protocol_options`` and three scorer
+#: options), by profile. ``paper``: where the paper's text decides, the text; where it is
+#: silent, the reference code (docs/fidelity.md gives the row-by-row reasons).
 #: ``reference``: the DRoP reference code's choice everywhere (its bugs are not reproduced).
 #: ``legacy``: droprune's behaviour before the profiles existed (same run ids as then).
-PROTOCOLS: dict[str, dict[str, Any]] = {
-    "paper": {"query_augment": False, "recall_source": "scorer", "ssp_query": "fixed",
-              "fixed_query_epochs": 16, "val_split": "first", "init": "kaiming",
-              "vgg_bn_momentum": 0.01, "resnet50": "v1", "cdbw_loss": "raw",
-              "forgetting.never_learned": "zero", "dynunc.window_mode": "paper"},
-    "reference": {"query_augment": False, "recall_source": "scorer", "ssp_query": "fixed",
-                  "fixed_query_epochs": 16, "val_split": "first", "init": "xavier",
-                  "vgg_bn_momentum": 0.01, "resnet50": "v1", "cdbw_loss": "raw",
-                  "forgetting.never_learned": "zero", "dynunc.window_mode": "reference"},
-    "legacy": {"query_augment": True, "recall_source": "short", "ssp_query": "long",
-               "fixed_query_epochs": 16, "val_split": "random", "init": "kaiming",
-               "vgg_bn_momentum": 0.1, "resnet50": "v1.5", "cdbw_loss": "mean1",
-               "forgetting.never_learned": "max", "dynunc.window_mode": "paper"},
+#: Columns: paper, reference, legacy.
+_CHOICES: dict[str, tuple[Any, Any, Any]] = {
+    "drop_mode": ("density", "count", "density"),
+    "quota_rounding": ("largest_remainder", "floor_topup", "largest_remainder"),
+    "query_augment": (False, False, True),
+    "recall_source": ("scorer", "scorer", "short"),
+    "ssp_query": ("fixed", "fixed", "long"),
+    "fixed_query_epochs": (16, 16, 16),
+    "val_split": ("first", "first", "random"),
+    "init": ("kaiming", "xavier", "kaiming"),
+    "vgg_bn_momentum": (0.01, 0.01, 0.1),
+    "resnet50": ("v1", "v1", "v1.5"),
+    "cdbw_loss": ("raw", "raw", "mean1"),
+    "forgetting.never_learned": ("zero", "zero", "max"),
+    "dynunc.window_mode": ("paper", "reference", "paper"),
+    "kcenter.start": ("mean", "mean", "random"),
 }
-_SCORER_CHOICES = ("forgetting.never_learned", "dynunc.window_mode")
+PROTOCOLS: dict[str, dict[str, Any]] = {
+    profile: {k: v[i] for k, v in _CHOICES.items()}
+    for i, profile in enumerate(("paper", "reference", "legacy"))}
+#: the choices that are scorer options (``query.scorer_options.<scorer>.<option>``)
+_SCORER_CHOICES = ("forgetting.never_learned", "dynunc.window_mode", "kcenter.start")
+#: scorer options hashed under their own keys since before ``query.scorer_options``
+_OLD_KEYS = (("dynunc", "window", "dynunc_window"),
+             ("forgetting", "never_learned", "forgetting_never_learned"))
 
 
 class ProtocolSpec(_Section):
@@ -407,6 +417,10 @@ class ProtocolSpec(_Section):
     cdbw_loss
         CDB-W's batch loss: ``"raw"`` (``sum w l / sum w``: the reference code) or
         ``"mean1"`` (weights of mean 1, ``sum w l / B``).
+    quota_rounding
+        How DRoP's real-valued quotas become samples: ``"largest_remainder"`` (exactly
+        :func:`~droprune.drop_quotas` per class) or ``"floor_topup"`` (each class's floor, then
+        a random top-up from all classes to ``round(d N)``: the reference code).
     """
 
     _key: ClassVar[tuple[str, ...]] = ("protocol_options",)
@@ -420,6 +434,7 @@ class ProtocolSpec(_Section):
     vgg_bn_momentum: float | None = None
     resnet50: Literal["v1", "v1.5"] | None = None
     cdbw_loss: Literal["mean1", "raw"] | None = None
+    quota_rounding: Literal["largest_remainder", "floor_topup"] | None = None
 
     @field_validator("fixed_query_epochs", mode="before")
     @classmethod
@@ -498,8 +513,8 @@ class ExperimentConfig(_Section):
         Train pruned data with the paper's stretched schedule (more epochs at low density).
     drop_mode
         DRoP quota mode: "density" (the paper's Algorithm 1) or "count" (kept counts
-        proportional to the class errors, as the reference code; see docs/fidelity.md for how
-        its rounding differs).
+        proportional to the class errors, as the reference code); None (default): the
+        profile's ("density", or "count" with ``protocol="reference"``).
     protocol
         The protocol profile (:data:`PROTOCOLS`): ``"paper"`` (default), ``"reference"`` (the
         DRoP reference code's choices) or ``"legacy"`` (droprune before the profiles).
@@ -530,7 +545,7 @@ class ExperimentConfig(_Section):
     densities: tuple[float, ...] = (0.3, 0.5, 0.8)
     seeds: tuple[int, ...] = (0,)
     stretch: StrictBool = True
-    drop_mode: DropMode = "density"
+    drop_mode: DropMode | None = None
     protocol: Literal["paper", "reference", "legacy"] = "paper"
     protocol_options: ProtocolSpec = Field(default_factory=ProtocolSpec)
     device: StrictStr | None = None
@@ -573,8 +588,9 @@ class ExperimentConfig(_Section):
     # -- the protocol -------------------------------------------------------------------------
     def choice(self, name: str) -> Any:
         """The effective value of a protocol choice: ``protocol_options.<name>`` when given,
-        else the profile's (:data:`PROTOCOLS`); ``"forgetting.never_learned"`` and
-        ``"dynunc.window_mode"`` are read from ``query.scorer_options`` first.
+        else the profile's (:data:`PROTOCOLS`); ``"forgetting.never_learned"``,
+        ``"dynunc.window_mode"`` and ``"kcenter.start"`` are read from
+        ``query.scorer_options`` first.
 
         Examples
         --------
@@ -586,13 +602,13 @@ class ExperimentConfig(_Section):
             scorer, option = name.split(".")
             given = self.query.scorer_options.get(scorer, {})
             return given[option] if option in given else PROTOCOLS[self.protocol][name]
-        value = getattr(self.protocol_options, name)
+        value = self.drop_mode if name == "drop_mode" else getattr(self.protocol_options, name)
         return PROTOCOLS[self.protocol][name] if value is None else value
 
     def scorer_options(self) -> dict[str, dict[str, Any]]:
-        """``query.scorer_options`` with the profile's Forgetting and Dynamic Uncertainty
-        conventions filled in where not given and not the recorder's own default (what the
-        query runs receive)."""
+        """``query.scorer_options`` with the profile's Forgetting, Dynamic Uncertainty and
+        CoreSet conventions filled in where not given and not the scorer's own default (what
+        the query runs receive)."""
         out = {k: dict(v) for k, v in self.query.scorer_options.items()}
         for name in _SCORER_CHOICES:
             scorer, option = name.split(".")
@@ -622,6 +638,7 @@ class ExperimentConfig(_Section):
         t = self.train
         fixed = self.choice("recall_source") == "scorer" or self.choice("ssp_query") == "fixed"
         applies = {
+            "quota_rounding": True,
             "query_augment": t.augment_pad > 0 or t.augment_flip,
             "recall_source": True,
             "ssp_query": True,
@@ -654,19 +671,20 @@ class ExperimentConfig(_Section):
         (none: no ``protocol`` key, as before the profiles)."""
         d = self.to_dict()
         d["train"] = self.train.to_dict()  # as TrainConfig stores itself (no default cdbw_loss)
+        d["drop_mode"] = self.choice("drop_mode")
         query = d["query"]
         options = {k: dict(v) for k, v in query.pop("scorer_options").items()}
-        for name in _SCORER_CHOICES:
+        for name in _SCORER_CHOICES:  # the effective value; a newer option only off default
             scorer, option = name.split(".")
-            if option not in options.get(scorer, {}):
-                options.setdefault(scorer, {})[option] = self.choice(name)
-        for scorer, option, old_key in (("dynunc", "window", "dynunc_window"),
-                                        ("forgetting", "never_learned",
-                                         "forgetting_never_learned")):
+            value = self.choice(name)
+            if value != _recorder_default(scorer, option) or any(
+                    (scorer, option) == old[:2] for old in _OLD_KEYS):
+                options.setdefault(scorer, {})[option] = value
+            else:
+                options.get(scorer, {}).pop(option, None)
+        for scorer, option, old_key in _OLD_KEYS:
             query[old_key] = options.get(scorer, {}).pop(option, _recorder_default(scorer,
                                                                                  option))
-        if options.get("dynunc", {}).get("window_mode") == "paper":
-            del options["dynunc"]["window_mode"]  # the recorder's default: hashed as before
         options = {k: v for k, v in options.items() if v}
         if options:
             query["scorer_options"] = options

@@ -26,6 +26,7 @@ from .record import RunRecord
 
 __all__ = [
     "QUERY_RUN_KINDS",
+    "QUOTA_ROUNDINGS",
     "QueryOutputs",
     "RunSpec",
     "build_final_model",
@@ -168,10 +169,17 @@ def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
 
 
 def select_indices(method: Method, density: float, seed: int, labels: np.ndarray,
-                   num_classes: int, query: QueryOutputs, drop_mode: str = "density"
-                   ) -> np.ndarray:
-    """Indices a method keeps at ``density`` (sorted). ``Full`` keeps everything."""
+                   num_classes: int, query: QueryOutputs, drop_mode: str = "density", *,
+                   rounding: str = "largest_remainder") -> np.ndarray:
+    """Indices a method keeps at ``density`` (sorted). ``Full`` keeps everything.
+
+    ``rounding`` (DRoP quotas only): ``"largest_remainder"`` keeps exactly
+    :func:`~droprune.quotas.drop_quotas` per class; ``"floor_topup"`` keeps the floor of each
+    class's real-valued quota and tops the total up to ``round(d N)`` with samples drawn at
+    random from all the others, whatever their class (as the DRoP reference code)."""
     n = labels.size
+    if rounding not in QUOTA_ROUNDINGS:
+        raise ValueError(f"rounding must be one of {QUOTA_ROUNDINGS}, got {rounding!r}")
     if method.is_full:
         return np.arange(n, dtype=np.int64)
     scores = None if method.scorer is None else query.scores[method.scorer]
@@ -182,10 +190,33 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
         other = query.scores[method.scorers_needed[-1]]
         selection_counts = quotas_from_selection(
             labels, select_global(other, density, seed=seed), num_classes)
-    counts = make_quotas(method.quota, np.bincount(labels, minlength=num_classes), density,
-                         recalls=query.recall_for(method), selection_counts=selection_counts,
-                         mode=drop_mode)
+    sizes = np.bincount(labels, minlength=num_classes)
+    if method.quota == "drop" and rounding == "floor_topup":
+        return _floor_topup(sizes, query.recall_for(method), density, drop_mode, labels,
+                            scores, seed)
+    counts = make_quotas(method.quota, sizes, density, recalls=query.recall_for(method),
+                         selection_counts=selection_counts, mode=drop_mode)
     return select(labels, counts, scores=scores, seed=seed)
+
+
+#: how DRoP's real-valued quotas become kept samples (see select_indices)
+QUOTA_ROUNDINGS = ("largest_remainder", "floor_topup")
+
+
+def _floor_topup(sizes: np.ndarray, recalls: np.ndarray, density: float, drop_mode: str,
+                 labels: np.ndarray, scores: np.ndarray | None, seed: int) -> np.ndarray:
+    """The reference code's rounding: floors per class, then a random top-up from the pool."""
+    from ..quotas import drop_densities, target_count
+
+    real = drop_densities(sizes, recalls, density, mode=drop_mode) * sizes
+    floors = np.minimum(np.floor(real + 1e-9), sizes).astype(np.int64)  # 1e-9: float noise
+    kept = select(labels, floors, scores=scores, seed=seed)
+    missing = target_count(density, labels.size) - kept.size
+    if missing > 0:
+        rest = np.setdiff1d(np.arange(labels.size), kept)
+        extra = np.random.default_rng([seed, 1]).choice(rest, missing, replace=False)
+        kept = np.sort(np.concatenate([kept, extra]))
+    return kept.astype(np.int64)
 
 
 def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs, *,
@@ -206,7 +237,8 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     labels = train_set.labels
     k = train_set.num_classes
     run_id = spec.run_id(cfg)
-    kept = select_indices(spec.method, spec.density, spec.seed, labels, k, query, cfg.drop_mode)
+    kept = select_indices(spec.method, spec.density, spec.seed, labels, k, query,
+                          cfg.choice("drop_mode"), rounding=cfg.choice("quota_rounding"))
     sel_path = work_dir / "selections" / f"{run_id}.npy"
     kept = run_on_main(_save_selection, sel_path, kept)  # distributed: rank 0's, on every rank
     subset = train_set.subset(kept)

@@ -109,7 +109,10 @@ def bind_config(out_dir: Path, cfg: ExperimentConfig) -> None:
     path = out_dir / "config.json"
     if path.is_file():
         try:
-            old = config_from_dict(json.loads(path.read_text()))
+            stored = json.loads(path.read_text())
+            if isinstance(stored, dict):  # written before the protocol profiles: legacy's
+                stored.setdefault("protocol", "legacy")
+            old = config_from_dict(stored)
         except ValueError as exc:
             raise ValueError(f"{path} is not a readable droprune config ({exc}); use a new "
                              f"--out folder") from None
