@@ -317,8 +317,9 @@ class QuerySpec(_Section):
     scorer_options
         Options of the scorers, by scorer name (see ``droprune.scoring.SCORERS``), e.g.
         ``{"dynunc": {"window": 10}, "forgetting": {"never_learned": "max"}}``; an option not
-        given keeps the scorer's default (Dynamic Uncertainty: window 10, as He et al.;
-        Forgetting: never-learned samples score ``"max"``).
+        given keeps the scorer's default (Dynamic Uncertainty: window 10, as He et al.), except
+        Forgetting's ``never_learned``, Dynamic Uncertainty's ``window_mode`` and k-center's
+        ``start``, which the protocol profile sets (:meth:`ExperimentConfig.scorer_options`).
     """
 
     _key: ClassVar[tuple[str, ...]] = ("query",)
