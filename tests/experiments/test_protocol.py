@@ -24,6 +24,7 @@ from droprune.experiments.presets import PRESETS
 from droprune.experiments.sweep import load_splits, query_plan
 from droprune.quotas import drop_quotas
 from droprune.scoring.recorders import DynamicUncertaintyRecorder, ForgettingRecorder
+from droprune.scoring.store import load_query_result
 from droprune.selection import select
 from droprune.training.loop import _batch_loss
 
@@ -66,6 +67,9 @@ def test_an_option_overrides_its_profile_alone():
                                              "be in (0, 1], got 0"),
     (["protocol_options.query_augment=1"], "config: protocol_options.query_augment: must be "
                                            "true or false"),
+    (["protocol=reference", "query.scorer_options.dynunc.window=2"],
+     "config: query.scorer_options: window must be an integer >= 3 with "
+     "window_mode='reference'"),
     (["train.epochs=3", "train.cdbw_loss=raw"], "config: train.cdbw_loss: CDB-W's loss is a protocol choice"),
 ])
 def test_bad_protocol_values_fail_in_one_line(overrides, message):
@@ -325,3 +329,38 @@ def test_a_sweep_folder_written_before_the_profiles_is_read_as_legacy(tmp_path):
     with pytest.raises(ValueError, match="different .*protocol"):
         bind_config(tmp_path, cfg_of("paper", *GAUSS))
     bind_config(tmp_path, cfg_of("legacy", *GAUSS))  # the same experiment: accepted
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::droprune.quotas.QuotaWarning")  # a few samples per class
+def test_a_tiny_sweep_under_the_reference_profile(tmp_path):
+    """Every reference choice at once, end to end: count quotas with the random top-up, the
+    fixed run for Random and SSP, CoreSet from the mean, Xavier init, CDB-W's raw loss."""
+    from droprune import target_count
+    from droprune.experiments import read_results, run_sweep
+
+    cfg = load_config(None, [
+        "protocol=reference", "data.name=gaussian-mixture",
+        'data.options={"class_sizes": [60, 40, 30], "means": [0, 1, 2], '
+        '"stds": [1, 1, 1], "dim": 4}',
+        "model.width=0.125",
+        "train.epochs=3", "train.drop_epochs=[]", "query.seeds=2", "query.epochs_fraction=0.4",
+        "query.scorer_options.dynunc.window=3", "protocol_options.fixed_query_epochs=2",
+        "methods=Full,Random+DRoP,SSP+DRoP,CoreSet+DRoP,DynUnc+DRoP,Random+DRoP+CDBW",
+        "densities=0.5", "seeds=0", "device=cpu"])
+    assert cfg.choice("drop_mode") == "count" and cfg.choice("quota_rounding") == "floor_topup"
+    summary = run_sweep(cfg, tmp_path, progress=False, log=lambda *_: None)
+    assert len(summary.completed) == 6
+    df = read_results(tmp_path).set_index("method")
+    n = int(df.loc["Full", "kept"])
+    assert (df.drop("Full")["kept"] == target_count(0.5, n)).all()
+    query = tmp_path / "query" / "seed-0"
+    assert sorted(p.name for p in query.iterdir()) == ["fixed", "long"]  # no short scorer
+    fixed = load_query_result(next((query / "fixed").glob("seed*.parquet")))
+    assert set(fixed.scores) == {"ssp"}
+    long = load_query_result(next((query / "long").glob("seed*.parquet")))
+    assert set(long.scores) == {"kcenter", "dynunc"}
+    assert long.metadata["scorer_options"]["kcenter"] == {"start": "mean"}
+    assert long.metadata["model_kwargs"] == {"width": 0.125, "init": "xavier"}
+    np.testing.assert_allclose(df.loc["SSP+DRoP", "val_recall"], fixed.val_recall)
+    np.testing.assert_allclose(df.loc["DynUnc+DRoP", "val_recall"], long.val_recall)

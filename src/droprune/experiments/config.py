@@ -34,6 +34,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -575,6 +576,23 @@ class ExperimentConfig(_Section):
         if device is not None:
             check_device(device, "device")
         return device
+
+    @model_validator(mode="after")
+    def _effective_scorer_options(self) -> "ExperimentConfig":
+        """The scorer options the query runs will receive (the given ones with the profile's
+        conventions) must be valid together, e.g. a Dynamic Uncertainty window of 2 with the
+        reference code's windows of J - 1."""
+        from ..scoring.registry import check_scorers
+
+        options = self.scorer_options()
+        try:
+            check_scorers(list(options), options, allow_empty=True)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "config", f"query.scorer_options: {{error}} (the protocol {self.protocol!r} "
+                          f"sets the conventions not given there; give the option to override)",
+                {"error": str(exc)}) from None
+        return self
 
     # -- derived ------------------------------------------------------------------------------
     @property
