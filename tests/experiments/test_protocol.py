@@ -45,7 +45,7 @@ def test_every_choice_has_a_value_in_every_profile():
     assert differ == keys - {"fixed_query_epochs"}
     # the paper profile departs from the reference where the paper's text decides
     assert {k for k in keys if PROTOCOLS["paper"][k] != PROTOCOLS["reference"][k]} == {
-        "drop_mode", "quota_rounding", "init", "dynunc.window_mode"}
+        "drop_mode", "quota_rounding", "stretch_rounding", "init", "dynunc.window_mode"}
 
 
 def test_an_option_overrides_its_profile_alone():
@@ -257,6 +257,10 @@ def test_cdbw_loss():
         logits, y, weight=w)))
     mean1 = _batch_loss(logits, y, w, None, 3.0)
     assert float(mean1) == pytest.approx(float((losses * w[y]).mean()))
+    # padded batch (distributed plan): the padding duplicates weigh nothing
+    keep = torch.tensor([True, True, False])
+    padded = _batch_loss(logits, y, w, keep, 2.0, raw=True)
+    assert float(padded) == pytest.approx(float((losses * w[y])[:2].sum() / w[y][:2].sum()))
     # all weights 0: the plain mean, not the reference's NaN
     zero = _batch_loss(logits, y, torch.zeros(2), None, 3.0, raw=True)
     assert float(zero) == pytest.approx(float(losses.mean()))
@@ -289,6 +293,23 @@ def test_quota_rounding():
     np.testing.assert_array_equal(kept, again)  # seeded
     with pytest.raises(ValueError, match="rounding must be one of"):
         select_indices(method, 0.5, 3, labels, 3, q, rounding="ceil")
+
+
+def test_stretch_rounding():
+    cifar = ["train.epochs=160", "train.drop_epochs=[80,120]"]
+    ref, paper = cfg_of("reference", *cifar), cfg_of("paper", *cifar)
+    # d = 0.3 of N = 50000: kept fraction exactly 0.3; the reference's float chain
+    # int((0.5 + 0.5 * 15000 / 50000) * (160 * 50000 / 15000)) = int(346.66...) = 346, and
+    # its drops int(80 * 346 / 160) = 173, int(120 * 346 / 160) = 259
+    tc = final_train_config(ref, 0.3, cdbw=False, num_samples=50_000)
+    assert (tc.epochs, tc.drop_epochs) == (346, (173, 259))
+    # the paper's formula on the decimal density: int(0.65 / 0.3 * e) for E and each drop
+    tc = final_train_config(paper, 0.3, cdbw=False, num_samples=50_000)
+    assert (tc.epochs, tc.drop_epochs) == (346, (173, 260))
+    # without N (or with stretch off) the exact formula / no stretch
+    assert final_train_config(ref, 0.3, cdbw=False).drop_epochs == (173, 260)
+    off = cfg_of("reference", *cifar, "stretch=false")
+    assert final_train_config(off, 0.3, cdbw=False, num_samples=50_000).epochs == 160
 
 
 def test_tinyimagenet_batch_size_is_the_reference_codes():

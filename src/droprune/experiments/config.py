@@ -363,6 +363,7 @@ class QuerySpec(_Section):
 _CHOICES: dict[str, tuple[Any, Any, Any]] = {
     "drop_mode": ("density", "count", "density"),
     "quota_rounding": ("largest_remainder", "floor_topup", "largest_remainder"),
+    "stretch_rounding": ("exact", "reference", "exact"),
     "query_augment": (False, False, True),
     "recall_source": ("scorer", "scorer", "short"),
     "ssp_query": ("fixed", "fixed", "long"),
@@ -423,6 +424,10 @@ class ProtocolSpec(_Section):
         How DRoP's real-valued quotas become samples: ``"largest_remainder"`` (exactly
         :func:`~droprune.drop_quotas` per class) or ``"floor_topup"`` (each class's floor, then
         a random top-up from all classes to ``round(d N)``: the reference code).
+    stretch_rounding
+        How a pruned run's stretched schedule is rounded: ``"exact"`` (the paper's formula on
+        the density, :meth:`~droprune.training.TrainConfig.stretched`) or ``"reference"`` (on
+        the kept fraction, drops scaled by the truncated epoch count: the reference code).
     """
 
     _key: ClassVar[tuple[str, ...]] = ("protocol_options",)
@@ -437,6 +442,7 @@ class ProtocolSpec(_Section):
     resnet50: Literal["v1", "v1.5"] | None = None
     cdbw_loss: Literal["mean1", "raw"] | None = None
     quota_rounding: Literal["largest_remainder", "floor_topup"] | None = None
+    stretch_rounding: Literal["exact", "reference"] | None = None
 
     @field_validator("fixed_query_epochs", mode="before")
     @classmethod
@@ -658,6 +664,7 @@ class ExperimentConfig(_Section):
         fixed = self.choice("recall_source") == "scorer" or self.choice("ssp_query") == "fixed"
         applies = {
             "quota_rounding": True,
+            "stretch_rounding": self.stretch,
             "query_augment": t.augment_pad > 0 or t.augment_flip,
             "recall_source": True,
             "ssp_query": True,

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import metrics as M
-from ..quotas import make_quotas, quotas_from_selection
+from ..quotas import make_quotas, quotas_from_selection, target_count
 from ..selection import select, select_global
 from .config import ExperimentConfig
 from .methods import Method
@@ -133,16 +133,35 @@ def query_train_config(cfg: ExperimentConfig, *, long: bool | None = None, kind:
                                drop_epochs=tuple(e for e in drops if 0 < e < epochs))
 
 
-def final_train_config(cfg: ExperimentConfig, density: float, *, cdbw: bool):
+def final_train_config(cfg: ExperimentConfig, density: float, *, cdbw: bool,
+                       num_samples: int | None = None):
     """Training config of a final run: the paper's stretched schedule below density 1 when
     ``cfg.stretch`` is set, CDB-W (with the protocol's ``cdbw_loss``) when the method asks
-    for it."""
+    for it.
+
+    With ``protocol_options.stretch_rounding="reference"`` and ``num_samples`` (N, the size
+    of the full training set) the schedule is stretched as the DRoP reference code does it:
+    from the kept fraction ``f = round(d N) / N`` in its float arithmetic, ``E' = int((0.5 +
+    0.5 f) * (E / f))`` and each drop epoch ``int(e * (E' / E))``."""
     tc = dataclasses.replace(cfg.train, cdbw=cdbw)
     if cdbw:
         tc = dataclasses.replace(tc, cdbw_loss=cfg.choice("cdbw_loss"))
     if cfg.stretch and density < 1.0:
-        tc = tc.stretched(density)
+        if cfg.choice("stretch_rounding") == "reference" and num_samples:
+            tc = _reference_stretch(tc, target_count(density, num_samples), num_samples)
+        else:
+            tc = tc.stretched(density)
     return tc
+
+
+def _reference_stretch(tc, kept: int, total: int):
+    """The reference code's ``epochs_correction`` (its float operations, in its order)."""
+    if kept == 0:
+        raise ValueError("density keeps no sample: nothing to train on")
+    coefficient = 0.5 + (1 - 0.5) * kept / total
+    epochs = int(coefficient * (tc.epochs * total / kept))
+    drops = tuple(int(e * (epochs / tc.epochs)) for e in tc.drop_epochs)
+    return dataclasses.replace(tc, epochs=epochs, drop_epochs=drops)
 
 
 def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
@@ -206,7 +225,7 @@ QUOTA_ROUNDINGS = ("largest_remainder", "floor_topup")
 def _floor_topup(sizes: np.ndarray, recalls: np.ndarray, density: float, drop_mode: str,
                  labels: np.ndarray, scores: np.ndarray | None, seed: int) -> np.ndarray:
     """The reference code's rounding: floors per class, then a random top-up from the pool."""
-    from ..quotas import drop_densities, target_count
+    from ..quotas import drop_densities
 
     real = drop_densities(sizes, recalls, density, mode=drop_mode) * sizes
     floors = np.minimum(np.floor(real + 1e-9), sizes).astype(np.int64)  # 1e-9: float noise
@@ -242,7 +261,7 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     sel_path = work_dir / "selections" / f"{run_id}.npy"
     kept = run_on_main(_save_selection, sel_path, kept)  # distributed: rank 0's, on every rank
     subset = train_set.subset(kept)
-    tc = final_train_config(cfg, spec.density, cdbw=spec.method.cdbw)
+    tc = final_train_config(cfg, spec.density, cdbw=spec.method.cdbw, num_samples=labels.size)
     model = build_final_model(cfg, subset, seed=1_000_003 * spec.seed + 7)
     ckpt = work_dir / "checkpoints" / run_id
     result = train(model, subset, tc, seed=spec.seed, val_set=splits.val if tc.cdbw else None,
