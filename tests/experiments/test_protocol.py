@@ -183,6 +183,25 @@ def test_coreset_start():
         cfg_of("reference", "query.scorer_options.kcenter.start=median")
 
 
+@pytest.mark.filterwarnings("ignore::droprune.quotas.QuotaWarning")  # 2 of 4 per class
+def test_coreset_scores():
+    assert cfg_of("reference").choice("coreset_scores") == "binary"
+    assert cfg_of("legacy").choice("coreset_scores") == "order"
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    ranks = np.array([5, 0, 6, 7, 4, 1, 2, 3])  # greedy order: 1, 5, 6, 7 | 4, 0, 2, 3
+    q = QueryOutputs(scores={"kcenter": (8 - ranks).astype(float)}, val_recall=None)
+    method = parse_method("CoreSet+Balanced")
+    # the greedy order inside each class
+    assert select_indices(method, 0.5, 0, labels, 2, q).tolist() == [0, 1, 5, 6]
+    # the reference: the 4 chosen (1, 5, 6, 7) first, then the others, highest index first
+    assert select_indices(method, 0.5, 0, labels, 2, q, coreset_scores="binary").tolist() == [
+        1, 3, 6, 7]
+    # without quotas both keep the greedy's first round(d N)
+    alone = parse_method("CoreSet")
+    assert select_indices(alone, 0.5, 0, labels, 2, q, coreset_scores="binary").tolist() == \
+        select_indices(alone, 0.5, 0, labels, 2, q).tolist() == [1, 5, 6, 7]
+
+
 def test_val_split():
     labels = np.array([0, 1, 0, 1, 0, 1, 0, 1])
     val, test = stratified_split(labels, 0.5, seed=5, order="first")

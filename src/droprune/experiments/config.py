@@ -376,6 +376,7 @@ _CHOICES: dict[str, tuple[Any, Any, Any]] = {
     "forgetting.never_learned": ("zero", "zero", "max"),
     "dynunc.window_mode": ("paper", "reference", "paper"),
     "kcenter.start": ("mean", "mean", "random"),
+    "coreset_scores": ("binary", "binary", "order"),
 }
 PROTOCOLS: dict[str, dict[str, Any]] = {
     profile: {k: v[i] for k, v in _CHOICES.items()}
@@ -428,6 +429,10 @@ class ProtocolSpec(_Section):
         How a pruned run's stretched schedule is rounded: ``"exact"`` (the paper's formula on
         the density, :meth:`~droprune.training.TrainConfig.stretched`) or ``"reference"`` (on
         the kept fraction, drops scaled by the truncated epoch count: the reference code).
+    coreset_scores
+        How CoreSet ranks a class's samples under class quotas: ``"order"`` (the greedy
+        k-center order) or ``"binary"`` (chosen among the first ``round(d N)`` or not, ties to
+        the highest index: the reference code).
     """
 
     _key: ClassVar[tuple[str, ...]] = ("protocol_options",)
@@ -443,6 +448,7 @@ class ProtocolSpec(_Section):
     cdbw_loss: Literal["mean1", "raw"] | None = None
     quota_rounding: Literal["largest_remainder", "floor_topup"] | None = None
     stretch_rounding: Literal["exact", "reference"] | None = None
+    coreset_scores: Literal["order", "binary"] | None = None
 
     @field_validator("fixed_query_epochs", mode="before")
     @classmethod
@@ -665,6 +671,7 @@ class ExperimentConfig(_Section):
         applies = {
             "quota_rounding": True,
             "stretch_rounding": self.stretch,
+            "coreset_scores": True,
             "query_augment": t.augment_pad > 0 or t.augment_flip,
             "recall_source": True,
             "ssp_query": True,

@@ -25,6 +25,7 @@ from .methods import Method
 from .record import RunRecord
 
 __all__ = [
+    "CORESET_SCORES",
     "QUERY_RUN_KINDS",
     "QUOTA_ROUNDINGS",
     "QueryOutputs",
@@ -189,19 +190,31 @@ def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
 
 def select_indices(method: Method, density: float, seed: int, labels: np.ndarray,
                    num_classes: int, query: QueryOutputs, drop_mode: str = "density", *,
-                   rounding: str = "largest_remainder") -> np.ndarray:
+                   rounding: str = "largest_remainder",
+                   coreset_scores: str = "order") -> np.ndarray:
     """Indices a method keeps at ``density`` (sorted). ``Full`` keeps everything.
 
     ``rounding`` (DRoP quotas only): ``"largest_remainder"`` keeps exactly
     :func:`~droprune.quotas.drop_quotas` per class; ``"floor_topup"`` keeps the floor of each
     class's real-valued quota and tops the total up to ``round(d N)`` with samples drawn at
-    random from all the others, whatever their class (as the DRoP reference code)."""
+    random from all the others, whatever their class (as the DRoP reference code).
+
+    ``coreset_scores`` (CoreSet with class quotas only): ``"order"`` ranks a class's samples
+    by the greedy k-center order; ``"binary"`` as the reference code, which scores the
+    ``round(d N)`` samples the greedy chose 1 and the others 0 and breaks ties by the highest
+    index: the chosen first, then the others, each by descending index."""
     n = labels.size
     if rounding not in QUOTA_ROUNDINGS:
         raise ValueError(f"rounding must be one of {QUOTA_ROUNDINGS}, got {rounding!r}")
+    if coreset_scores not in CORESET_SCORES:
+        raise ValueError(f"coreset_scores must be one of {CORESET_SCORES}, got "
+                         f"{coreset_scores!r}")
     if method.is_full:
         return np.arange(n, dtype=np.int64)
     scores = None if method.scorer is None else query.scores[method.scorer]
+    if method.scorer == "kcenter" and coreset_scores == "binary" and method.quota != "none":
+        chosen = scores > n - target_count(density, n)  # order scores are N - rank
+        scores = chosen + np.arange(n) / (2.0 * n)
     if method.quota == "none":
         return select_global(scores, density, seed=seed, n=n)
     selection_counts = None
@@ -220,6 +233,8 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
 
 #: how DRoP's real-valued quotas become kept samples (see select_indices)
 QUOTA_ROUNDINGS = ("largest_remainder", "floor_topup")
+#: how CoreSet ranks the samples of a class (see select_indices)
+CORESET_SCORES = ("order", "binary")
 
 
 def _floor_topup(sizes: np.ndarray, recalls: np.ndarray, density: float, drop_mode: str,
@@ -257,7 +272,8 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     k = train_set.num_classes
     run_id = spec.run_id(cfg)
     kept = select_indices(spec.method, spec.density, spec.seed, labels, k, query,
-                          cfg.choice("drop_mode"), rounding=cfg.choice("quota_rounding"))
+                          cfg.choice("drop_mode"), rounding=cfg.choice("quota_rounding"),
+                          coreset_scores=cfg.choice("coreset_scores"))
     sel_path = work_dir / "selections" / f"{run_id}.npy"
     kept = run_on_main(_save_selection, sel_path, kept)  # distributed: rank 0's, on every rank
     subset = train_set.subset(kept)
