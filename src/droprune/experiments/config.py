@@ -636,6 +636,17 @@ class ExperimentConfig(_Section):
         value = self.drop_mode if name == "drop_mode" else getattr(self.protocol_options, name)
         return PROTOCOLS[self.protocol][name] if value is None else value
 
+    def protocol_choices(self) -> dict[str, Any]:
+        """Every protocol choice in force, by name (:meth:`choice` of each), e.g. to print.
+
+        Examples
+        --------
+        >>> choices = ExperimentConfig(protocol="reference").protocol_choices()
+        >>> choices["drop_mode"], choices["val_split"], choices["kcenter.start"]
+        ('count', 'first', 'mean')
+        """
+        return {name: self.choice(name) for name in _CHOICES}
+
     def scorer_options(self) -> dict[str, dict[str, Any]]:
         """``query.scorer_options`` with the profile's Forgetting, Dynamic Uncertainty and
         CoreSet conventions filled in where not given and not the scorer's own default (what
