@@ -70,7 +70,8 @@ def test_an_option_overrides_its_profile_alone():
     (["protocol=reference", "query.scorer_options.dynunc.window=2"],
      "config: query.scorer_options: window must be an integer >= 3 with "
      "window_mode='reference'"),
-    (["train.epochs=3", "train.cdbw_loss=raw"], "config: train.cdbw_loss: CDB-W's loss is a protocol choice"),
+    (["train.epochs=3", "train.cdbw_loss=raw"],
+     "config: train.cdbw_loss: CDB-W's loss is a protocol choice"),
 ])
 def test_bad_protocol_values_fail_in_one_line(overrides, message):
     with pytest.raises(ValueError) as exc:

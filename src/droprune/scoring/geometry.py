@@ -109,8 +109,9 @@ def kcenter_selection(embeddings: Any, k: int, *, seed: int = 0,
     The first centre is a uniformly random sample drawn from ``seed`` (deterministic;
     ``start="random"``) or the sample nearest the mean embedding (``start="mean"``, as the DRoP
     reference code; ties to the lowest index); each next one is the sample farthest
-    (Euclidean) from all centres chosen so far, ties to the lowest index. Time ``O(N k D)`` as ``k`` matrix-vector products; memory ``O(N)`` beside the
-    embeddings (the minimum distance to the chosen centres is updated in place).
+    (Euclidean) from all centres chosen so far, ties to the lowest index. Time ``O(N k D)`` as
+    ``k`` matrix-vector products; memory ``O(N)`` beside the embeddings (the minimum distance
+    to the chosen centres is updated in place).
 
     Parameters
     ----------
