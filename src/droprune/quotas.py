@@ -11,9 +11,10 @@ Rules
     DRoP (Vysogorets, Ahuja & Kempe, ICLR 2025, Algorithm 1): class density proportional to the
     class's validation error ``1 - r_k``, water-filled so that no class keeps more than it has.
     The fixed point of Algorithm 1 is ``d_k = min(1, lambda * (1 - r_k))``; it is computed
-    exactly by sorting (no floating-point loop). ``mode="count"`` reproduces the paper's
-    reference code instead: kept COUNT ``c_k = min(N_k, lambda * (1 - r_k))``. The two agree
-    on balanced data and differ on imbalanced data.
+    exactly by sorting (no floating-point loop). ``mode="count"`` follows the rule of the
+    paper's reference code instead: kept COUNT ``c_k = min(N_k, lambda * (1 - r_k))`` (its
+    rounding differs, see docs/fidelity.md). The two agree on balanced data and differ on
+    imbalanced data.
 ``proportional``
     Stratified: every class keeps the fraction ``d`` (up to rounding).
 ``balanced``
@@ -522,7 +523,8 @@ def drop_quotas(class_sizes: Any, recalls: Any, density: float, *,
         Fraction of the whole dataset KEPT, in [0, 1].
     mode
         ``"density"`` (default, the paper): class density ``d_k`` proportional to the error.
-        ``"count"`` (the paper's reference code): kept count proportional to the error.
+        ``"count"`` (the rule of the paper's reference code): kept count proportional to the
+        error.
     val_counts
         ``n_k``, the number of validation samples each recall was measured on (non-negative
         integers, shape (K,)). Used by ``error_estimate="beta"``; validated, unused by

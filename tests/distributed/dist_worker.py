@@ -45,7 +45,10 @@ SWEEP_CONFIG: dict[str, Any] = {
     "train": {"epochs": 4, "batch_size": 32, "lr": 0.1, "drop_epochs": []},
     "query": {"seeds": 2, "epochs_fraction": 0.34, "long_runs": 1,
               "scorer_options": {"dynunc": {"window": 2}}},
-    "methods": ["Full", "Random", "Random+DRoP", "EL2N", "EL2N+DRoP", "Forgetting+DRoP"],
+    # Random+DRoP+CDBW: the raw CDB-W loss (sum w l / sum w over the global batch, padding
+    # excluded) of the default protocol
+    "methods": ["Full", "Random", "Random+DRoP", "EL2N", "EL2N+DRoP", "Forgetting+DRoP",
+                "Random+DRoP+CDBW"],
     "densities": [0.5],
     "seeds": [0],
 }

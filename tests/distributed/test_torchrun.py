@@ -110,7 +110,7 @@ def check_sweep(one_dir: Path, two_dir: Path, completed_one: list, ranks: list[d
     assert ranks[0]["sweep"] == ranks[1]["sweep"] == completed_one
     a = read_results(one_dir).set_index("run_id").sort_index()
     b = read_results(two_dir).set_index("run_id").sort_index()
-    assert list(b.index) == list(a.index) and len(a) == 6
+    assert list(b.index) == list(a.index) and len(a) == 7
     for run_id, row in a.iterrows():
         sa = np.load(one_dir / row["selection_file"])
         sb = np.load(two_dir / b.loc[run_id, "selection_file"])

@@ -18,16 +18,17 @@ from droprune.experiments.config import (
     load_config,
 )
 from droprune.experiments.presets import PRESETS
-from droprune.experiments.sweep import _scorer_options
 from droprune.scoring.recorders import DynamicUncertaintyRecorder, ForgettingRecorder
 
 # The run ids of these configs were named by these fingerprints before the config became a
 # pydantic schema (and query.dynunc_window / query.forgetting_never_learned became
-# query.scorer_options); they must not change, or finished runs are no longer recognised.
+# query.scorer_options); with protocol="legacy" (droprune's behaviour before the protocol
+# profiles) they must not change, or finished runs are no longer recognised. The TinyImageNet
+# preset's batch size became the reference code's 256 (was 200): its ids changed with it.
 FINGERPRINTS = {
     "mnist1d-cpu": ("f9e06a0670fdb393", "7d0df87004482692"),
     "cifar10-vgg16": ("97b45751f0d8f5fa", "3b42c560b3bb2bfa"),
-    "tinyimagenet-resnet18-imb5": ("46bf058dc3f6fc65", "cfee1fe95d5a0cc5"),
+    "tinyimagenet-resnet18-imb5": ("3d0ad89fd9fb3673", "3322400d8dfdf728"),
     "waterbirds-resnet50": ("eae615f9ca7fee3c", "25c3af7d8c0f9f00"),
     None: ("7eaba8d19c68cab7", "2a93805ff6ad765b"),
 }
@@ -35,19 +36,32 @@ FINGERPRINTS = {
 
 @pytest.mark.parametrize("source", list(FINGERPRINTS))
 def test_fingerprints_of_existing_configs_are_unchanged(source):
-    cfg = load_config(source)
+    cfg = load_config(source, ["protocol=legacy"])
     assert (cfg.query_fingerprint(), cfg.final_fingerprint()) == FINGERPRINTS[source]
     if source is not None:  # the preset object and the loaded config agree (imbalance 5 -> 5.0)
-        assert PRESETS[source].final_fingerprint() == FINGERPRINTS[source][1]
+        legacy = ExperimentConfig(**{**dict(PRESETS[source]), "protocol": "legacy"})
+        assert legacy.final_fingerprint() == FINGERPRINTS[source][1]
+
+
+@pytest.mark.parametrize("source", list(FINGERPRINTS))
+def test_the_paper_profile_changes_the_fingerprints(source):
+    """The default profile changes behaviour (val split, Forgetting's convention, recall
+    source ...), so the run ids change too."""
+    cfg = load_config(source)
+    assert cfg.protocol == "paper"
+    assert cfg.query_fingerprint() != FINGERPRINTS[source][0]
+    assert cfg.final_fingerprint() != FINGERPRINTS[source][1]
 
 
 def test_fingerprints_of_scorer_options():
-    base = load_config("mnist1d-cpu", ["query.scorer_options={}"])
+    base = load_config("mnist1d-cpu", ["query.scorer_options={}", "protocol=legacy"])
     same = load_config("mnist1d-cpu", ['query.scorer_options={"dynunc": {"window": 10}, '
-                                       '"forgetting": {"never_learned": "max"}}'])
+                                       '"forgetting": {"never_learned": "max"}}',
+                                       "protocol=legacy"])
     assert base.final_fingerprint() == same.final_fingerprint()  # the effective values count
     old = load_config("mnist1d-cpu", ['query.scorer_options={"dynunc": {"window": 3}, '
-                                      '"forgetting": {"never_learned": "zero"}}'])
+                                      '"forgetting": {"never_learned": "zero"}}',
+                                      "protocol=legacy"])
     assert old.query_fingerprint() == "1c2e3c842f8919a4"  # as with the two former keys
     grand = load_config("mnist1d-cpu", ['query.scorer_options={"grand": {"chunk_size": 8}}'])
     assert len({base.query_fingerprint(), old.query_fingerprint(),
@@ -65,11 +79,18 @@ def test_scorer_option_defaults_are_the_recorders():
 
 
 def test_the_sweep_passes_the_scorer_options_as_given():
-    cfg = load_config("mnist1d-cpu", ["query.scorer_options.forgetting.never_learned=zero"])
+    cfg = load_config("mnist1d-cpu", ["query.scorer_options.forgetting.never_learned=zero",
+                                      "protocol=legacy"])
     assert cfg.query.scorer_options == {"dynunc": {"window": 5},
                                         "forgetting": {"never_learned": "zero"}}
-    assert _scorer_options(cfg) == cfg.query.scorer_options
-    assert _scorer_options(load_config()) == {}
+    assert cfg.scorer_options() == cfg.query.scorer_options
+    assert load_config(None, ["protocol=legacy"]).scorer_options() == {}
+    # the profile's conventions are filled in where not given (and not the recorder default)
+    assert load_config().scorer_options() == {"forgetting": {"never_learned": "zero"},
+                                              "kcenter": {"start": "mean"}}
+    assert load_config(None, ["protocol=reference"]).scorer_options() == {
+        "forgetting": {"never_learned": "zero"}, "dynunc": {"window_mode": "reference"},
+        "kcenter": {"start": "mean"}}
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -39,10 +39,10 @@ def test_names_kinds_query_runs_and_method_names():
 def test_options_come_from_the_compute_signature():
     assert SCORERS["grand"].options == {"method": "auto", "chunk_size": 128}
     assert SCORERS["forgetting"].options == {"never_learned": "max"}
-    assert SCORERS["dynunc"].options == {"window": 10}
+    assert SCORERS["dynunc"].options == {"window": 10, "window_mode": "paper"}
     assert SCORERS["el2n_trace"].options == {"reduce": "mean"}
     assert SCORERS["ssp"].options == {"metric": "euclidean"}
-    assert SCORERS["kcenter"].options == {"budget": None}
+    assert SCORERS["kcenter"].options == {"budget": None, "start": "random"}
     assert SCORERS["el2n"].options == SCORERS["aum"].options == SCORERS["loss"].options == {}
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._checks import check_int
 from .base import LabelledDataset
 from .layout import dataset_root, format_error, missing_error
 from .stats import channel_stats
@@ -207,15 +208,32 @@ def _load_idx_dataset(root: str | Path, dataset: str, class_names: tuple[str, ..
             LabelledDataset(x_test, y_test, split="test", **common))
 
 
-def load_fashion_mnist(root: str | Path | None = None
+def load_fashion_mnist(root: str | Path | None = None, *, train_per_class: int | None = None,
+                       test_per_class: int | None = None
                        ) -> tuple[LabelledDataset, LabelledDataset]:
     """Fashion-MNIST as ``(train, official test)``: 60 000 + 10 000 uint8 (1, 28, 28) images.
 
     ``root`` defaults to the Debian package's directory
-    (:data:`DEBIAN_FASHION_MNIST`).
+    (:data:`DEBIAN_FASHION_MNIST`). ``train_per_class`` / ``test_per_class`` keep only the
+    first that many samples of each class (by index; the normalisation statistics stay those
+    of the whole training set): a small, deterministic subsample for tests and quick runs.
     """
-    return _load_idx_dataset(DEBIAN_FASHION_MNIST if root is None else root, "fashion-mnist",
-                             FASHION_MNIST_CLASSES)
+    per_class = {"train_per_class": train_per_class, "test_per_class": test_per_class}
+    for name, n in per_class.items():
+        if n is not None:
+            check_int(n, name, minimum=1)
+    train, test = _load_idx_dataset(DEBIAN_FASHION_MNIST if root is None else root,
+                                    "fashion-mnist", FASHION_MNIST_CLASSES)
+    return _first_per_class(train, train_per_class), _first_per_class(test, test_per_class)
+
+
+def _first_per_class(dataset: LabelledDataset, n: int | None) -> LabelledDataset:
+    """The first ``n`` samples of each class of ``dataset`` by index (all when None)."""
+    if n is None:
+        return dataset
+    keep = np.sort(np.concatenate([np.flatnonzero(dataset.labels == k)[:n]
+                                   for k in range(dataset.num_classes)]))
+    return dataset.subset(keep)
 
 
 def load_mnist(root: str | Path | None) -> tuple[LabelledDataset, LabelledDataset]:

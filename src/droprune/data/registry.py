@@ -27,7 +27,7 @@ from .imagefolder import load_imagefolder, load_imagenet
 from .imbalance import _check_factor, make_imbalanced
 from .layout import DatasetFormatError
 from .mnist1d import check_mnist1d_options, load_mnist1d
-from .splits import _check_fraction, split_val_test
+from .splits import SPLIT_ORDERS, _check_fraction, split_val_test
 from .synthetic import load_gaussian_mixture
 from .tinyimagenet import load_tinyimagenet
 from .waterbirds import load_waterbirds
@@ -130,7 +130,7 @@ def _check_val_fraction(source: DatasetSource, val_fraction: float) -> float:
 
 def load_dataset(name: str, root: str | Path | None = None, *, val_fraction: float = 0.5,
                  split_seed: int = 0, imbalance: float | None = None, imbalance_seed: int = 0,
-                 **source_options: Any) -> DatasetSplits:
+                 val_split: str = "random", **source_options: Any) -> DatasetSplits:
     """Load a registered dataset as train / val / test splits.
 
     Parameters
@@ -147,6 +147,10 @@ def load_dataset(name: str, root: str | Path | None = None, *, val_fraction: flo
         only accepts the default.
     split_seed
         Seed of the validation/test split.
+    val_split
+        Which samples of each class go to validation: ``"random"`` (seeded by ``split_seed``)
+        or ``"first"`` by index (the DRoP reference code); see
+        :func:`droprune.data.splits.stratified_split`.
     imbalance
         Optional imbalance factor I >= 1: the TRAIN split becomes long-tailed, class k keeping
         ``round(n_ref * I ** (-k / (K - 1)))`` samples (:mod:`droprune.data.imbalance`).
@@ -165,6 +169,8 @@ def load_dataset(name: str, root: str | Path | None = None, *, val_fraction: flo
     """
     source = get_source(name)
     _check_val_fraction(source, val_fraction)
+    if val_split not in SPLIT_ORDERS:
+        raise ValueError(f"val_split must be one of {SPLIT_ORDERS}, got {val_split!r}")
     if imbalance is not None:
         _check_factor(imbalance)
     _check_options(source, source_options)
@@ -173,7 +179,7 @@ def load_dataset(name: str, root: str | Path | None = None, *, val_fraction: flo
         train, val, test = result.train, result.val, result.test
     else:
         train, heldout = result
-        val, test = split_val_test(heldout, val_fraction, split_seed)
+        val, test = split_val_test(heldout, val_fraction, split_seed, val_split)
     if imbalance is not None:
         train = make_imbalanced(train, imbalance, imbalance_seed)
     return DatasetSplits(replace(train, split="train"), replace(val, split="val"),

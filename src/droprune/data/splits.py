@@ -7,8 +7,10 @@ on. :func:`stratified_split` does that on plain labels:
 - per class k of size n_k, ``floor(val_fraction * n_k)`` samples go to validation (computed on
   the decimal the fraction prints as, so 0.5 * 7 = 3), the rest to test: with an odd class size
   and ``val_fraction=0.5`` the extra sample goes to the TEST split (the one reported);
-- which samples go where is a random permutation per class from ``numpy.random.default_rng(
-  seed)``, so the split is the same for the same labels and seed, on every machine;
+- which samples go where: ``order="random"`` (default) takes a random permutation per class
+  from ``numpy.random.default_rng(seed)``, so the split is the same for the same labels and
+  seed, on every machine; ``order="first"`` sends the first ``floor(val_fraction * n_k)``
+  samples of each class, by index, to validation (the DRoP reference code's split; no seed);
 - both index arrays are sorted, disjoint, and their union is every index.
 """
 
@@ -22,7 +24,11 @@ import numpy as np
 from .._checks import as_labels, check_number
 from .base import LabelledDataset
 
-__all__ = ["check_reportable", "split_val_test", "stratified_split", "validation_counts"]
+__all__ = ["SPLIT_ORDERS", "check_reportable", "split_val_test", "stratified_split",
+           "validation_counts"]
+
+#: how :func:`stratified_split` picks the validation samples of a class
+SPLIT_ORDERS = ("random", "first")
 
 
 def _check_fraction(val_fraction: float) -> float:
@@ -48,8 +54,8 @@ def validation_counts(class_sizes: np.ndarray, val_fraction: float = 0.5) -> np.
                     dtype=np.int64)
 
 
-def stratified_split(labels: np.ndarray, val_fraction: float = 0.5, seed: int = 0
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(labels: np.ndarray, val_fraction: float = 0.5, seed: int = 0,
+                     order: str = "random") -> tuple[np.ndarray, np.ndarray]:
     """Split indices per class into (validation, test); see the module docstring.
 
     Parameters
@@ -59,7 +65,10 @@ def stratified_split(labels: np.ndarray, val_fraction: float = 0.5, seed: int = 
     val_fraction
         Share of each class that goes to validation, in (0, 1) (rounded down per class).
     seed
-        Seed of the per-class permutation.
+        Seed of the per-class permutation (``order="random"``).
+    order
+        ``"random"``: a seeded random half; ``"first"``: the first samples of each class by
+        index (the reference code's split).
 
     Returns
     -------
@@ -73,16 +82,20 @@ def stratified_split(labels: np.ndarray, val_fraction: float = 0.5, seed: int = 
     (3, 4)
     >>> sorted(np.concatenate([val, test]).tolist()) == list(range(7))
     True
+    >>> stratified_split(np.array([0, 1, 0, 1, 0, 1]), 0.5, order="first")[0].tolist()
+    [0, 1]
     """
     lab = as_labels(labels)
     f = _check_fraction(val_fraction)
+    if order not in SPLIT_ORDERS:
+        raise ValueError(f"order must be one of {SPLIT_ORDERS}, got {order!r}")
     rng = np.random.default_rng(seed)
     sizes = np.bincount(lab) if lab.size else np.zeros(0, dtype=np.int64)
     n_val = validation_counts(sizes, f)
     val_parts, test_parts = [], []
     for k in range(sizes.size):
         members = np.flatnonzero(lab == k)
-        perm = rng.permutation(members)
+        perm = rng.permutation(members) if order == "random" else members
         val_parts.append(perm[:n_val[k]])
         test_parts.append(perm[n_val[k]:])
     empty = np.zeros(0, dtype=np.int64)
@@ -91,14 +104,15 @@ def stratified_split(labels: np.ndarray, val_fraction: float = 0.5, seed: int = 
     return val.astype(np.int64), test.astype(np.int64)
 
 
-def split_val_test(heldout: LabelledDataset, val_fraction: float = 0.5, seed: int = 0
-                   ) -> tuple[LabelledDataset, LabelledDataset]:
-    """Split an official test set into the validation and test :class:`LabelledDataset`.
+def split_val_test(heldout: LabelledDataset, val_fraction: float = 0.5, seed: int = 0,
+                   order: str = "random") -> tuple[LabelledDataset, LabelledDataset]:
+    """Split an official test set into the validation and test :class:`LabelledDataset`
+    (:func:`stratified_split`, ``order`` "random" or "first").
 
     The results carry ``split="val"`` and ``split="test"``; their ``source_indices`` are rows
     of ``heldout`` (the official test set).
     """
-    val_idx, test_idx = stratified_split(heldout.labels, val_fraction, seed)
+    val_idx, test_idx = stratified_split(heldout.labels, val_fraction, seed, order)
     val = heldout.subset(val_idx)
     test = heldout.subset(test_idx)
     return _with_split(val, "val"), _with_split(test, "test")

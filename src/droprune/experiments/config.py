@@ -33,6 +33,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -46,6 +47,8 @@ __all__ = [
     "DataSpec",
     "ExperimentConfig",
     "ModelSpec",
+    "PROTOCOLS",
+    "ProtocolSpec",
     "QuerySpec",
     "apply_overrides",
     "config_from_dict",
@@ -314,8 +317,9 @@ class QuerySpec(_Section):
     scorer_options
         Options of the scorers, by scorer name (see ``droprune.scoring.SCORERS``), e.g.
         ``{"dynunc": {"window": 10}, "forgetting": {"never_learned": "max"}}``; an option not
-        given keeps the scorer's default (Dynamic Uncertainty: window 10, as He et al.;
-        Forgetting: never-learned samples score ``"max"``).
+        given keeps the scorer's default (Dynamic Uncertainty: window 10, as He et al.), except
+        Forgetting's ``never_learned``, Dynamic Uncertainty's ``window_mode`` and k-center's
+        ``start``, which the protocol profile sets (:meth:`ExperimentConfig.scorer_options`).
     """
 
     _key: ClassVar[tuple[str, ...]] = ("query",)
@@ -405,6 +409,118 @@ class QuotaSpec(_Section):
 
 
 # ---------------------------------------------------------------------------------------------
+# the protocol: the paper's (droprune's reading) or the reference code's, choice by choice
+# ---------------------------------------------------------------------------------------------
+
+#: Every protocol choice (``drop_mode``, the keys of ``protocol_options`` and three scorer
+#: options), by profile. ``paper``: where the paper's text decides, the text; where it is
+#: silent, the reference code (docs/fidelity.md gives the row-by-row reasons).
+#: ``reference``: the DRoP reference code's choice everywhere (its bugs are not reproduced).
+#: ``legacy``: droprune's behaviour before the profiles existed (same run ids as then).
+#: Columns: paper, reference, legacy.
+_CHOICES: dict[str, tuple[Any, Any, Any]] = {
+    "drop_mode": ("density", "count", "density"),
+    "quota_rounding": ("largest_remainder", "floor_topup", "largest_remainder"),
+    "stretch_rounding": ("exact", "reference", "exact"),
+    "query_augment": (False, False, True),
+    "recall_source": ("scorer", "scorer", "short"),
+    "ssp_query": ("fixed", "fixed", "long"),
+    "fixed_query_epochs": (16, 16, 16),
+    "val_split": ("first", "first", "random"),
+    "init": ("kaiming", "xavier", "kaiming"),
+    "vgg_bn_momentum": (0.01, 0.01, 0.1),
+    "resnet50": ("v1", "v1", "v1.5"),
+    "cdbw_loss": ("raw", "raw", "mean1"),
+    "forgetting.never_learned": ("zero", "zero", "max"),
+    "dynunc.window_mode": ("paper", "reference", "paper"),
+    "kcenter.start": ("mean", "mean", "random"),
+    "coreset_scores": ("binary", "binary", "order"),
+}
+PROTOCOLS: dict[str, dict[str, Any]] = {
+    profile: {k: v[i] for k, v in _CHOICES.items()}
+    for i, profile in enumerate(("paper", "reference", "legacy"))}
+#: the choices that are scorer options (``query.scorer_options.<scorer>.<option>``)
+_SCORER_CHOICES = ("forgetting.never_learned", "dynunc.window_mode", "kcenter.start")
+#: scorer options hashed under their own keys since before ``query.scorer_options``
+_OLD_KEYS = (("dynunc", "window", "dynunc_window"),
+             ("forgetting", "never_learned", "forgetting_never_learned"))
+
+
+class ProtocolSpec(_Section):
+    """Protocol choices, each overriding the profile chosen by ``protocol`` (None: the
+    profile's value; see :data:`PROTOCOLS` and docs/fidelity.md).
+
+    Attributes
+    ----------
+    query_augment
+        Augment the training inputs of the query runs as the final runs are (the reference
+        code: no).
+    recall_source
+        Where DRoP's validation recalls come from: ``"short"``, the short query models of
+        ``query.seeds`` x ``query.epochs_fraction`` for every method; ``"scorer"``, the query
+        run of the method's own scorer (EL2N/GraNd: the short models; Forgetting, DynUnc,
+        CoreSet: the full-schedule run; Random and SSP: the fixed run), as the reference code.
+    ssp_query
+        Which run scores SSP: ``"long"`` (the full schedule) or ``"fixed"`` (one model,
+        ``fixed_query_epochs`` epochs at constant learning rate, as the reference code).
+    fixed_query_epochs
+        Length of the fixed run (the reference code's default query length, 16).
+    val_split
+        Validation half of each test class: ``"random"`` (seeded by ``data.split_seed``) or
+        ``"first"`` by index (the reference code).
+    init
+        ``"kaiming"`` (the paper's text) or ``"xavier"`` (Xavier normal, gain sqrt(2): the
+        reference code).
+    vgg_bn_momentum
+        Batch-norm momentum of the VGG models (the reference code: 0.01; PyTorch's: 0.1).
+    resnet50
+        ``"v1"`` (stride on the first 1x1 convolution: the reference code) or ``"v1.5"``
+        (torchvision's, whose pretrained weights the Waterbirds preset loads).
+    cdbw_loss
+        CDB-W's batch loss: ``"raw"`` (``sum w l / sum w``: the reference code) or
+        ``"mean1"`` (weights of mean 1, ``sum w l / B``).
+    quota_rounding
+        How DRoP's real-valued quotas become samples: ``"largest_remainder"`` (exactly
+        :func:`~droprune.drop_quotas` per class) or ``"floor_topup"`` (each class's floor, then
+        a random top-up from all classes to ``round(d N)``: the reference code).
+    stretch_rounding
+        How a pruned run's stretched schedule is rounded: ``"exact"`` (the paper's formula on
+        the density, :meth:`~droprune.training.TrainConfig.stretched`) or ``"reference"`` (on
+        the kept fraction, drops scaled by the truncated epoch count: the reference code).
+    coreset_scores
+        How CoreSet ranks a class's samples under class quotas: ``"order"`` (the greedy
+        k-center order) or ``"binary"`` (chosen among the first ``round(d N)`` or not, ties to
+        the highest index: the reference code).
+    """
+
+    _key: ClassVar[tuple[str, ...]] = ("protocol_options",)
+
+    query_augment: StrictBool | None = None
+    recall_source: Literal["short", "scorer"] | None = None
+    ssp_query: Literal["long", "fixed"] | None = None
+    fixed_query_epochs: int | None = None
+    val_split: Literal["random", "first"] | None = None
+    init: Literal["kaiming", "xavier"] | None = None
+    vgg_bn_momentum: float | None = None
+    resnet50: Literal["v1", "v1.5"] | None = None
+    cdbw_loss: Literal["mean1", "raw"] | None = None
+    quota_rounding: Literal["largest_remainder", "floor_topup"] | None = None
+    stretch_rounding: Literal["exact", "reference"] | None = None
+    coreset_scores: Literal["order", "binary"] | None = None
+
+    @field_validator("fixed_query_epochs", mode="before")
+    @classmethod
+    def _epochs(cls, value: Any) -> Any:
+        return None if value is None else check_int(value, "fixed_query_epochs", minimum=1)
+
+    @field_validator("vgg_bn_momentum", mode="before")
+    @classmethod
+    def _momentum(cls, value: Any) -> Any:
+        return None if value is None else check_number(
+            value, "vgg_bn_momentum", minimum=0, maximum=1, min_inclusive=False)
+
+
+# ---------------------------------------------------------------------------------------------
 # the train section: TrainConfig (a dataclass of droprune.training), read strictly from JSON
 # ---------------------------------------------------------------------------------------------
 
@@ -442,6 +558,9 @@ def _train(value: Any) -> Any:
     if isinstance(value, TrainConfig) and value.cdbw:
         raise _error_at("cdbw", "CDB-W is chosen per method: add +CDBW to a method name (e.g. "
                                 "Random+DRoP+CDBW) instead", True)
+    if isinstance(value, TrainConfig) and value.cdbw_loss != "mean1":
+        raise _error_at("cdbw_loss", "CDB-W's loss is a protocol choice: set "
+                                     "protocol_options.cdbw_loss instead", value.cdbw_loss)
     return value
 
 
@@ -465,10 +584,17 @@ class ExperimentConfig(_Section):
     stretch
         Train pruned data with the paper's stretched schedule (more epochs at low density).
     drop_mode
-        DRoP quota mode: "density" (the paper) or "count" (the paper's reference code).
+        DRoP quota mode: "density" (the paper's Algorithm 1) or "count" (kept counts
+        proportional to the class errors, as the reference code); None (default): the
+        profile's ("density", or "count" with ``protocol="reference"``).
     quotas
         Safeguards against starving a class (:class:`QuotaSpec`); the default is the paper's
         rule.
+    protocol
+        The protocol profile (:data:`PROTOCOLS`): ``"paper"`` (default), ``"reference"`` (the
+        DRoP reference code's choices) or ``"legacy"`` (droprune before the profiles).
+    protocol_options
+        Single choices overriding the profile (:class:`ProtocolSpec`).
     device
         "cpu", "cuda", ... or None (CUDA when available).
 
@@ -495,7 +621,9 @@ class ExperimentConfig(_Section):
     densities: tuple[float, ...] = (0.3, 0.5, 0.8)
     seeds: tuple[int, ...] = (0,)
     stretch: StrictBool = True
-    drop_mode: DropMode = "density"
+    drop_mode: DropMode | None = None
+    protocol: Literal["paper", "reference", "legacy"] = "paper"
+    protocol_options: ProtocolSpec = Field(default_factory=ProtocolSpec)
     device: StrictStr | None = None
 
     @field_validator("methods", mode="before")
@@ -523,6 +651,23 @@ class ExperimentConfig(_Section):
             check_device(device, "device")
         return device
 
+    @model_validator(mode="after")
+    def _effective_scorer_options(self) -> "ExperimentConfig":
+        """The scorer options the query runs will receive (the given ones with the profile's
+        conventions) must be valid together, e.g. a Dynamic Uncertainty window of 2 with the
+        reference code's windows of J - 1."""
+        from ..scoring.registry import check_scorers
+
+        options = self.scorer_options()
+        try:
+            check_scorers(list(options), options, allow_empty=True)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "config", f"query.scorer_options: {{error}} (the protocol {self.protocol!r} "
+                          f"sets the conventions not given there; give the option to override)",
+                {"error": str(exc)}) from None
+        return self
+
     # -- derived ------------------------------------------------------------------------------
     @property
     def parsed_methods(self) -> tuple[Method, ...]:
@@ -533,39 +678,134 @@ class ExperimentConfig(_Section):
         """Plain JSON-able dict (round-trips through :func:`config_from_dict`)."""
         return self.model_dump(mode="json")
 
+    # -- the protocol -------------------------------------------------------------------------
+    def choice(self, name: str) -> Any:
+        """The effective value of a protocol choice: ``protocol_options.<name>`` when given,
+        else the profile's (:data:`PROTOCOLS`); ``"forgetting.never_learned"``,
+        ``"dynunc.window_mode"`` and ``"kcenter.start"`` are read from
+        ``query.scorer_options`` first.
+
+        Examples
+        --------
+        >>> cfg = ExperimentConfig(protocol="reference", protocol_options={"init": "kaiming"})
+        >>> cfg.choice("init"), cfg.choice("val_split"), cfg.choice("dynunc.window_mode")
+        ('kaiming', 'first', 'reference')
+        """
+        if name in _SCORER_CHOICES:
+            scorer, option = name.split(".")
+            given = self.query.scorer_options.get(scorer, {})
+            return given[option] if option in given else PROTOCOLS[self.protocol][name]
+        value = self.drop_mode if name == "drop_mode" else getattr(self.protocol_options, name)
+        return PROTOCOLS[self.protocol][name] if value is None else value
+
+    def protocol_choices(self) -> dict[str, Any]:
+        """Every protocol choice in force, by name (:meth:`choice` of each), e.g. to print.
+
+        Examples
+        --------
+        >>> choices = ExperimentConfig(protocol="reference").protocol_choices()
+        >>> choices["drop_mode"], choices["val_split"], choices["kcenter.start"]
+        ('count', 'first', 'mean')
+        """
+        return {name: self.choice(name) for name in _CHOICES}
+
+    def scorer_options(self) -> dict[str, dict[str, Any]]:
+        """``query.scorer_options`` with the profile's Forgetting, Dynamic Uncertainty and
+        CoreSet conventions filled in where not given and not the scorer's own default (what
+        the query runs receive)."""
+        out = {k: dict(v) for k, v in self.query.scorer_options.items()}
+        for name in _SCORER_CHOICES:
+            scorer, option = name.split(".")
+            if self.choice(name) != _recorder_default(scorer, option):
+                out.setdefault(scorer, {})[option] = self.choice(name)
+        return out
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`droprune.models.build_model` besides the data's: the
+        width and the protocol's model choices (only those that apply to this model and
+        differ from the model's own default, so that unchanged models keep their query-run
+        metadata)."""
+        out: dict[str, Any] = {"width": self.model.width}
+        if self.choice("init") != "kaiming":
+            out["init"] = self.choice("init")
+        if self.model.name.startswith("vgg") and self.choice("vgg_bn_momentum") != 0.1:
+            out["bn_momentum"] = self.choice("vgg_bn_momentum")
+        if self.model.name == "resnet50" and self.choice("resnet50") != "v1.5":
+            out["variant"] = self.choice("resnet50")
+        return out
+
+    def _effective_protocol(self) -> dict[str, Any]:
+        """The protocol choices that can matter to this setup and differ from the ``legacy``
+        profile (what the fingerprints hash). Whether a choice can matter is read from the
+        data, model and schedule, never from the grid (methods, densities, seeds), so that a
+        grid grown later keeps the run ids of the finished runs."""
+        t = self.train
+        fixed = self.choice("recall_source") == "scorer" or self.choice("ssp_query") == "fixed"
+        applies = {
+            "quota_rounding": True,
+            "stretch_rounding": self.stretch,
+            "coreset_scores": True,
+            "query_augment": t.augment_pad > 0 or t.augment_flip,
+            "recall_source": True,
+            "ssp_query": True,
+            "fixed_query_epochs": fixed,
+            "val_split": True,
+            "init": True,
+            "vgg_bn_momentum": self.model.name.startswith("vgg"),
+            "resnet50": self.model.name == "resnet50",
+            "cdbw_loss": True,
+        }
+        legacy = PROTOCOLS["legacy"]
+        return {k: self.choice(k) for k, on in applies.items()
+                if on and self.choice(k) != legacy[k]}
+
     def query_fingerprint(self) -> str:
         """Hash of everything the query runs depend on (data, model, schedule, protocol)."""
-        return _hash(self._identity(("data", "model", "train", "query")))
+        return _hash(self._identity(("data", "model", "train", "query", "protocol")))
 
     def final_fingerprint(self) -> str:
         """Hash of everything a final run depends on apart from method, density and seed."""
         return _hash(self._identity(("data", "model", "train", "query", "stretch", "drop_mode",
-                                     "quotas")))
+                                     "protocol", "quotas")))
 
     def _identity(self, keys: tuple[str, ...]) -> dict[str, Any]:
         """The hashed part of the config. The query section holds the Dynamic Uncertainty
         window and the Forgetting convention as their effective values, under the two keys
         they had before ``query.scorer_options`` (so the run ids of earlier configs are
-        unchanged); other scorer options are hashed only when given."""
+        unchanged); other scorer options are hashed only when given. The protocol is hashed
+        as the choices that can matter to this setup and differ from the ``legacy`` profile
+        (none: no ``protocol`` key, as before the profiles)."""
         d = self.to_dict()
+        d["train"] = self.train.to_dict()  # as TrainConfig stores itself (no default cdbw_loss)
+        d["drop_mode"] = self.choice("drop_mode")
         query = d["query"]
         options = {k: dict(v) for k, v in query.pop("scorer_options").items()}
-        for scorer, option, old_key in (("dynunc", "window", "dynunc_window"),
-                                        ("forgetting", "never_learned",
-                                         "forgetting_never_learned")):
+        for name in _SCORER_CHOICES:  # the effective value; a newer option only off default
+            scorer, option = name.split(".")
+            value = self.choice(name)
+            if value != _recorder_default(scorer, option) or any(
+                    (scorer, option) == old[:2] for old in _OLD_KEYS):
+                options.setdefault(scorer, {})[option] = value
+            else:
+                options.get(scorer, {}).pop(option, None)
+        for scorer, option, old_key in _OLD_KEYS:
             query[old_key] = options.get(scorer, {}).pop(option, _recorder_default(scorer,
                                                                                  option))
         options = {k: v for k, v in options.items() if v}
         if options:
             query["scorer_options"] = options
+        protocol = self._effective_protocol()
+        d["protocol"] = protocol
         if self.quotas.is_paper_rule:  # configs from before the safeguards keep their run ids
             keys = tuple(k for k in keys if k != "quotas")
-        return {k: d[k] for k in keys}
+        return {k: d[k] for k in keys if k != "protocol" or protocol}
 
 
 _SECTIONS: dict[str, Any] = {"data": DataSpec, "model": ModelSpec, "train": TrainConfig,
-                             "query": QuerySpec, "quotas": QuotaSpec}
-_SECTION_KEYS = {cls.__name__: cls._key for cls in (DataSpec, ModelSpec, QuerySpec, QuotaSpec)}
+                             "query": QuerySpec, "quotas": QuotaSpec,
+                             "protocol_options": ProtocolSpec}
+_SECTION_KEYS = {cls.__name__: cls._key for cls in (DataSpec, ModelSpec, QuerySpec, QuotaSpec,
+                                                    ProtocolSpec)}
 
 
 def _recorder_default(scorer: str, option: str) -> Any:

@@ -19,17 +19,23 @@ import numpy as np
 
 from .. import metrics as M
 from ..pruning import select_by_method
+from ..quotas import make_quotas, quotas_from_selection, target_count
+from ..selection import select, select_global
 from .config import ExperimentConfig, QuotaSpec
 from .methods import Method
 from .record import RunRecord
 
 __all__ = [
+    "CORESET_SCORES",
+    "QUERY_RUN_KINDS",
+    "QUOTA_ROUNDINGS",
     "QueryOutputs",
     "RunSpec",
     "build_final_model",
     "checkpoint_dir",
     "final_train_config",
     "plan_runs",
+    "query_run_of",
     "query_train_config",
     "run_final",
     "select_indices",
@@ -75,37 +81,98 @@ def plan_runs(cfg: ExperimentConfig) -> list[RunSpec]:
 @dataclass
 class QueryOutputs:
     """What the query side produced for one seed: scores by scorer name, DRoP's recalls and
-    the number of validation samples of each class they were measured on."""
+    the number of validation samples of each class they were measured on.
+
+    ``val_recall`` is the recall of the short query models (or None); ``strategy_recalls``
+    maps a strategy name ("Random", "EL2N", ...) to the recall its DRoP quotas read when it
+    differs (``protocol_options.recall_source="scorer"``); ``val_counts`` the number of
+    validation samples of each class (the same for every query run)."""
 
     scores: dict[str, np.ndarray]
     val_recall: np.ndarray | None
+    strategy_recalls: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     val_counts: np.ndarray | None = None
 
+    def recall_for(self, method: Method) -> np.ndarray | None:
+        """The validation recalls the quotas of ``method`` read."""
+        return self.strategy_recalls.get(method.strategy, self.val_recall)
 
-def query_train_config(cfg: ExperimentConfig, *, long: bool):
-    """Training config of a query run: the full schedule (long) or ``epochs_fraction`` of it
-    with drop epochs scaled alike (short; at least one epoch; drops that fall on epoch 0 or
-    past the end are dropped)."""
-    if long:
-        return cfg.train
+
+#: query runs of an experiment: "short" (query.seeds x epochs_fraction), "long" (the full
+#: schedule, query.long_runs models) and "fixed" (one model, fixed_query_epochs, constant lr)
+QUERY_RUN_KINDS = ("short", "long", "fixed")
+
+
+def query_run_of(cfg: ExperimentConfig, scorer: str | None) -> str:
+    """The query run that scores ``scorer`` (None: Random, which needs a run only for DRoP's
+    recalls with ``recall_source="scorer"``): the registry's, except SSP with
+    ``ssp_query="fixed"``; Random's is the fixed run."""
+    from ..scoring.registry import SCORERS
+
+    if scorer is None:
+        return "fixed"
+    if scorer == "ssp" and cfg.choice("ssp_query") == "fixed":
+        return "fixed"
+    return SCORERS[scorer].query
+
+
+def query_train_config(cfg: ExperimentConfig, *, long: bool | None = None, kind: str | None = None):
+    """Training config of a query run (``kind`` of :data:`QUERY_RUN_KINDS`, or ``long``
+    True/False for "long"/"short"): the full schedule (long), ``epochs_fraction`` of it with
+    drop epochs scaled alike (short; at least one epoch; drops that fall on epoch 0 or past
+    the end are dropped), or ``fixed_query_epochs`` at the initial learning rate (fixed).
+    Without ``protocol_options.query_augment`` the query runs train without augmentation."""
+    kind = kind if kind is not None else ("long" if long else "short")
+    if kind not in QUERY_RUN_KINDS:
+        raise ValueError(f"kind must be one of {QUERY_RUN_KINDS}, got {kind!r}")
+    tc = cfg.train
+    if not cfg.choice("query_augment"):
+        tc = dataclasses.replace(tc, augment_pad=0, augment_flip=False)
+    if kind == "long":
+        return tc
+    if kind == "fixed":
+        return dataclasses.replace(tc, epochs=cfg.choice("fixed_query_epochs"), drop_epochs=())
     f = cfg.query.epochs_fraction
-    epochs = max(1, int(f * cfg.train.epochs))
-    drops = sorted({int(f * e) for e in cfg.train.drop_epochs})
-    return dataclasses.replace(cfg.train, epochs=epochs,
+    epochs = max(1, int(f * tc.epochs))
+    drops = sorted({int(f * e) for e in tc.drop_epochs})
+    return dataclasses.replace(tc, epochs=epochs,
                                drop_epochs=tuple(e for e in drops if 0 < e < epochs))
 
 
-def final_train_config(cfg: ExperimentConfig, density: float, *, cdbw: bool):
+def final_train_config(cfg: ExperimentConfig, density: float, *, cdbw: bool,
+                       num_samples: int | None = None):
     """Training config of a final run: the paper's stretched schedule below density 1 when
-    ``cfg.stretch`` is set, CDB-W when the method asks for it."""
+    ``cfg.stretch`` is set, CDB-W (with the protocol's ``cdbw_loss``) when the method asks
+    for it.
+
+    With ``protocol_options.stretch_rounding="reference"`` and ``num_samples`` (N, the size
+    of the full training set) the schedule is stretched as the DRoP reference code does it:
+    from the kept fraction ``f = round(d N) / N`` in its float arithmetic, ``E' = int((0.5 +
+    0.5 f) * (E / f))`` and each drop epoch ``int(e * (E' / E))``."""
     tc = dataclasses.replace(cfg.train, cdbw=cdbw)
+    if cdbw:
+        tc = dataclasses.replace(tc, cdbw_loss=cfg.choice("cdbw_loss"))
     if cfg.stretch and density < 1.0:
-        tc = tc.stretched(density)
+        if cfg.choice("stretch_rounding") == "reference" and num_samples:
+            tc = _reference_stretch(tc, target_count(density, num_samples), num_samples)
+        else:
+            tc = tc.stretched(density)
     return tc
 
 
+def _reference_stretch(tc, kept: int, total: int):
+    """The reference code's ``epochs_correction`` (its float operations, in its order)."""
+    if kept == 0:
+        raise ValueError("density keeps no sample: nothing to train on")
+    coefficient = 0.5 + (1 - 0.5) * kept / total
+    epochs = int(coefficient * (tc.epochs * total / kept))
+    drops = tuple(int(e * (epochs / tc.epochs)) for e in tc.drop_epochs)
+    return dataclasses.replace(tc, epochs=epochs, drop_epochs=drops)
+
+
 def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
-    """A freshly initialised model for ``train_set``.
+    """A freshly initialised model for ``train_set`` (the protocol's init, batch-norm momentum
+    and ResNet-50 variant: :meth:`ExperimentConfig.model_kwargs`).
 
     The initial weights are those drawn after ``torch.manual_seed(seed)``; they are drawn from
     a fork of the CPU generator, so the caller's global torch RNG state is left untouched.
@@ -120,7 +187,7 @@ def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
         torch.random.default_generator.manual_seed(seed)
         model = build_model(cfg.model.name, num_classes=train_set.num_classes,
                             in_channels=train_set.in_channels,
-                            input_size=train_set.sample_shape[1:], width=cfg.model.width)
+                            input_size=train_set.sample_shape[1:], **cfg.model_kwargs())
     if cfg.model.pretrained:
         load_torchvision_weights(model, cfg.model.pretrained)
     return model
@@ -128,18 +195,66 @@ def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
 
 def select_indices(method: Method, density: float, seed: int, labels: np.ndarray,
                    num_classes: int, query: QueryOutputs, drop_mode: str = "density",
-                   quotas: QuotaSpec | None = None) -> np.ndarray:
+                   quotas: QuotaSpec | None = None, *, rounding: str = "largest_remainder",
+                   coreset_scores: str = "order") -> np.ndarray:
     """Indices a method keeps at ``density`` (sorted). ``Full`` keeps everything.
 
     ``quotas`` (the config's safeguards; default the paper's rule) adds floors and the
     validation-noise-aware error estimate to the quota rules that take them, with the
-    per-class validation counts of ``query``."""
+    per-class validation counts of ``query``.
+
+    ``rounding`` (DRoP quotas only): ``"largest_remainder"`` keeps exactly
+    :func:`~droprune.quotas.drop_quotas` per class; ``"floor_topup"`` keeps the floor of each
+    class's real-valued quota and tops the total up to ``round(d N)`` with samples drawn at
+    random from all the others, whatever their class (as the DRoP reference code).
+
+    ``coreset_scores`` (CoreSet with class quotas only): ``"order"`` ranks a class's samples
+    by the greedy k-center order; ``"binary"`` as the reference code, which scores the
+    ``round(d N)`` samples the greedy chose 1 and the others 0 and breaks ties by the highest
+    index: the chosen first, then the others, each by descending index."""
+    n = labels.size
+    if rounding not in QUOTA_ROUNDINGS:
+        raise ValueError(f"rounding must be one of {QUOTA_ROUNDINGS}, got {rounding!r}")
+    if coreset_scores not in CORESET_SCORES:
+        raise ValueError(f"coreset_scores must be one of {CORESET_SCORES}, got "
+                         f"{coreset_scores!r}")
+    if method.is_full:
+        return np.arange(n, dtype=np.int64)
+    scores = query.scores[method.scorers_needed[0]] if method.scorers_needed else None
+    if method.scorer == "kcenter" and coreset_scores == "binary" and method.quota != "none":
+        chosen = scores > n - target_count(density, n)  # order scores are N - rank
+        scores = chosen + np.arange(n) / (2.0 * n)
+    recalls = query.recall_for(method)
+    if method.quota == "drop" and rounding == "floor_topup":
+        return _floor_topup(np.bincount(labels, minlength=num_classes), recalls, density,
+                            drop_mode, labels, scores, seed)
     extra = (quotas or QuotaSpec()).quota_kwargs(method.quota)
     if method.quota == "drop" and query.val_counts is not None:
         extra["val_counts"] = query.val_counts
-    scores = query.scores[method.scorers_needed[0]] if method.scorers_needed else None
     return select_by_method(method, labels, density, num_classes=num_classes, scores=scores,
-                            recalls=query.val_recall, seed=seed, mode=drop_mode, **extra)
+                            recalls=recalls, seed=seed, mode=drop_mode, **extra)
+
+
+#: how DRoP's real-valued quotas become kept samples (see select_indices)
+QUOTA_ROUNDINGS = ("largest_remainder", "floor_topup")
+#: how CoreSet ranks the samples of a class (see select_indices)
+CORESET_SCORES = ("order", "binary")
+
+
+def _floor_topup(sizes: np.ndarray, recalls: np.ndarray, density: float, drop_mode: str,
+                 labels: np.ndarray, scores: np.ndarray | None, seed: int) -> np.ndarray:
+    """The reference code's rounding: floors per class, then a random top-up from the pool."""
+    from ..quotas import drop_densities
+
+    real = drop_densities(sizes, recalls, density, mode=drop_mode) * sizes
+    floors = np.minimum(np.floor(real + 1e-9), sizes).astype(np.int64)  # 1e-9: float noise
+    kept = select(labels, floors, scores=scores, seed=seed)
+    missing = target_count(density, labels.size) - kept.size
+    if missing > 0:
+        rest = np.setdiff1d(np.arange(labels.size), kept)
+        extra = np.random.default_rng([seed, 1]).choice(rest, missing, replace=False)
+        kept = np.sort(np.concatenate([kept, extra]))
+    return kept.astype(np.int64)
 
 
 def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs, *,
@@ -161,12 +276,14 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     labels = train_set.labels
     k = train_set.num_classes
     run_id = spec.run_id(cfg)
-    kept = select_indices(spec.method, spec.density, spec.seed, labels, k, query, cfg.drop_mode,
-                          cfg.quotas)
+    kept = select_indices(spec.method, spec.density, spec.seed, labels, k, query,
+                          cfg.choice("drop_mode"), cfg.quotas,
+                          rounding=cfg.choice("quota_rounding"),
+                          coreset_scores=cfg.choice("coreset_scores"))
     sel_path = work_dir / "selections" / f"{run_id}.npy"
     kept = run_on_main(_save_selection, sel_path, kept)  # distributed: rank 0's, on every rank
     subset = train_set.subset(kept)
-    tc = final_train_config(cfg, spec.density, cdbw=spec.method.cdbw)
+    tc = final_train_config(cfg, spec.density, cdbw=spec.method.cdbw, num_samples=labels.size)
     model = build_final_model(cfg, subset, seed=1_000_003 * spec.seed + 7)
     ckpt = checkpoint_dir(work_dir, run_id)
     result = train(model, subset, tc, seed=spec.seed, val_set=splits.val if tc.cdbw else None,
@@ -196,7 +313,8 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
         group_accuracy=report.group_accuracy, class_sizes=train_set.class_sizes,
         class_counts=counts, class_density=M.class_densities(labels, kept, k),
         class_names=list(train_set.class_names) if train_set.class_names else None,
-        val_recall=query.val_recall, selection_file=str(sel_path.relative_to(work_dir)),
+        val_recall=query.recall_for(spec.method),
+        selection_file=str(sel_path.relative_to(work_dir)),
         seconds=time.perf_counter() - start, config=cfg.to_dict(),
     )
 

@@ -14,4 +14,6 @@ PRESET_NAMES = (
     "tinyimagenet-resnet18-imb20",
     "imagenet-resnet50",
     "waterbirds-resnet50",
+    "fashion-mnist-mlp",
+    "fashion-mnist-lenet5",
 )

@@ -33,10 +33,12 @@ from .._checks import check_int
 from .._io import atomic_write_json, remove_stale_temporaries
 from .config import ExperimentConfig, check_device, config_from_dict
 from .pipeline import (
+    QUERY_RUN_KINDS,
     QueryOutputs,
     RunSpec,
     checkpoint_dir,
     plan_runs,
+    query_run_of,
     query_train_config,
     run_final,
 )
@@ -126,7 +128,10 @@ def bind_config(out_dir: Path, cfg: ExperimentConfig) -> None:
     path = out_dir / "config.json"
     if path.is_file():
         try:
-            old = config_from_dict(json.loads(path.read_text()))
+            stored = json.loads(path.read_text())
+            if isinstance(stored, dict):  # written before the protocol profiles: legacy's
+                stored.setdefault("protocol", "legacy")
+            old = config_from_dict(stored)
         except ValueError as exc:
             reason = (str(exc).splitlines() or ["unreadable"])[0]
             raise ValueError(f"{path} is not a readable droprune config ({reason}); delete it "
@@ -135,11 +140,12 @@ def bind_config(out_dir: Path, cfg: ExperimentConfig) -> None:
                              f"was made with)") from None
         if old.final_fingerprint() != cfg.final_fingerprint():
             a, b = old.to_dict(), cfg.to_dict()
-            sections = ("data", "model", "train", "query", "stretch", "drop_mode")
-            diff = [k for k in sections if a[k] != b[k]]
+            sections = ("data", "model", "train", "query", "stretch", "drop_mode", "protocol",
+                        "protocol_options", "quotas")
+            diff = [k for k in sections if a.get(k) != b.get(k)]
             keys = "; ".join(f"{key}: {then!r} in the folder, {now!r} now"
                              for key, then, now in _differences(
-                                 {k: a[k] for k in diff}, {k: b[k] for k in diff}))
+                                 {k: a.get(k) for k in diff}, {k: b.get(k) for k in diff}))
             raise ValueError(f"{out_dir} holds an experiment with a different {', '.join(diff)} "
                              f"({keys}); use a new --out folder (results of different setups "
                              f"must not mix)")
@@ -167,21 +173,34 @@ def load_splits(cfg: ExperimentConfig):
     from ..data import load_dataset
 
     return load_dataset(cfg.data.name, cfg.data.root, val_fraction=cfg.data.val_fraction,
-                        split_seed=cfg.data.split_seed, imbalance=cfg.data.imbalance,
+                        split_seed=cfg.data.split_seed, val_split=cfg.choice("val_split"),
+                        imbalance=cfg.data.imbalance,
                         imbalance_seed=cfg.data.split_seed, **dict(cfg.data.options))
 
 
 def needed_query(cfg: ExperimentConfig) -> tuple[list[str], list[str], bool]:
     """Scorers of the short and the long query runs (each scorer's registry entry says which
-    run produces it), and whether DRoP recalls are needed."""
-    from ..scoring.registry import SCORERS
+    run produces it), and whether DRoP recalls are needed (:func:`query_plan` has every run)."""
+    runs, recall_runs = query_plan(cfg)
+    return runs["short"], runs["long"], bool(recall_runs)
 
-    needed: list[str] = []
+
+def query_plan(cfg: ExperimentConfig) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The scorers of each query run (:data:`~droprune.experiments.pipeline.QUERY_RUN_KINDS`;
+    :func:`~droprune.experiments.pipeline.query_run_of` says which run scores what), and, for
+    each strategy whose DRoP quotas read recalls, the run they come from (the short run, or
+    with ``protocol_options.recall_source="scorer"`` the run of the strategy's scorer)."""
+    runs: dict[str, list[str]] = {k: [] for k in QUERY_RUN_KINDS}
+    recall_runs: dict[str, str] = {}
     for m in cfg.parsed_methods:
-        needed += [s for s in m.scorers_needed if s not in needed]
-    long = [s for s in needed if SCORERS[s].query == "long"]
-    short = [s for s in needed if SCORERS[s].query == "short"]
-    return short, long, any(m.needs_recalls for m in cfg.parsed_methods)
+        for s in m.scorers_needed:
+            kind = query_run_of(cfg, s)
+            if s not in runs[kind]:
+                runs[kind].append(s)
+        if m.needs_recalls:
+            recall_runs[m.strategy] = query_run_of(cfg, m.scorer) \
+                if cfg.choice("recall_source") == "scorer" else "short"
+    return runs, recall_runs
 
 
 def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, device=None,
@@ -189,29 +208,26 @@ def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, 
     """Train (or reload) the query models of one seed and collect their outputs."""
     from ..scoring.query import run_query
 
-    short, long, needs_recall = needed_query(cfg)
+    runs, recall_runs = query_plan(cfg)
     scores: dict[str, Any] = {}
-    recall = None
-    common = dict(model_name=cfg.model.name, model_kwargs={"width": cfg.model.width},
-                  device=device, progress=progress, scorer_options=_scorer_options(cfg))
+    recalls: dict[str, Any] = {}
+    common = dict(model_name=cfg.model.name, model_kwargs=cfg.model_kwargs(),
+                  device=device, progress=progress, scorer_options=cfg.scorer_options())
     base = work_dir / "query" / f"seed-{seed}"
-    if short or needs_recall:
-        res = run_query(splits, config=query_train_config(cfg, long=False),
-                        seeds=[seed * 1000 + j for j in range(cfg.query.seeds)],
-                        scorers=short, work_dir=base / "short", **common)
-        scores.update(res.scores)
-        recall = res.val_recall
-    if long:
-        res = run_query(splits, config=query_train_config(cfg, long=True),
-                        seeds=[seed * 1000 + 500 + j for j in range(cfg.query.long_runs)],
-                        scorers=long, work_dir=base / "long", **common)
-        scores.update(res.scores)
+    seeds = {"short": [seed * 1000 + j for j in range(cfg.query.seeds)],
+             "long": [seed * 1000 + 500 + j for j in range(cfg.query.long_runs)],
+             "fixed": [seed * 1000 + 800]}
+    for kind in QUERY_RUN_KINDS:
+        if runs[kind] or kind in recall_runs.values():
+            res = run_query(splits, config=query_train_config(cfg, kind=kind),
+                            seeds=seeds[kind], scorers=runs[kind], work_dir=base / kind,
+                            **common)
+            scores.update(res.scores)
+            recalls[kind] = res.val_recall
     val_counts = np.bincount(splits.val.labels, minlength=splits.train.num_classes)
-    return QueryOutputs(scores=scores, val_recall=recall, val_counts=val_counts)
-
-
-def _scorer_options(cfg: ExperimentConfig) -> dict[str, dict[str, Any]]:
-    return cfg.query.scorer_options
+    return QueryOutputs(scores=scores, val_recall=recalls.get("short"),
+                        strategy_recalls={s: recalls[k] for s, k in recall_runs.items()
+                                          if k != "short"}, val_counts=val_counts)
 
 
 def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,

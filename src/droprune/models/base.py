@@ -51,7 +51,8 @@ def register_model(name: str) -> Callable[[Callable[..., Classifier]], Callable[
 
 
 def build_model(name: str, *, num_classes: int, in_channels: int,
-                input_size: tuple[int, ...], width: float = 1.0, **kwargs) -> Classifier:
+                input_size: tuple[int, ...], width: float = 1.0, init: str = "kaiming",
+                bn_momentum: float | None = None, **kwargs) -> Classifier:
     """Build a registered model by name.
 
     Parameters
@@ -67,10 +68,27 @@ def build_model(name: str, *, num_classes: int, in_channels: int,
         images.
     width
         Width multiplier: every hidden width is scaled by it (``1.0`` is the paper's model).
+    init
+        ``"kaiming"`` (default): the model's own initialisation (see
+        :mod:`droprune.models.layers`); ``"xavier"``: re-initialised as the DRoP reference code
+        does (:func:`~droprune.models.layers.xavier_reinit`).
+    bn_momentum
+        Momentum of every batch-norm layer (None: PyTorch's 0.1).
+    **kwargs
+        Options of the model's factory (e.g. ``variant`` of ``resnet50``).
     """
+    from .layers import INITS, set_bn_momentum, xavier_reinit
+
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
     if width <= 0:
         raise ValueError(f"width must be > 0, got {width}")
-    return MODELS[name](num_classes=num_classes, in_channels=in_channels,
-                        input_size=tuple(input_size), width=width, **kwargs)
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    model = MODELS[name](num_classes=num_classes, in_channels=in_channels,
+                         input_size=tuple(input_size), width=width, **kwargs)
+    if init == "xavier":
+        xavier_reinit(model)
+    if bn_momentum is not None:
+        set_bn_momentum(model, bn_momentum)
+    return model

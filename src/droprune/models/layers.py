@@ -9,6 +9,10 @@ Initialisation (applied by every droprune model at the end of its constructor, s
 - hidden linear layers (always followed by a ReLU): Kaiming normal, ``mode="fan_in"``, bias 0;
 - the final classifier: normal(0, 0.01), bias 0, so that the initial logits are close to zero
   and the initial loss is close to log K whatever the depth (the torchvision VGG convention).
+
+:func:`build_model` can instead re-initialise a built model as the DRoP reference code does
+(``init="xavier"``, :func:`xavier_reinit`) and set the momentum of its batch-norm layers
+(:func:`set_bn_momentum`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ from torch import nn
 
 from .._checks import check_number
 
-__all__ = ["check_input", "init_weights", "num_parameters", "scaled"]
+__all__ = ["INITS", "check_input", "init_weights", "num_parameters", "scaled", "set_bn_momentum",
+           "xavier_reinit"]
+
+#: weight initialisations of :func:`~droprune.models.build_model`
+INITS = ("kaiming", "xavier")
 
 
 def scaled(channels: int, width: float) -> int:
@@ -73,6 +81,46 @@ def init_weights(model: nn.Module, classifier: nn.Linear) -> None:
                 nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+
+
+def xavier_reinit(model: nn.Module) -> None:
+    """Re-initialise ``model`` in place as the DRoP reference code does: every convolution and
+    linear layer (the classifier included) Xavier-normal with gain ``sqrt(2)``, biases zero;
+    batch norm weight 1, bias 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> lin = nn.Sequential(nn.Linear(400, 400))
+    >>> xavier_reinit(lin)
+    >>> w, b = lin[0].weight.detach(), lin[0].bias.detach()
+    >>> round(float(w.std()), 2), float(b.abs().max())  # sqrt(2) * sqrt(2 / 800)
+    (0.07, 0.0)
+    """
+    for m in model.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+            nn.init.xavier_normal_(m.weight, gain=2 ** 0.5)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def set_bn_momentum(model: nn.Module, momentum: float) -> int:
+    """Set the running-statistics momentum of every batch-norm layer of ``model`` (PyTorch's
+    convention: ``new = (1 - momentum) * old + momentum * batch``); returns how many were set.
+
+    Examples
+    --------
+    >>> set_bn_momentum(nn.Sequential(nn.BatchNorm2d(3), nn.ReLU()), 0.01)
+    1
+    """
+    momentum = check_number(momentum, "bn_momentum", minimum=0, maximum=1, min_inclusive=False)
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in layers:
+        m.momentum = momentum
+    return len(layers)
 
 
 def num_parameters(model: nn.Module) -> int:

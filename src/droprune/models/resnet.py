@@ -44,15 +44,18 @@ class BasicBlock(nn.Module):
 
 class Bottleneck(nn.Module):
     """1x1 - 3x3 - 1x1 convolutions with expansion 4 and the stride on the 3x3 (torchvision's
-    "ResNet v1.5")."""
+    "ResNet v1.5"), or on the first 1x1 (``stride_on_1x1=True``: the original "v1", as the
+    DRoP reference code builds it); same parameters either way."""
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1) -> None:
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 stride_on_1x1: bool = False) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        s1, s3 = (stride, 1) if stride_on_1x1 else (1, stride)
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, stride=s1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=s3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
@@ -92,7 +95,7 @@ class ResNet(Classifier):
 
     def __init__(self, num_classes: int, *, block: type[BasicBlock] | type[Bottleneck],
                  layers: Sequence[int], in_channels: int = 3, stem: str = "cifar",
-                 width: float = 1.0) -> None:
+                 width: float = 1.0, stride_on_1x1: bool = False) -> None:
         super().__init__()
         planes = [scaled(p, width) for p in (64, 128, 256, 512)]
         self.inplanes = planes[0]
@@ -106,19 +109,20 @@ class ResNet(Classifier):
             raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}")
         self.bn1 = nn.BatchNorm2d(planes[0])
         self.relu = nn.ReLU(inplace=True)
-        self.layer1 = self._stage(block, planes[0], layers[0], stride=1)
-        self.layer2 = self._stage(block, planes[1], layers[1], stride=2)
-        self.layer3 = self._stage(block, planes[2], layers[2], stride=2)
-        self.layer4 = self._stage(block, planes[3], layers[3], stride=2)
+        extra = {"stride_on_1x1": True} if stride_on_1x1 else {}
+        self.layer1 = self._stage(block, planes[0], layers[0], stride=1, **extra)
+        self.layer2 = self._stage(block, planes[1], layers[1], stride=2, **extra)
+        self.layer3 = self._stage(block, planes[2], layers[2], stride=2, **extra)
+        self.layer4 = self._stage(block, planes[3], layers[3], stride=2, **extra)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(planes[3] * block.expansion, num_classes)
         del self.inplanes
         init_weights(self, self.fc)
 
-    def _stage(self, block, planes: int, blocks: int, stride: int) -> nn.Sequential:
+    def _stage(self, block, planes: int, blocks: int, stride: int, **extra) -> nn.Sequential:
         mods = []
         for i in range(blocks):
-            mods.append(block(self.inplanes, planes, stride if i == 0 else 1))
+            mods.append(block(self.inplanes, planes, stride if i == 0 else 1, **extra))
             self.inplanes = planes * block.expansion
         return nn.Sequential(*mods)
 
@@ -144,12 +148,20 @@ def resnet18(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
 
 @register_model("resnet50")
 def resnet50(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
-             width: float = 1.0) -> ResNet:
+             width: float = 1.0, variant: str = "v1.5") -> ResNet:
     """torchvision's ResNet-50 (ImageNet stem, (3, 4, 6, 3) bottlenecks), same state-dict
-    names and shapes at width 1 and 3 input channels."""
+    names and shapes at width 1 and 3 input channels. ``variant``: ``"v1.5"`` (torchvision's,
+    stride on the 3x3 convolution) or ``"v1"`` (stride on the first 1x1, as the DRoP reference
+    code and the original ResNet)."""
     check_input("resnet50", in_channels, input_size, spatial_dims=2)
+    if variant not in RESNET50_VARIANTS:
+        raise ValueError(f"variant must be one of {RESNET50_VARIANTS}, got {variant!r}")
     return ResNet(num_classes, block=Bottleneck, layers=(3, 4, 6, 3), in_channels=in_channels,
-                  stem="imagenet", width=width)
+                  stem="imagenet", width=width, stride_on_1x1=variant == "v1")
+
+
+#: ResNet-50 variants: where a downsampling bottleneck puts its stride
+RESNET50_VARIANTS = ("v1.5", "v1")
 
 
 def load_torchvision_weights(model: nn.Module, path: str | Path, *,

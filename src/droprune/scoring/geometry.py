@@ -17,6 +17,7 @@ from .._checks import as_labels, check_int, target_count
 from .inputs import PosthocInputs
 
 __all__ = [
+    "KCENTER_STARTS",
     "PROTOTYPE_METRICS",
     "kcenter_order_scores",
     "kcenter_selection",
@@ -100,14 +101,17 @@ def score_ssp(inputs: PosthocInputs, *, metric: str = "euclidean") -> np.ndarray
 
 
 def kcenter_selection(embeddings: Any, k: int, *, seed: int = 0,
-                      device: torch.device | str | None = None) -> np.ndarray:
+                      device: torch.device | str | None = None,
+                      start: str = "random") -> np.ndarray:
     """Greedy k-center (Sener & Savarese, ICLR 2018, "CoreSet"): the first ``k`` centres in the
     order the greedy algorithm picks them.
 
-    The first centre is a uniformly random sample drawn from ``seed`` (deterministic); each
-    next one is the sample farthest (Euclidean) from all centres chosen so far, ties to the
-    lowest index. Time ``O(N k D)`` as ``k`` matrix-vector products; memory ``O(N)`` beside the
-    embeddings (the minimum distance to the chosen centres is updated in place).
+    The first centre is a uniformly random sample drawn from ``seed`` (deterministic;
+    ``start="random"``) or the sample nearest the mean embedding (``start="mean"``, as the DRoP
+    reference code; ties to the lowest index); each next one is the sample farthest
+    (Euclidean) from all centres chosen so far, ties to the lowest index. Time ``O(N k D)`` as
+    ``k`` matrix-vector products; memory ``O(N)`` beside the embeddings (the minimum distance
+    to the chosen centres is updated in place).
 
     Parameters
     ----------
@@ -116,9 +120,11 @@ def kcenter_selection(embeddings: Any, k: int, *, seed: int = 0,
     k
         Number of centres, ``0 <= k <= N``.
     seed
-        Seed of the first centre.
+        Seed of the first centre (``start="random"``).
     device
         Where to compute (default: where ``embeddings`` lives; CPU for numpy input).
+    start
+        ``"random"`` or ``"mean"`` (see above).
 
     Returns
     -------
@@ -130,7 +136,11 @@ def kcenter_selection(embeddings: Any, k: int, *, seed: int = 0,
     >>> order = kcenter_selection([[0.0], [1.0], [10.0], [0.5]], 4, seed=0)
     >>> sorted(order.tolist())
     [0, 1, 2, 3]
+    >>> kcenter_selection([[0.0], [1.0], [10.0], [0.5]], 2, start="mean").tolist()  # mean 2.875
+    [1, 2]
     """
+    if start not in KCENTER_STARTS:
+        raise ValueError(f"start must be one of {KCENTER_STARTS}, got {start!r}")
     e = _as_embeddings(embeddings)
     n = e.shape[0]
     k = check_int(k, "k", maximum=n,
@@ -142,7 +152,8 @@ def kcenter_selection(embeddings: Any, k: int, *, seed: int = 0,
     x = x - x.mean(0, keepdim=True)  # centring keeps ||a||^2 - 2ab + ||b||^2 accurate
     sq = x.pow(2).sum(1)
     order = torch.empty(k, dtype=torch.int64, device=dev)
-    first = int(np.random.default_rng(seed).integers(n))
+    first = int(np.random.default_rng(seed).integers(n)) if start == "random" else \
+        int(sq.argmin())  # x is centred: the smallest norm is the nearest to the mean
     nxt = torch.tensor([first], device=dev)
     min_d = torch.full((n,), float("inf"), device=dev)
     for step in range(k):
@@ -173,7 +184,8 @@ def kcenter_steps(budget: int | float | None, n: int | None = None) -> int | Non
 
 
 def kcenter_order_scores(embeddings: Any, *, budget: int | float | None = None, seed: int = 0,
-                         device: torch.device | str | None = None) -> np.ndarray:
+                         device: torch.device | str | None = None,
+                         start: str = "random") -> np.ndarray:
     """Scores whose descending order is the greedy k-center order.
 
     The sample chosen ``r``-th (``r = 0, 1, ...``) scores ``N - r``, so for every
@@ -187,6 +199,9 @@ def kcenter_order_scores(embeddings: Any, *, budget: int | float | None = None, 
     budget
         Number of greedy steps: an integer, a fraction of N in (0, 1) (a density), or ``None``
         (default) for all N.
+    start
+        The first centre: ``"random"`` (from ``seed``) or ``"mean"`` (see
+        :func:`kcenter_selection`).
 
     Returns
     -------
@@ -202,7 +217,7 @@ def kcenter_order_scores(embeddings: Any, *, budget: int | float | None = None, 
     e = _as_embeddings(embeddings)
     n = e.shape[0]
     steps = kcenter_steps(budget, n)
-    order = kcenter_selection(e, steps, seed=seed, device=device)
+    order = kcenter_selection(e, steps, seed=seed, device=device, start=start)
     position = np.full(n, -1, dtype=np.int64)
     position[order] = np.arange(order.size)
     rest = np.flatnonzero(position < 0)
@@ -222,9 +237,14 @@ def kcenter_order_scores(embeddings: Any, *, budget: int | float | None = None, 
     return (n - position).astype(np.float64)
 
 
-def score_kcenter(inputs: PosthocInputs, *, budget: int | float | None = None) -> np.ndarray:
+def score_kcenter(inputs: PosthocInputs, *, budget: int | float | None = None,
+                  start: str = "random") -> np.ndarray:
     """The registry's ``kcenter`` (CoreSet): :func:`kcenter_order_scores` of the trained
-    model's penultimate embeddings, first centre drawn from ``inputs.seed``. float64 (N,),
-    higher = chosen earlier."""
+    model's penultimate embeddings, first centre drawn from ``inputs.seed`` (``start="random"``)
+    or nearest the mean (``"mean"``). float64 (N,), higher = chosen earlier."""
     return kcenter_order_scores(inputs.embeddings, budget=budget, seed=inputs.seed,
-                                device=inputs.device)
+                                device=inputs.device, start=start)
+
+
+#: where the greedy k-center starts
+KCENTER_STARTS = ("random", "mean")

@@ -51,6 +51,7 @@ from ..training.hooks import Recorder
 
 __all__ = [
     "AUMRecorder",
+    "DYNUNC_WINDOW_MODES",
     "DynamicUncertaintyRecorder",
     "EL2NTraceRecorder",
     "FORGETTING_CONVENTIONS",
@@ -62,6 +63,9 @@ __all__ = [
 ]
 
 #: never-learned conventions of :class:`ForgettingRecorder` -> what a never-learned sample scores
+#: Dynamic Uncertainty windows: He et al.'s (``"paper"``) or the DRoP reference code's
+DYNUNC_WINDOW_MODES = ("paper", "reference")
+
 FORGETTING_CONVENTIONS: dict[str, str] = {
     "max": "one more than the largest count of any learned sample (Toneva et al.: never-learned "
            "samples rank as the most forgettable, so they are kept first)",
@@ -363,6 +367,12 @@ class DynamicUncertaintyRecorder(_EpochRecorder):
     ----------
     window
         ``J``, the number of consecutive presentations per window (>= 2; the paper uses 10).
+    window_mode
+        ``"paper"`` (default): windows of ``J`` presentations, as He et al. define them.
+        ``"reference"``: as the DRoP reference code computes it, windows of ``J - 1``
+        presentations and each sample's last presentation never used (``J >= 3``); the
+        reference also divides the sum of the windows' stds by ``E - J`` instead of their
+        number, a constant factor that changes no ranking and is not reproduced.
 
     Examples
     --------
@@ -381,27 +391,48 @@ class DynamicUncertaintyRecorder(_EpochRecorder):
     _batch_value = staticmethod(_true_probability_t)
     _state_names = ("ring", "presentations", "window_sum", "windows")
 
-    def __init__(self, window: int = 10) -> None:
+    def __init__(self, window: int = 10, window_mode: str = "paper") -> None:
         super().__init__()
-        self.window = check_int(window, "window", minimum=2,
-                                requirement="an integer >= 2 (the paper uses 10)")
+        if window_mode not in DYNUNC_WINDOW_MODES:
+            raise ValueError(f"window_mode must be one of {DYNUNC_WINDOW_MODES}, got "
+                             f"{window_mode!r}")
+        reference = window_mode == "reference"
+        self.window = check_int(window, "window", minimum=3 if reference else 2,
+                                requirement="an integer >= 3 with window_mode='reference' "
+                                            "(windows of window - 1)" if reference else
+                                "an integer >= 2 (the paper uses 10)")
+        self.window_mode = window_mode
+        #: presentations per window: J, or J - 1 as the reference code computes it
+        self._span = self.window - 1 if reference else self.window
+        if reference:
+            self._state_names = type(self)._state_names + ("held", "has_held")
 
     def _init_state(self, num_samples: int, epochs: int) -> None:
         dev = self._device
-        self._ring = torch.zeros(self.window, num_samples, dtype=torch.float32, device=dev)
+        self._ring = torch.zeros(self._span, num_samples, dtype=torch.float32, device=dev)
         self._presentations = torch.zeros(num_samples, dtype=torch.int64, device=dev)
         self._window_sum = torch.zeros(num_samples, dtype=torch.float64, device=dev)
         self._windows = torch.zeros(num_samples, dtype=torch.int64, device=dev)
+        if self.window_mode == "reference":
+            self._held = torch.zeros(num_samples, dtype=torch.float32, device=dev)
+            self._has_held = torch.zeros(num_samples, dtype=torch.bool, device=dev)
 
     def _fold(self, value: torch.Tensor, seen: torch.Tensor) -> None:
+        if self.window_mode == "reference":
+            # each presentation is used only once the next one arrives: the last is never used
+            arrived = seen
+            held = self._held
+            self._held = torch.where(arrived, value, held)
+            value, seen = held, arrived & self._has_held
+            self._has_held = self._has_held | arrived
         cols = torch.arange(value.numel(), device=value.device)
-        slot = self._presentations % self.window
+        slot = self._presentations % self._span
         self._ring[slot, cols] = torch.where(seen, value, self._ring[slot, cols])
         self._presentations += seen
-        full = seen & (self._presentations >= self.window)
+        full = seen & (self._presentations >= self._span)
         # two-pass sample std (J - 1), written out: torch.std(dim=0) is ~30x slower on the CPU
         dev_sq = (self._ring - self._ring.mean(0, keepdim=True)).pow_(2).sum(0)
-        std = dev_sq.div_(self.window - 1).sqrt_().to(torch.float64)
+        std = dev_sq.div_(self._span - 1).sqrt_().to(torch.float64)
         self._window_sum += torch.where(full, std, torch.zeros_like(std))
         self._windows += full
 
@@ -411,10 +442,10 @@ class DynamicUncertaintyRecorder(_EpochRecorder):
         ring = self._ring.cpu().numpy().astype(np.float64)
         t = self._presentations.cpu().numpy()
         out = self._window_sum.cpu().numpy() / np.maximum(self._windows.cpu().numpy(), 1)
-        short = (t >= 2) & (t < self.window)
+        short = (t >= 2) & (t < self._span)
         if short.any():
             vals = ring[:, short]
-            used = np.arange(self.window)[:, None] < t[short][None, :]
+            used = np.arange(self._span)[:, None] < t[short][None, :]
             mean = np.where(used, vals, 0.0).sum(0) / t[short]
             var = np.where(used, (vals - mean) ** 2, 0.0).sum(0) / (t[short] - 1)
             out[short] = np.sqrt(var)

@@ -25,7 +25,7 @@ from torch import nn
 from ..data.base import LabelledDataset
 from ..training.hooks import Recorder
 from ..training.inference import check_batch_size
-from .geometry import PROTOTYPE_METRICS, kcenter_steps, score_kcenter, score_ssp
+from .geometry import KCENTER_STARTS, PROTOTYPE_METRICS, kcenter_steps, score_kcenter, score_ssp
 from .grand import GRAND_METHODS, score_grand
 from .inputs import PosthocInputs
 from .posthoc import score_el2n, score_grand_last_layer, score_loss, score_random
@@ -174,8 +174,10 @@ def _check_ssp(*, metric: str = "euclidean") -> None:
         raise ValueError(f"ssp metric must be one of {PROTOTYPE_METRICS}, got {metric!r}")
 
 
-def _check_kcenter(*, budget: int | float | None = None) -> None:
+def _check_kcenter(*, budget: int | float | None = None, start: str = "random") -> None:
     kcenter_steps(budget)
+    if start not in KCENTER_STARTS:
+        raise ValueError(f"kcenter start must be one of {KCENTER_STARTS}, got {start!r}")
 
 
 for _entry in (

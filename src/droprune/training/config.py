@@ -9,7 +9,10 @@ from typing import Any
 
 from .._checks import check_density, check_int, check_number
 
-__all__ = ["TrainConfig"]
+__all__ = ["CDBW_LOSSES", "TrainConfig"]
+
+#: how CDB-W averages the weighted losses of a batch (see TrainConfig.cdbw_loss)
+CDBW_LOSSES = ("mean1", "raw")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,11 @@ class TrainConfig:
     cdbw
         Class-wise difficulty-balanced loss weights from the previous epoch's validation recall
         (see :func:`droprune.training.cdbw_weights`); needs a validation set.
+    cdbw_loss
+        How CDB-W's weighted losses are averaged over a batch: ``"mean1"`` (default,
+        ``sum_i w_i l_i / B`` with class weights of mean 1) or ``"raw"`` (``sum_i w_i l_i /
+        sum_i w_i``, PyTorch's weighted cross-entropy, as the DRoP reference code; a batch
+        whose weights are all 0 falls back to the plain mean instead of the reference's NaN).
     eval_batch_size
         Batch size of validation and prediction.
     num_workers
@@ -67,6 +75,7 @@ class TrainConfig:
     augment_pad: int = 0
     augment_flip: bool = False
     cdbw: bool = False
+    cdbw_loss: str = "mean1"
     eval_batch_size: int = 1024
     num_workers: int = 0
 
@@ -87,6 +96,8 @@ class TrainConfig:
         store("weight_decay", check_number(self.weight_decay, "weight_decay", minimum=0))
         store("drop_factor", check_number(self.drop_factor, "drop_factor", minimum=0, maximum=1,
                                           min_inclusive=False))
+        if self.cdbw_loss not in CDBW_LOSSES:
+            raise ValueError(f"cdbw_loss must be one of {CDBW_LOSSES}, got {self.cdbw_loss!r}")
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
         try:
@@ -125,7 +136,12 @@ class TrainConfig:
                        drop_epochs=tuple(int(factor * e) for e in self.drop_epochs))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields (``drop_epochs`` as a list), e.g. for JSON."""
+        """Plain dict of the fields (``drop_epochs`` as a list), e.g. for JSON.
+
+        ``cdbw_loss`` is left out at its default ``"mean1"``, so the checkpoints and query files
+        written before it existed still match."""
         out = asdict(self)
         out["drop_epochs"] = list(self.drop_epochs)
+        if out["cdbw_loss"] == "mean1":
+            del out["cdbw_loss"]
         return out

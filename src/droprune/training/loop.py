@@ -181,7 +181,8 @@ def _reduce_epoch_metrics(batch_loss: torch.Tensor, batch_correct: torch.Tensor,
 
 
 def _batch_loss(logits: torch.Tensor, y: torch.Tensor, class_weights: torch.Tensor | None,
-                keep: torch.Tensor | None, share: float) -> torch.Tensor:
+                keep: torch.Tensor | None, share: float, raw: bool = False,
+                world: int = 1) -> torch.Tensor:
     """The loss this rank minimises for one batch.
 
     ``share`` = (real samples of the global batch) / W. DDP averages gradients over the W
@@ -190,7 +191,20 @@ def _batch_loss(logits: torch.Tensor, y: torch.Tensor, class_weights: torch.Tens
     holds no padding (``keep`` None) every rank holds ``share`` samples and this is the plain
     mean; otherwise ``keep`` masks this rank's padding duplicates out (on every rank, also
     one whose part happens to be all real).
+
+    ``raw`` (CDB-W with ``cdbw_loss="raw"``): the weighted losses are divided by the sum of
+    the weights of the global batch (over W, for DDP's average) instead of by its size; when
+    every weight is 0 the plain mean is used (``world``: the number of ranks W).
     """
+    if raw and class_weights is not None:
+        w = class_weights[y] if keep is None else class_weights[y] * keep
+        total = w.sum().detach().double().reshape(1)
+        all_reduce_sum(total)
+        per_sample = F.cross_entropy(logits, y, reduction="none")
+        if float(total) == 0.0:
+            kept = per_sample if keep is None else per_sample * keep
+            return kept.sum() / share
+        return (per_sample * w).sum() * world / float(total)
     if keep is None:
         if class_weights is None:
             return F.cross_entropy(logits, y)
@@ -226,7 +240,8 @@ def _train_epoch(run: _Run, epoch: int,
                               num_draws=plan.global_sizes[b])
         logits = run.net(run.train_set.to_float(x))
         keep = real_dev[bounds[b][0]:bounds[b][1]] if plan.padded[b] else None
-        loss = _batch_loss(logits, y, class_weights, keep, plan.global_sizes[b] / world_size)
+        loss = _batch_loss(logits, y, class_weights, keep, plan.global_sizes[b] / world_size,
+                           raw=config.cdbw_loss == "raw", world=world_size)
         out = logits.detach()
         if run.recorders:
             rec_idx, rec_out, rec_y = (idx, out, y) if keep is None else \
