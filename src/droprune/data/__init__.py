@@ -9,7 +9,7 @@ Everything loads through :func:`load_dataset`, which returns train / val / test 
 See ``docs/data.md`` for every source, its on-disk layout and where to get it.
 """
 
-from .adapter import from_torch_dataset
+from .adapter import as_labelled, from_torch_dataset
 from .base import DatasetSplits, LabelledDataset, iter_batches
 from .cache import cache_dir
 from .cifar import load_cifar10, load_cifar100
@@ -33,6 +33,7 @@ __all__ = [
     "DatasetSplits",
     "ImageFiles",
     "LabelledDataset",
+    "as_labelled",
     "cache_dir",
     "channel_stats",
     "check_dataset",
