@@ -275,7 +275,9 @@ class DataSpec(_Section):
 
 
 class ModelSpec(_Section):
-    """Which network: a name of ``droprune.models``, a width multiplier, optional weights."""
+    """Which network: a name of ``droprune.models`` (with a width multiplier and optional
+    weights), or your own factory ``"package.module:factory"`` (a callable ``factory(seed) ->
+    nn.Module``, imported when the config is validated; width and weights are its own)."""
 
     _key: ClassVar[tuple[str, ...]] = ("model",)
 
@@ -286,16 +288,37 @@ class ModelSpec(_Section):
     @field_validator("name")
     @classmethod
     def _known_model(cls, name: str) -> str:
-        from ..models import MODELS
+        from ..models.factory import check_model_spec
 
-        if name not in MODELS:
-            raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
-        return name
+        return check_model_spec(name)
+
+    @field_validator("pretrained")
+    @classmethod
+    def _pretrained(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from ..models.factory import is_import_path
+
+        if value is not None and is_import_path(info.data.get("name")):
+            raise ValueError("applies to registry models only: load your weights in your "
+                             "factory")
+        return value
+
+    @property
+    def build_kwargs(self) -> dict[str, Any]:
+        """Arguments of the registry model beyond the data (none for your own factory)."""
+        from ..models.factory import is_import_path
+
+        return {} if is_import_path(self.name) else {"width": self.width}
 
     @field_validator("width", mode="before")
     @classmethod
-    def _width(cls, value: Any) -> float:
-        return check_number(value, "width", minimum=0, min_inclusive=False)
+    def _width(cls, value: Any, info: ValidationInfo) -> float:
+        from ..models.factory import is_import_path
+
+        width = check_number(value, "width", minimum=0, min_inclusive=False)
+        if width != 1.0 and is_import_path(info.data.get("name")):
+            raise ValueError("applies to registry models only: your factory builds its own "
+                             "model (leave model.width at 1)")
+        return width
 
 
 class QuerySpec(_Section):

@@ -150,7 +150,7 @@ def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, 
     short, long, needs_recall = needed_query(cfg)
     scores: dict[str, Any] = {}
     recall = None
-    common = dict(model_name=cfg.model.name, model_kwargs={"width": cfg.model.width},
+    common = dict(model=cfg.model.name, model_kwargs=cfg.model.build_kwargs,
                   device=device, progress=progress, scorer_options=_scorer_options(cfg))
     base = work_dir / "query" / f"seed-{seed}"
     if short or needs_recall:

@@ -168,6 +168,6 @@ def seeded_model(factory: ModelFactory, seed: int) -> nn.Module:
         torch.random.default_generator.manual_seed(seed)
         model = factory(seed)
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model factory {model_spec_name(factory)!r} returned a "
-                         f"{type(model).__name__}, not a torch.nn.Module")
+        raise ValueError(f"model factory {model_spec_name(factory)!r} returned "
+                         f"{type(model).__name__}, not a torch.nn.Module: return a fresh model")
     return model
