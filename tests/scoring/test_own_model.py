@@ -15,7 +15,7 @@ from droprune.scoring import make_recorders, posthoc_scores
 from droprune.scoring.grand import grand_scores
 from droprune.training import TrainConfig, train
 
-from .scoring_nets import image_dataset, randomize_bn, signal_dataset
+from .scoring_nets import NoLinear, image_dataset, randomize_bn, signal_dataset
 
 ALL = ["el2n", "loss", "grand", "grand_last_layer", "ssp", "kcenter", "random"]
 
@@ -65,17 +65,6 @@ def test_embed_gives_the_embeddings():
     assert not np.allclose(other, via_hook["ssp"])
     with pytest.raises(ValueError, match="do not fit its last nn.Linear"):
         posthoc_scores(["grand_last_layer"], seq, data, embed=lambda x: x.flatten(1))
-
-
-class NoLinear(nn.Module):
-    """Logits from a convolution and pooling: no nn.Linear at all."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv1d(1, 3, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x).mean(2)
 
 
 def test_logit_scores_need_no_linear_layer():

@@ -14,6 +14,7 @@ from droprune.data.base import DatasetSplits
 from droprune.models import build_model
 from droprune.scoring import run_query
 
+from .scoring_nets import NoLinear
 from .test_query import CONFIG, splits
 
 SCORERS = ["el2n", "grand", "ssp", "forgetting"]
@@ -26,15 +27,6 @@ def make_net(seed: int) -> nn.Module:
 
 def not_a_module(seed: int):
     return 3
-
-
-class NoLinear(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv1d(1, 4, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x).mean(2)
 
 
 def query(model, **kwargs):
@@ -99,7 +91,7 @@ def test_splits_of_tensor_datasets():
     (make_net, {"model_kwargs": {"width": 2}}, r"model_kwargs \['width'\] apply to registry"),
     (not_a_module, {}, "factory 'tests.scoring.test_query_models:not_a_module' returned int, "
                        "not a torch.nn.Module"),
-    (lambda seed: NoLinear(), {}, "NoLinear has no nn.Linear layer .*pass embed="),
+    (lambda seed: NoLinear(4), {}, "NoLinear has no nn.Linear layer .*pass embed="),
     (lambda seed: nn.Linear(12, 3), {"scorers": ["el2n"]},
      r"cannot run on q-train samples|outputs shape"),
 ])
