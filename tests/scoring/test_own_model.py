@@ -12,7 +12,7 @@ from torch import nn
 
 from droprune.models.base import Classifier
 from droprune.scoring import make_recorders, posthoc_scores
-from droprune.scoring.grand import grand_scores
+from droprune.scoring.grand import grand_auto_method, grand_scores
 from droprune.training import TrainConfig, train
 
 from .scoring_nets import NoLinear, image_dataset, randomize_bn, signal_dataset
@@ -131,6 +131,11 @@ def test_grand_of_any_module_matches_the_loop():
     ref = grand_scores(model, data, method="loop")
     for method in ("auto", "ghost", "vmap"):
         np.testing.assert_allclose(grand_scores(model, data, method=method), ref, rtol=1e-5)
+    # a layer ghost norms do not support: auto falls back to vmap
+    norm = nn.Sequential(nn.Flatten(), nn.Linear(8, 6), nn.LayerNorm(6), nn.Linear(6, 3))
+    assert grand_auto_method(norm) == "vmap"
+    np.testing.assert_allclose(grand_scores(norm, data), grand_scores(norm, data, method="loop"),
+                               rtol=1e-5)
 
 
 def test_trainer_feeds_recorders_from_any_module():

@@ -6,7 +6,9 @@ Everything loads through :func:`load_dataset`, which returns train / val / test 
     splits = load_dataset("mnist1d")                       # generated offline, cached
     splits = load_dataset("cifar10", "/data", imbalance=10)  # long-tailed train split
 
-See ``docs/data.md`` for every source, its on-disk layout and where to get it.
+See ``docs/data.md`` for every source, its on-disk layout and where to get it. Your own data
+(a ``TensorDataset``, arrays ``(x, y)``, any map-style dataset) goes through
+:func:`as_labelled` (docs/own_model.md).
 """
 
 from .adapter import as_labelled, from_torch_dataset

@@ -226,8 +226,8 @@ def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,
             per_seed.append(saved)
             continue
         result = _run_seed(splits, seed, factory=factory, config=config, scorers=names,
-                           options=options, device=device, checkpoint_dir=None if work is None else work / f"seed{seed}",
-                           progress=progress)
+                           options=options, device=device, progress=progress,
+                           checkpoint_dir=None if work is None else work / f"seed{seed}")
         if done is not None:
             run_on_main(save_query_result, done, _combine([result], splits.train.labels, meta))
         per_seed.append(result)

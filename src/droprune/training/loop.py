@@ -302,8 +302,9 @@ def train(model: nn.Module, train_set: Any, config: TrainConfig, *, seed: int = 
         Seeds the global torch RNG for the run (restored afterwards: the caller's RNG state is
         untouched), the sample order and the augmentation.
     val_set
-        Validation data (any form ``train_set`` takes), evaluated after every epoch (accuracy and per-class recall; needed by
-        CDB-W). Never used for training.
+        Validation data (any form ``train_set`` takes; the classes of ``train_set``),
+        evaluated after every epoch (accuracy and per-class recall; needed by CDB-W). Never
+        used for training.
     recorders
         :class:`droprune.training.hooks.Recorder` objects fed from every training forward pass.
     callbacks
