@@ -18,4 +18,9 @@ def mnist1d_sequential(seed: int) -> nn.Module:
     return nn.Sequential(nn.Flatten(), nn.Linear(40, 16), nn.ReLU(), nn.Linear(16, 10))
 
 
+def no_seed() -> nn.Module:
+    """Not a factory: it does not take the seed."""
+    return nn.Linear(40, 10)
+
+
 NOT_CALLABLE = 3

@@ -31,6 +31,9 @@ def test_an_import_path_is_a_valid_model_name():
      "config: model.name: model .* has no attribute 'missing'"),
     (["model.name=tests.experiments.own_models:NOT_CALLABLE"],
      "config: model.name: model .* is a int, not a callable factory"),
+    (["model.name=tests.experiments.own_models:no_seed"],
+     "config: model.name: model factory 'tests.experiments.own_models:no_seed' must take the "
+     "seed"),
     ([f"model.name={OWN}", "model.width=0.5"],
      "config: model.width: applies to registry models only"),
     ([f"model.name={OWN}", "model.pretrained=/w.pt"],

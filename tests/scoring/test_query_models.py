@@ -25,6 +25,14 @@ def make_net(seed: int) -> nn.Module:
     return build_model("mlp", num_classes=4, in_channels=1, input_size=(12,), hidden=(8,))
 
 
+class Net(nn.Module):
+    """A module class is not a factory: its constructor does not take the seed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(12, 4)
+
+
 def not_a_module(seed: int):
     return 3
 
@@ -91,6 +99,8 @@ def test_splits_of_tensor_datasets():
     (make_net, {"model_kwargs": {"width": 2}}, r"model_kwargs \['width'\] apply to registry"),
     (not_a_module, {}, "factory 'tests.scoring.test_query_models:not_a_module' returned int, "
                        "not a torch.nn.Module"),
+    (lambda: nn.Linear(12, 4), {}, "factory '.*<lambda>' must take the seed: factory"),
+    (Net, {}, "factory 'tests.scoring.test_query_models:Net' must take the seed"),
     (lambda seed: NoLinear(4), {}, "NoLinear has no nn.Linear layer .*pass embed="),
     (lambda seed: nn.Linear(12, 3), {"scorers": ["el2n"]},
      r"cannot run on q-train samples|outputs shape"),

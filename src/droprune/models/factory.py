@@ -31,6 +31,7 @@ ValueError: model 'math:nope': module 'math' has no attribute 'nope'
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any, Callable, Mapping
 
 import torch
@@ -77,25 +78,49 @@ def _import(spec: str) -> Callable[..., Any]:
     return obj
 
 
+def _check_takes_seed(factory: Callable[..., Any]) -> None:
+    """Refuse a callable that cannot be called as ``factory(seed)``."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # no signature to read (some builtins): try it at build
+        return
+    try:
+        signature.bind(0)
+    except TypeError:
+        raise ValueError(f"model factory {model_spec_name(factory)!r} must take the seed: "
+                         f"factory(seed) -> nn.Module, e.g. lambda seed: Net()") from None
+
+
 def check_model_spec(spec: Any) -> Any:
     """Validate a model spec without building anything; returns it.
 
     A registry name must be known; an import path must import and name a callable; a callable
     is accepted as it is. A built ``nn.Module`` is refused (a factory builds a fresh model for
     every seed).
+
+    Examples
+    --------
+    >>> check_model_spec("resnet18"), check_model_spec("math:floor")
+    ('resnet18', 'math:floor')
+    >>> check_model_spec("resnet")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown model 'resnet'; valid models: cnn1d, cnn2d, lenet5, mlp, resnet18, resnet50, vgg16_bn, vgg19_bn, or your own as 'package.module:factory'
     """
     if isinstance(spec, nn.Module):
         raise ValueError(f"model: pass a factory seed -> nn.Module (e.g. lambda seed: "
                          f"{type(spec).__name__}(...)), not a built {type(spec).__name__}: a "
                          f"fresh model is built for every seed")
     if is_import_path(spec):
-        _import(spec)
+        _check_takes_seed(_import(spec))
     elif isinstance(spec, str):
         if spec not in MODELS:
             raise ValueError(f"unknown model {spec!r}; valid models: "
                              f"{', '.join(sorted(MODELS))}, or your own as "
                              f"'package.module:factory'")
-    elif not callable(spec):
+    elif callable(spec):
+        _check_takes_seed(spec)
+    else:
         raise ValueError(f"model must be a model name, 'package.module:factory' or a callable "
                          f"factory(seed) -> nn.Module, got {type(spec).__name__}")
     return spec
@@ -163,7 +188,20 @@ def resolve_model(spec: Any, dataset: Any = None,
 def seeded_model(factory: ModelFactory, seed: int) -> nn.Module:
     """``factory(seed)`` inside a fork of the CPU random generator seeded with ``seed``: the
     initial weights depend on the seed only; the caller's RNG state is left untouched (the
-    CUDA generators too: build the model on the CPU)."""
+    CUDA generators too: build the model on the CPU).
+
+    Examples
+    --------
+    >>> import torch
+    >>> state = torch.random.get_rng_state()
+    >>> a = seeded_model(lambda seed: nn.Linear(2, 2), seed=3)
+    >>> torch.equal(torch.random.get_rng_state(), state)
+    True
+    >>> seeded_model(lambda seed: "a model", seed=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: model factory 'droprune.models.factory:<lambda>' returned str, not a torch.nn.Module: return a fresh model
+    """
     with torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(seed)
         model = factory(seed)
