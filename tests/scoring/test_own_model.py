@@ -79,6 +79,27 @@ def test_logit_scores_need_no_linear_layer():
     assert ssp.shape == (10,)
 
 
+class Tokens(nn.Module):
+    """A last nn.Linear applied per token (B, T, D): no (batch, D) embedding to read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.reshape(x.shape[0], 2, 4)).mean(1)
+
+
+def test_logit_scores_of_a_model_whose_embeddings_cannot_be_read():
+    data, model = signal_dataset(10, length=8), Tokens()
+    scores = posthoc_scores(["el2n", "loss"], model, data)
+    assert scores["el2n"].shape == (10,)
+    with pytest.raises(ValueError, match=r"has shape \(10, 2, 4\), not \(batch, D\): pass embed="):
+        posthoc_scores(["el2n", "ssp"], model, data)
+    both = posthoc_scores(["el2n", "ssp"], model, data, embed=lambda x: x.flatten(1))
+    np.testing.assert_allclose(both["el2n"], scores["el2n"], rtol=1e-6)
+
+
 class Scaled(nn.Module):
     """Logits = 2 * Linear(h): the closed-form last-layer GraNd does not apply."""
 

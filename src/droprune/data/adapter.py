@@ -8,10 +8,11 @@ held in memory as one tensor (the fast path: batches are sliced, no per-item Pyt
 map-style dataset of ``(x, y)`` items stays lazy (:func:`from_torch_dataset`).
 
 Labels of a wrapped dataset come from the dataset's ``targets`` attribute when it has one
-(torchvision datasets do), or from ``labels=``; otherwise every item is read once, with a progress bar, to collect them. Inputs stay lazy: item
-``i`` is ``dataset[i][0]`` converted to a tensor (a PIL image becomes uint8 (C, H, W); a numpy
-array of shape (H, W, C) with C in {1, 3, 4} and dtype uint8 is taken as an image and
-transposed to (C, H, W); other arrays and numbers become tensors as they are).
+(torchvision datasets do), or from ``labels=``; otherwise every item is read once, with a
+progress bar, to collect them. Inputs stay lazy: item ``i`` is ``dataset[i][0]`` converted
+to a tensor (a PIL image becomes uint8 (C, H, W); a numpy array of shape (H, W, C) with C in
+{1, 3, 4} and dtype uint8 is taken as an image and transposed to (C, H, W); other arrays and
+numbers become tensors as they are).
 
 Apply ``ToTensor``/``Normalize`` in your dataset or pass ``mean``/``std`` here (in the units of
 the converted input, uint8 divided by 255), but not both.

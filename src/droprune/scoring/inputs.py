@@ -24,7 +24,6 @@ from torch import nn
 from ..data.base import LabelledDataset
 from ..models.base import Classifier
 from ..training.inference import (
-    check_embedding_source,
     last_linear,
     model_device,
     model_outputs,
@@ -56,6 +55,12 @@ class PosthocInputs:
     embed
         Optional ``embed(x) -> (B, D)`` embeddings of a normalised batch (default: a droprune
         Classifier's ``features``, else the input of the model's last ``nn.Linear``).
+    shared_pass
+        Read the logits of a model of your own in the pass that reads its embeddings (the
+        default). :func:`~droprune.scoring.registry.posthoc_scores` turns it off when no
+        requested score reads embeddings, so that the logit scores of a model whose embeddings
+        cannot be read (e.g. its last ``nn.Linear`` sees (B, T, D)) still work. A droprune
+        Classifier or an ``embed`` always share the pass.
 
     Examples
     --------
@@ -74,6 +79,7 @@ class PosthocInputs:
     device: torch.device | str | None = None
     distributed: bool = False
     embed: Callable[[torch.Tensor], torch.Tensor] | None = None
+    shared_pass: bool = True
 
     @cached_property
     def _outputs(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,14 +87,10 @@ class PosthocInputs:
                              device=self.device, distributed=self.distributed, embed=self.embed)
 
     @property
-    def has_embeddings(self) -> bool:
-        """Whether :attr:`embeddings` can be read (``embed``, a Classifier, or an
-        ``nn.Linear`` layer)."""
-        try:
-            check_embedding_source(self.model, self.embed)
-        except ValueError:
-            return False
-        return True
+    def _logits_in_shared_pass(self) -> bool:
+        if self.embed is not None or isinstance(self.model, Classifier):
+            return True
+        return self.shared_pass and last_linear(self.model) is not None
 
     @property
     def embeddings(self) -> torch.Tensor:
@@ -99,8 +101,8 @@ class PosthocInputs:
     @cached_property
     def logits(self) -> torch.Tensor:
         """Logits, float32 (N, K), from the same pass as :attr:`embeddings` (a pass of the
-        logits alone when the model has no embeddings to read)."""
-        if self.has_embeddings:
+        logits alone when the model has no embeddings to read, or ``shared_pass`` is off)."""
+        if self._logits_in_shared_pass:
             return self._outputs[1]
         return torch.from_numpy(predict_logits(
             self.model, self.dataset, batch_size=self.batch_size,

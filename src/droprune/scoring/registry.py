@@ -342,10 +342,11 @@ def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: Any, *,
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     dataset = as_labelled(dataset, name="dataset")
-    if any(SCORERS[n].needs_embeddings for n in names):
+    needs_embeddings = any(SCORERS[n].needs_embeddings for n in names)
+    if needs_embeddings:
         check_embedding_source(model, embed)
     check_model_fits(model, dataset)
     inputs = PosthocInputs(model, dataset, seed=seed, batch_size=batch_size, device=device,
-                           distributed=distributed, embed=embed)
+                           distributed=distributed, embed=embed, shared_pass=needs_embeddings)
     return {n: np.asarray(SCORERS[n].compute(inputs, **options.get(n, {})), dtype=np.float64)
             for n in names}
