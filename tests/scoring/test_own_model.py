@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import TensorDataset
 
 from droprune.models.base import Classifier
 from droprune.scoring import make_recorders, posthoc_scores
@@ -51,6 +52,26 @@ def test_plain_sequential_scores_equal_the_classifier(method):
         np.testing.assert_allclose(plain[name], wrapped[name], rtol=1e-5, atol=1e-5,
                                    err_msg=name)
     assert plain["grand"].min() > 0 and np.ptp(plain["ssp"]) > 0
+
+
+def test_any_data_gives_the_same_scores():
+    data = signal_dataset(12, length=8)
+    seq = nn.Sequential(nn.Flatten(), nn.Linear(8, 5), nn.Tanh(), nn.Linear(5, 3))
+    names = ["el2n", "grand", "ssp"]
+    ref = posthoc_scores(names, seq, data)
+    x, y = data.inputs, torch.from_numpy(data.labels)
+
+    class Pairs(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(x)
+
+        def __getitem__(self, i):
+            return x[i], int(y[i])
+
+    for mine in (TensorDataset(x, y), (x.numpy(), y.numpy()), Pairs()):
+        got = posthoc_scores(names, seq, mine)
+        for name in names:
+            np.testing.assert_allclose(got[name], ref[name], rtol=1e-6, err_msg=name)
 
 
 def test_embed_gives_the_embeddings():
