@@ -171,3 +171,23 @@ def test_dataset_splits_convert_their_members():
     assert splits.train.in_memory and splits.val.in_memory and not splits.test.in_memory
     assert splits.val.num_classes == splits.test.num_classes == 4
     assert (splits.train.name, splits.val.name, splits.test.name) == ("train", "val", "test")
+
+
+class StopAfterFirst:
+    def on_epoch_end(self, epoch, stats):
+        raise KeyboardInterrupt("stop")
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_checkpoint_and_resume_with_own_model_and_data(tmp_path, lazy):
+    x, y = arrays(24)
+    data = Items(x, lambda i: int(y[i])) if lazy else TensorDataset(x, y)
+    config = TrainConfig(epochs=3, batch_size=8)
+    whole = train(net(), data, config, progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(net(), data, config, progress=False, checkpoint_dir=tmp_path,
+              callbacks=[StopAfterFirst()])
+    resumed = train(net(), data, config, progress=False, checkpoint_dir=tmp_path)
+    assert len(resumed.history) == 3
+    for a, b in zip(whole.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(a, b)
