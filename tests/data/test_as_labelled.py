@@ -171,6 +171,7 @@ def test_dataset_splits_convert_their_members():
     assert splits.train.in_memory and splits.val.in_memory and not splits.test.in_memory
     assert splits.val.num_classes == splits.test.num_classes == 4
     assert (splits.train.name, splits.val.name, splits.test.name) == ("train", "val", "test")
+    assert (splits.train.split, splits.val.split, splits.test.split) == ("train", "val", "test")
 
 
 class StopAfterFirst:

@@ -213,8 +213,9 @@ class DatasetSplits:
     test set); ``test`` (the other half) is the only split metrics are reported on.
 
     Each split may be given in any form :func:`~droprune.data.adapter.as_labelled` takes (a
-    ``TensorDataset``, arrays ``(x, y)``, a map-style dataset); it is converted on creation,
-    ``val`` and ``test`` with the number of classes of ``train``.
+    ``TensorDataset``, arrays ``(x, y)``, a map-style dataset); it is converted on creation
+    (named and marked as its split), ``val`` and ``test`` with the number of classes of
+    ``train``.
     """
 
     train: LabelledDataset
@@ -224,13 +225,12 @@ class DatasetSplits:
     def __post_init__(self) -> None:
         from .adapter import as_labelled
 
-        if not isinstance(self.train, LabelledDataset):
-            object.__setattr__(self, "train", as_labelled(self.train, name="train"))
-        for split in ("val", "test"):
+        for split in ("train", "val", "test"):
             value = getattr(self, split)
             if not isinstance(value, LabelledDataset):
-                object.__setattr__(self, split, as_labelled(
-                    value, num_classes=self.train.num_classes, name=split))
+                k = None if split == "train" else self.train.num_classes
+                converted = as_labelled(value, num_classes=k, name=split)
+                object.__setattr__(self, split, replace(converted, split=split))
 
 
 def iter_batches(dataset: LabelledDataset, batch_size: int, *, indices: np.ndarray | None = None,
