@@ -111,6 +111,9 @@ def test_bad_data():
         as_labelled(TensorDataset(x, y), labels=y)
     with pytest.raises(ValueError, match=r"one row per sample .*got shape \(6,\)"):
         as_labelled((np.zeros(6), y))
+    with pytest.raises(ValueError, match=r"got shape \(6, 3\) \(one-hot or scores\? pass their "
+                                         r"argmax\(1\)\)"):
+        as_labelled(TensorDataset(x, torch.eye(3)[y]))
     with pytest.raises(ValueError, match="expected a LabelledDataset, a map-style torch"):
         as_labelled(3)
 

@@ -110,7 +110,11 @@ def _given_labels(labels: Any, size: int, what: str, name: str) -> np.ndarray:
     """Labels given as an array, tensor or sequence, checked against the number of items."""
     if isinstance(labels, torch.Tensor):
         labels = labels.detach().cpu().numpy()
-    labels = as_labels(np.asarray(labels), name=f"{name}: {what}")
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        raise ValueError(f"{name}: {what} must hold one integer class per sample, got shape "
+                         f"{labels.shape} (one-hot or scores? pass their argmax(1))")
+    labels = as_labels(labels, name=f"{name}: {what}")
     if labels.size != size:
         raise ValueError(f"{name}: {what} has {labels.size} entries but the dataset has {size} "
                          f"items")
