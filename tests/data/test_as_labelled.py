@@ -72,6 +72,15 @@ def test_subset_of_a_tensor_dataset_is_in_memory():
     np.testing.assert_array_equal(ds.labels, y[[7, 2, 5]].numpy())
 
 
+def test_subset_of_a_labelled_dataset_is_its_subset():
+    x, y = arrays(12)
+    ds = LabelledDataset(x, y.numpy(), num_classes=3, name="own")
+    part = as_labelled(Subset(ds, [4, 1]))
+    assert part.in_memory and part.name == "own" and part.num_classes == 3
+    np.testing.assert_array_equal(part.source_indices, [4, 1])
+    assert torch.equal(part.inputs, x[[4, 1]])
+
+
 def test_map_style_dataset_stays_lazy_and_labels_arg_skips_reading():
     x, y = arrays()
     src = Items(x, lambda i: int(y[i]))

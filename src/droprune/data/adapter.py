@@ -193,11 +193,11 @@ def _in_memory(x: Any, y: Any, num_classes: int | None, name: str) -> LabelledDa
     return LabelledDataset(inputs, labels, num_classes=k, name=name)
 
 
-def _tensor_backed(data: Any) -> bool:
-    """A TensorDataset, or a Subset (of a Subset ...) of one."""
+def _subset_of_known(data: Any) -> bool:
+    """A Subset (of a Subset ...) of a TensorDataset or a LabelledDataset."""
     while isinstance(data, torch.utils.data.Subset):
         data = data.dataset
-    return isinstance(data, torch.utils.data.TensorDataset)
+    return isinstance(data, (torch.utils.data.TensorDataset, LabelledDataset))
 
 
 def as_labelled(data: Any, *, labels: Any = None, num_classes: int | None = None,
@@ -211,7 +211,8 @@ def as_labelled(data: Any, *, labels: Any = None, num_classes: int | None = None
 
         - a :class:`LabelledDataset`: returned as it is;
         - a torch ``TensorDataset`` ``(x, y)`` or a ``Subset`` of one (``random_split``): held
-          in memory, batches sliced without per-item Python (as droprune's own datasets);
+          in memory, batches sliced without per-item Python (as droprune's own datasets); a
+          ``Subset`` of a ``LabelledDataset`` becomes its ``subset``;
         - a tuple of arrays ``(x, y)`` (numpy or torch), or an array ``x`` with ``labels=y``:
           in memory as well;
         - any other map-style dataset whose items are ``(x, y, ...)``: wrapped lazily with
@@ -267,8 +268,8 @@ def as_labelled(data: Any, *, labels: Any = None, num_classes: int | None = None
         return _in_memory(data[0], data[1], num_classes, name)
     if isinstance(data, (np.ndarray, torch.Tensor)):
         return _in_memory(data, labels, num_classes, name)
-    if isinstance(data, torch.utils.data.Subset) and labels is None and _tensor_backed(data):
-        # the whole tensor dataset in memory, then the subset's rows (K from all labels)
+    if isinstance(data, torch.utils.data.Subset) and labels is None and _subset_of_known(data):
+        # the whole dataset converted, then the subset's rows (K from all its labels)
         inner = as_labelled(data.dataset, num_classes=num_classes, name=name)
         return inner.subset(np.asarray(data.indices, dtype=np.int64))
     if isinstance(data, torch.utils.data.TensorDataset):
