@@ -14,7 +14,6 @@ import pytest
 
 import droprune
 from droprune.cli import main
-from droprune.models.factory import resolve_model
 
 K = 4
 LABELS = np.random.default_rng(0).permutation(np.repeat(np.arange(K), [60, 40, 30, 20]))
@@ -312,49 +311,34 @@ def test_image_folder_bad_inputs(photos, tmp_path, capsys, monkeypatch):
     assert not out.exists()
 
 
-def test_a_model_factory_reaches_the_query_through_the_hook(photos, tmp_path, capsys,
-                                                             monkeypatch):
-    import inspect
+def tiny_image_net(seed):
+    """A model of the user's own (no droprune Classifier): 3x6x6 images, 3 classes."""
+    import torch
 
-    import droprune.scoring.query as query
-    from droprune.experiments.sweep import query_for_seed
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(108, 8), torch.nn.ReLU(),
+                               torch.nn.Linear(8, 3))
 
+
+def test_a_model_factory_of_the_users_trains_the_query_models(photos, tmp_path):
     out = tmp_path / "out"
-    spec = f"{__name__}:my_factory"
-    # not needed (recalls given, Random+DRoP): resolved, then unused
-    pd.DataFrame({"class": ["cat", "dog", "fox"], "recall": [0.9, 0.7, 0.5]}).to_csv(
-        tmp_path / "r.csv", index=False)
-    assert run("--data", "imagefolder", "--root", photos, "--option", "image_size=6",
-               "--recalls", tmp_path / "r.csv", "--model", spec, "--density", 0.5,
-               "--out", out) == 0
-    if "model" in inspect.signature(query_for_seed).parameters:
-        pytest.skip("the query protocol takes model factories: tested with the own-model API")
-    # needed: refused in one line before any training while the query protocol has no
-    # model= argument (the HOOK in droprune/cli/prune.py)
-    monkeypatch.setattr(query, "_run_seed", lambda *a, **k: pytest.fail("trained"))
-    assert run(*image_args(photos, tmp_path / "out2", model=spec)) == 2
-    assert "cannot train a model of your own in the query protocol yet" in error_line(capsys)
-    assert not (tmp_path / "out2").exists()
+    spec = f"{__name__}:tiny_image_net"
+    assert run(*image_args(photos, out, model=spec)) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model"] == spec if "model" in manifest else spec in manifest["command"]
+    assert list((out / "query").rglob("*.parquet"))  # query models trained and saved
+    kept = pd.read_csv(out / "kept.csv")
+    assert len(kept) == round(0.6 * len(sorted((photos / "train").rglob("*.png"))))
 
 
-# -- resolve_model: the one place a --model spec is resolved -----------------------------------
-
-def my_factory(**kwargs):
-    return kwargs
+@pytest.mark.parametrize("spec, message", [
+    ("no_such_pkg.nets:f", "no_such_pkg"),
+    (f"{__name__}:NOT_CALLABLE", "not a callable"),
+])
+def test_a_bad_model_factory_is_refused_before_anything(photos, tmp_path, capsys, spec,
+                                                        message):
+    assert run(*image_args(photos, tmp_path / "out", model=spec)) == 2
+    assert message in error_line(capsys)
+    assert not (tmp_path / "out").exists()
 
 
 NOT_CALLABLE = 3
-
-
-def test_resolve_model():
-    assert resolve_model("mlp") == "mlp"
-    assert resolve_model(f"{__name__}:my_factory") is my_factory
-    assert resolve_model(my_factory) is my_factory
-    assert resolve_model("droprune.models:MLP.__init__") is droprune.models.MLP.__init__
-    for spec, match in [("nope", "unknown model 'nope'; valid models: .*package.module:factory"),
-                        (f"{__name__}:NOT_CALLABLE", "is a int, not a callable"),
-                        (f"{__name__}:missing", "has no attribute 'missing'"),
-                        (":f", "must look like 'package.module:factory'"),
-                        ("a:b:c", "must look like"), ("", "must be a registered model name")]:
-        with pytest.raises(ValueError, match=match):
-            resolve_model(spec)

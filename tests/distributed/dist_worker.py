@@ -103,7 +103,7 @@ def train_run(checkpoint_dir: Path | None, exit_after: str | None = None) -> dic
 
 def query_run(work_dir: Path) -> Path:
     """The query protocol with every scorer; rank 0 writes the score file."""
-    result = run_query(splits(), model_name="mlp", model_kwargs={"hidden": (16,)},
+    result = run_query(splits(), model="mlp", model_kwargs={"hidden": (16,)},
                        config=QUERY_CONFIG, seeds=[0, 1], scorers=list(SCORERS),
                        work_dir=work_dir, progress=False, scorer_options=OPTIONS)
     path = work_dir / "scores.parquet"

@@ -100,6 +100,17 @@ class ScaledMLP(TinyMLP):
         return super().forward(x) * self.temperature
 
 
+class NoLinear(nn.Module):
+    """Logits from a convolution and pooling: no nn.Linear at all (1-D signals)."""
+
+    def __init__(self, num_classes: int = 3) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, num_classes, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).mean(2)
+
+
 def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:
     """Give every batch norm non-trivial running statistics and affine parameters."""
     g = torch.Generator().manual_seed(seed)

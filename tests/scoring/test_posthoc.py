@@ -130,8 +130,11 @@ def test_model_outputs_shapes_and_subset():
     torch.testing.assert_close(emb2, emb[[8, 0]])
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         model_outputs(model, data, batch_size=0)
-    with pytest.raises(ValueError, match="Classifier"):
+    # any module: the input of its last nn.Linear must be (batch, D), else embed= is needed
+    with pytest.raises(ValueError, match=r"has shape \(9, 1, 10\), not \(batch, D\): pass embed="):
         model_outputs(torch.nn.Linear(10, 3), data)
+    with pytest.raises(ValueError, match="Flatten has no nn.Linear layer .*: pass embed="):
+        model_outputs(torch.nn.Flatten(), data)
 
 
 # -- prototypes ------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def splits() -> DatasetSplits:
 
 
 CONFIG = TrainConfig(epochs=2, batch_size=16, lr=0.05)
-ARGS = dict(model_name="mlp", model_kwargs={"hidden": (8,)}, config=CONFIG, progress=False)
+ARGS = dict(model="mlp", model_kwargs={"hidden": (8,)}, config=CONFIG, progress=False)
 
 
 def test_two_seeds_all_scorers_average_and_resume(tmp_path, monkeypatch):

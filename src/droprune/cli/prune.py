@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import html
-import inspect
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,8 +167,10 @@ def _experiment(args: argparse.Namespace, method, need_scores: bool):
     if args.option:
         data["options"] = {**data.get("options", {}), **parse_options(args.option)}
     values["data"] = data
-    if args.model is not None and ":" not in args.model:
+    if args.model is not None:  # a registry name or the user's "package.module:factory"
         values["model"] = {**values["model"], "name": args.model}
+        if ":" in args.model:  # the factory builds its own model: no width or weights
+            values["model"].update(width=1.0, pretrained=None)
     values = apply_overrides(values, args.set)
     # the query computes what is missing: the method's scores, else only the recalls
     values.update(methods=[method.name if need_scores else "Random+DRoP"],
@@ -178,26 +179,14 @@ def _experiment(args: argparse.Namespace, method, need_scores: bool):
 
 
 def _query_options(args: argparse.Namespace, cfg, *, trains: bool) -> dict[str, Any]:
-    """Keyword arguments of the query (device, progress, and a model factory of the user's),
-    with --model resolved before anything is loaded or trained (``trains``: whether the query
-    models will be trained at all)."""
-    from droprune.experiments.sweep import query_for_seed
-    from droprune.models.factory import resolve_model
+    """Keyword arguments of the query (device, progress), with --model checked before anything
+    is loaded or trained (the model itself travels in the config: ``cfg.model.name``)."""
+    from droprune.models.factory import check_model_spec
 
     options: dict[str, Any] = dict(device=args.device if args.device else cfg.device,
                                    progress=not args.no_progress)
-    model = None if args.model is None else resolve_model(args.model, name="--model")
-    if callable(model) and trains:
-        # HOOK (own models): a factory of the user's reaches the query protocol here, as
-        # query_for_seed(..., model=factory), once the query protocol takes one (the own-model
-        # work: run_query(..., model=factory)); until then it is refused here, before any
-        # training. A registry name is in cfg.model.name already (see _experiment).
-        if "model" not in inspect.signature(query_for_seed).parameters:
-            raise CLIError(f"--model {args.model}: this droprune cannot train a model of your "
-                           f"own in the query protocol yet; give a registered model name "
-                           f"(docs/training.md) or --recalls / --scores computed with your "
-                           f"model (docs/prune.md)")
-        options["model"] = model
+    if args.model is not None:  # a registry name or "package.module:factory", checked now
+        check_model_spec(args.model)
     return options
 
 
@@ -208,7 +197,7 @@ def _query(args, cfg, splits, options: dict[str, Any], method, inputs: _Inputs,
 
     query = query_for_seed(cfg, splits, args.seed, args.out, **options)
     if need_recalls:
-        inputs.recalls = np.asarray(query.val_recall, dtype=np.float64)
+        inputs.recalls = np.asarray(query.recall_for(method), dtype=np.float64)
         inputs.val_counts = np.bincount(splits.val.labels, minlength=inputs.num_classes)
     if need_scores:
         inputs.scores = query.scores[method.scorers_needed[0]]
@@ -517,7 +506,7 @@ def _prune(args: argparse.Namespace, method, inputs: _Inputs, cfg):
         scores=inputs.scores if method.reads_scores else None, method=method.name,
         seed=args.seed, error_estimate=args.error_estimate, min_per_class=args.min_per_class,
         min_density=args.min_density, class_names=inputs.class_names,
-        num_classes=inputs.num_classes, mode=cfg.drop_mode if cfg is not None else "density")
+        num_classes=inputs.num_classes, mode=cfg.choice("drop_mode") if cfg is not None else "density")
 
 
 def _command(args: argparse.Namespace) -> str:

@@ -6,10 +6,12 @@ Everything loads through :func:`load_dataset`, which returns train / val / test 
     splits = load_dataset("mnist1d")                       # generated offline, cached
     splits = load_dataset("cifar10", "/data", imbalance=10)  # long-tailed train split
 
-See ``docs/data.md`` for every source, its on-disk layout and where to get it.
+See ``docs/data.md`` for every source, its on-disk layout and where to get it. Your own data
+(a ``TensorDataset``, arrays ``(x, y)``, any map-style dataset) goes through
+:func:`as_labelled` (docs/own_model.md).
 """
 
-from .adapter import from_torch_dataset
+from .adapter import as_labelled, from_torch_dataset
 from .base import DatasetSplits, LabelledDataset, iter_batches
 from .cache import cache_dir
 from .cifar import load_cifar10, load_cifar100
@@ -33,6 +35,7 @@ __all__ = [
     "DatasetSplits",
     "ImageFiles",
     "LabelledDataset",
+    "as_labelled",
     "cache_dir",
     "channel_stats",
     "check_dataset",

@@ -228,11 +228,26 @@ class DatasetSplits:
 
     ``val`` drives DRoP and CDB-W (the paper: a stratified half of each class of the official
     test set); ``test`` (the other half) is the only split metrics are reported on.
+
+    Each split may be given in any form :func:`~droprune.data.adapter.as_labelled` takes (a
+    ``TensorDataset``, arrays ``(x, y)``, a map-style dataset); it is converted on creation
+    (named and marked as its split), ``val`` and ``test`` with the number of classes of
+    ``train``.
     """
 
     train: LabelledDataset
     val: LabelledDataset
     test: LabelledDataset
+
+    def __post_init__(self) -> None:
+        from .adapter import as_labelled
+
+        for split in ("train", "val", "test"):
+            value = getattr(self, split)
+            if not isinstance(value, LabelledDataset):
+                k = None if split == "train" else self.train.num_classes
+                converted = as_labelled(value, num_classes=k, name=split)
+                object.__setattr__(self, split, replace(converted, split=split))
 
 
 def iter_batches(dataset: LabelledDataset, batch_size: int, *, indices: np.ndarray | None = None,

@@ -277,7 +277,9 @@ class DataSpec(_Section):
 
 
 class ModelSpec(_Section):
-    """Which network: a name of ``droprune.models``, a width multiplier, optional weights."""
+    """Which network: a name of ``droprune.models`` (with a width multiplier and optional
+    weights), or your own factory ``"package.module:factory"`` (a callable ``factory(seed) ->
+    nn.Module``, imported when the config is validated; width and weights are its own)."""
 
     _key: ClassVar[tuple[str, ...]] = ("model",)
 
@@ -288,16 +290,30 @@ class ModelSpec(_Section):
     @field_validator("name")
     @classmethod
     def _known_model(cls, name: str) -> str:
-        from ..models import MODELS
+        from ..models.factory import check_model_spec
 
-        if name not in MODELS:
-            raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
-        return name
+        return check_model_spec(name)
+
+    @field_validator("pretrained")
+    @classmethod
+    def _pretrained(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from ..models.factory import is_import_path
+
+        if value is not None and is_import_path(info.data.get("name")):
+            raise ValueError("applies to registry models only: load your weights in your "
+                             "factory")
+        return value
 
     @field_validator("width", mode="before")
     @classmethod
-    def _width(cls, value: Any) -> float:
-        return check_number(value, "width", minimum=0, min_inclusive=False)
+    def _width(cls, value: Any, info: ValidationInfo) -> float:
+        from ..models.factory import is_import_path
+
+        width = check_number(value, "width", minimum=0, min_inclusive=False)
+        if width != 1.0 and is_import_path(info.data.get("name")):
+            raise ValueError("applies to registry models only: your factory builds its own "
+                             "model (leave model.width at 1)")
+        return width
 
 
 class QuerySpec(_Section):
@@ -724,7 +740,11 @@ class ExperimentConfig(_Section):
         """Keyword arguments of :func:`droprune.models.build_model` besides the data's: the
         width and the protocol's model choices (only those that apply to this model and
         differ from the model's own default, so that unchanged models keep their query-run
-        metadata)."""
+        metadata); none for the user's own factory."""
+        from ..models.factory import is_import_path
+
+        if is_import_path(self.model.name):  # the user's factory builds its own model
+            return {}
         out: dict[str, Any] = {"width": self.model.width}
         if self.choice("init") != "kaiming":
             out["init"] = self.choice("init")

@@ -171,23 +171,19 @@ def _reference_stretch(tc, kept: int, total: int):
 
 
 def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
-    """A freshly initialised model for ``train_set`` (the protocol's init, batch-norm momentum
-    and ResNet-50 variant: :meth:`ExperimentConfig.model_kwargs`).
+    """A freshly initialised model for ``train_set``: the registry model ``cfg.model.name``
+    (width, the protocol's init, batch-norm momentum and ResNet-50 variant:
+    :meth:`ExperimentConfig.model_kwargs`; optional pretrained weights) or the user's factory
+    ``"package.module:factory"``.
 
-    The initial weights are those drawn after ``torch.manual_seed(seed)``; they are drawn from
-    a fork of the CPU generator, so the caller's global torch RNG state is left untouched.
+    The initial weights are those drawn after seeding the CPU generator with ``seed``; they are
+    drawn from a fork of it (:func:`~droprune.models.factory.seeded_model`), so the caller's
+    global torch RNG state is left untouched.
     """
-    import torch
+    from ..models import load_torchvision_weights
+    from ..models.factory import resolve_model, seeded_model
 
-    from ..models import build_model, load_torchvision_weights
-
-    with torch.random.fork_rng(devices=[]):
-        # the CPU generator alone draws the weights (the model is built on the CPU); seeding
-        # it, not every device as torch.manual_seed does, leaves the CUDA generators alone
-        torch.random.default_generator.manual_seed(seed)
-        model = build_model(cfg.model.name, num_classes=train_set.num_classes,
-                            in_channels=train_set.in_channels,
-                            input_size=train_set.sample_shape[1:], **cfg.model_kwargs())
+    model = seeded_model(resolve_model(cfg.model.name, train_set, cfg.model_kwargs()), seed)
     if cfg.model.pretrained:
         load_torchvision_weights(model, cfg.model.pretrained)
     return model

@@ -211,7 +211,7 @@ def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, 
     runs, recall_runs = query_plan(cfg)
     scores: dict[str, Any] = {}
     recalls: dict[str, Any] = {}
-    common = dict(model_name=cfg.model.name, model_kwargs=cfg.model_kwargs(),
+    common = dict(model=cfg.model.name, model_kwargs=cfg.model_kwargs(),
                   device=device, progress=progress, scorer_options=cfg.scorer_options())
     base = work_dir / "query" / f"seed-{seed}"
     seeds = {"short": [seed * 1000 + j for j in range(cfg.query.seeds)],

@@ -14,6 +14,9 @@ resnet18   CIFAR ResNet-18 (3x3 stem, no max-pool)
 resnet50   torchvision's ResNet-50 (same state-dict keys; see load_torchvision_weights)
 ========== ============================================================================
 
+Your own model: :func:`resolve_model` turns a name, ``"package.module:factory"`` or a callable
+``factory(seed) -> nn.Module`` into one factory; :func:`seeded_model` builds it for a seed.
+
 Examples
 --------
 >>> from droprune.models import build_model
@@ -24,7 +27,7 @@ Examples
 
 from .base import MODELS, Classifier, build_model, register_model
 from .cnn import LeNet5, SmallCNN
-from .factory import resolve_model
+from .factory import ModelFactory, check_model_spec, model_spec_name, resolve_model, seeded_model
 from .layers import num_parameters
 from .mlp import MLP
 from .resnet import BasicBlock, Bottleneck, ResNet, load_torchvision_weights
@@ -37,12 +40,16 @@ __all__ = [
     "Bottleneck",
     "Classifier",
     "LeNet5",
+    "ModelFactory",
     "ResNet",
     "SmallCNN",
     "VGG",
     "build_model",
+    "check_model_spec",
     "load_torchvision_weights",
+    "model_spec_name",
     "num_parameters",
     "register_model",
     "resolve_model",
+    "seeded_model",
 ]

@@ -36,14 +36,15 @@ per-sample gradients of one chunk for vmap), never by ``N x parameters``.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.base import LabelledDataset, iter_batches
+from ..data.adapter import as_labelled
+from ..data.base import iter_batches
 from ..training.distributed import gather_by_index
 from ..training.inference import (
     check_batch_size,
@@ -100,7 +101,7 @@ def grand_auto_method(model: nn.Module) -> str:
     return "vmap" if ghost_unsupported(model) else "ghost"
 
 
-def grand_scores(model: nn.Module, dataset: LabelledDataset, *, method: str = "auto",
+def grand_scores(model: nn.Module, dataset: Any, *, method: str = "auto",
                  chunk_size: int = 128, device: torch.device | str | None = None,
                  indices: np.ndarray | None = None, distributed: bool = False) -> np.ndarray:
     """Full-network GraNd of every sample: the L2 norm of the per-sample gradient of the
@@ -109,11 +110,13 @@ def grand_scores(model: nn.Module, dataset: LabelledDataset, *, method: str = "a
     Parameters
     ----------
     model
-        Any ``nn.Module`` mapping a normalised batch to logits (a droprune ``Classifier``).
+        Any ``nn.Module`` mapping a normalised batch to logits (a droprune ``Classifier`` or
+        your own).
         Its per-module training flags are restored afterwards; its ``.grad`` fields are not
         touched.
     dataset
-        The samples; batches are normalised with ``dataset.to_float``.
+        The samples (anything :func:`droprune.data.as_labelled` takes); batches are
+        normalised with ``dataset.to_float``.
     method
         ``"auto"``, ``"ghost"``, ``"vmap"`` or ``"loop"`` (see the module docstring and
         :data:`GRAND_METHODS`).
@@ -137,6 +140,7 @@ def grand_scores(model: nn.Module, dataset: LabelledDataset, *, method: str = "a
     if method not in GRAND_METHODS:
         raise ValueError(f"method must be one of {sorted(GRAND_METHODS)}, got {method!r}")
     chunk_size = check_batch_size(chunk_size, "chunk_size")
+    dataset = as_labelled(dataset, name="dataset")
     if method == "auto":
         method = grand_auto_method(model)
     elif method == "ghost":

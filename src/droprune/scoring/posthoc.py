@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .._checks import as_labels, check_int
+from ..models.base import Classifier
 from .inputs import PosthocInputs
 
 __all__ = [
@@ -93,11 +94,35 @@ def score_grand_last_layer(inputs: PosthocInputs) -> np.ndarray:
     """The registry's ``grand_last_layer``: :func:`grand_last_layer_from_outputs` of the trained
     model's embeddings and logits (the bias term counts when the last layer has a bias).
 
+    The last layer is a Classifier's ``classifier``, else the model's last ``nn.Linear``; for
+    a model of another kind, its logits must be that layer applied to the embeddings (checked:
+    ``ValueError`` otherwise, e.g. logits scaled after the layer).
+
     A cheap proxy of :func:`droprune.scoring.grand.grand_scores`: one forward pass, no backward.
     """
-    bias = getattr(getattr(inputs.model, "classifier", None), "bias", None) is not None
+    head = inputs.head
+    if not isinstance(inputs.model, Classifier):
+        _check_head(head, inputs.embeddings, inputs.logits, type(inputs.model).__name__)
     return grand_last_layer_from_outputs(inputs.embeddings, inputs.logits, inputs.labels,
-                                         bias=bias)
+                                         bias=head.bias is not None)
+
+
+def _check_head(head: torch.nn.Linear, embeddings: torch.Tensor, logits: torch.Tensor,
+                model: str) -> None:
+    """Refuse logits that are not ``head(embeddings)`` (to float32 rounding)."""
+    h = embeddings.to(torch.float64)
+    w = head.weight.detach().to("cpu", torch.float64)
+    b = None if head.bias is None else head.bias.detach().to("cpu", torch.float64)
+    if h.shape[1] != w.shape[1] or w.shape[0] != logits.shape[1]:
+        raise ValueError(f"grand_last_layer: the embeddings of {model} (width {h.shape[1]}) "
+                         f"and its logits ({logits.shape[1]}) do not fit its last nn.Linear "
+                         f"{tuple(w.shape[::-1])}; use grand")
+    expected = torch.nn.functional.linear(h, w, b)
+    scale = 1.0 + float(expected.abs().max()) if expected.numel() else 1.0
+    if not torch.allclose(expected, logits.to(torch.float64), rtol=1e-4, atol=1e-4 * scale):
+        raise ValueError(f"grand_last_layer: the logits of {model} are not its last nn.Linear "
+                         f"applied to the embeddings (the closed form needs logits = W h + b); "
+                         f"use grand")
 
 
 def random_scores(n: int, seed: int = 0) -> np.ndarray:

@@ -1,7 +1,8 @@
 """The query protocol: train a few short "query" models, score the training set with each,
 average.
 
-For each seed, one model (built with that seed) is trained with
+For each seed, one model (built with that seed: a registry name, ``"package.module:factory"``
+or a callable ``factory(seed) -> nn.Module``, see :mod:`droprune.models.factory`) is trained with
 :func:`droprune.training.train` for ``config.epochs`` epochs on the training split, validated
 after every epoch on the validation split. That single run feeds every recorder scorer at once
 (forgetting, dynunc, aum, el2n_trace); the post-hoc scorers (el2n, grand, grand_last_layer, ssp,
@@ -30,6 +31,7 @@ trainer's checkpoints are written by rank 0 and read by every rank on resume).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -39,9 +41,15 @@ import torch
 from .._checks import check_int
 from .._json import to_jsonable
 from ..data.base import DatasetSplits
-from ..models.base import build_model
+from ..models.factory import (
+    ModelFactory,
+    model_spec_name,
+    resolve_model,
+    seeded_model,
+)
 from ..training.config import TrainConfig
 from ..training.distributed import run_on_main
+from ..training.inference import check_embedding_source
 from ..training.loop import train
 from .registry import SCORERS, check_scorers, make_recorders, posthoc_scores
 from .store import QueryResult, SeedResult, load_query_result, save_query_result
@@ -64,12 +72,12 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def _query_metadata(splits: DatasetSplits, model_name: str, model_kwargs: Mapping[str, Any],
+def _query_metadata(splits: DatasetSplits, model: Any, model_kwargs: Mapping[str, Any],
                     config: TrainConfig, scorers: list[str],
                     options: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     """What identifies a query run (everything but the seeds)."""
     return {
-        "model": model_name,
+        "model": model_spec_name(model),
         "width": float(model_kwargs.get("width", 1.0)),
         "model_kwargs": dict(model_kwargs),
         "epochs": config.epochs,
@@ -103,16 +111,14 @@ def _load_finished(path: Path, meta: Mapping[str, Any]) -> SeedResult | None:
     return saved.per_seed[0]
 
 
-def _run_seed(splits: DatasetSplits, seed: int, *, model_name: str,
-              model_kwargs: Mapping[str, Any], config: TrainConfig, scorers: list[str],
+def _run_seed(splits: DatasetSplits, seed: int, *, factory: ModelFactory,
+              config: TrainConfig, scorers: list[str],
               options: Mapping[str, Mapping[str, Any]], device: torch.device | str | None,
               checkpoint_dir: Path | None, progress: bool) -> SeedResult:
     train_set = splits.train
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)  # the initial weights depend on the seed only
-        model = build_model(model_name, num_classes=train_set.num_classes,
-                            in_channels=train_set.in_channels,
-                            input_size=train_set.sample_shape[1:], **model_kwargs)
+    model = seeded_model(factory, seed)  # the initial weights depend on the seed only
+    if any(SCORERS[n].needs_embeddings for n in scorers):
+        check_embedding_source(model)  # before training, not after
     recording = [n for n in scorers if SCORERS[n].kind == "recorder"]
     recorders = make_recorders(recording, {n: options[n] for n in recording if n in options}) \
         if recording else []
@@ -130,21 +136,31 @@ def _run_seed(splits: DatasetSplits, seed: int, *, model_name: str,
                       val_accuracy=[float(h.val_accuracy) for h in result.history])
 
 
-def run_query(splits: DatasetSplits, *, model_name: str,
+def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,
               model_kwargs: Mapping[str, Any] | None = None, config: TrainConfig,
               seeds: Sequence[int], scorers: Sequence[str],
               device: torch.device | str | None = None, work_dir: str | Path | None = None,
               progress: bool = True,
-              scorer_options: Mapping[str, Mapping[str, Any]] | None = None) -> QueryResult:
+              scorer_options: Mapping[str, Mapping[str, Any]] | None = None,
+              model_name: str | None = None) -> QueryResult:
     """Train one query model per seed, score the training split with each, average.
 
     Parameters
     ----------
     splits
         Train / validation / test splits; only ``train`` (scored) and ``val`` (recall) are used.
-    model_name, model_kwargs
-        Passed to :func:`droprune.models.build_model` (e.g. ``{"width": 0.5}``); the number of
-        classes, input channels and input size come from the training split.
+        Splits may hold any data :func:`droprune.data.as_labelled` takes.
+    model
+        Which model each seed trains (see :mod:`droprune.models.factory`): a name of
+        :data:`droprune.models.MODELS`, built for the training split (its number of classes,
+        input channels and input size); ``"package.module:factory"``; or a callable
+        ``factory(seed) -> nn.Module`` returning a fresh model that maps a normalised batch to
+        logits (B, K). A factory is called inside a fork of the CPU random generator seeded
+        with the seed, so its initial weights depend on the seed only (build on the CPU). The
+        metadata records the name, the import path or ``"module:qualname"`` of the callable.
+    model_kwargs
+        For a registry name: more arguments of :func:`droprune.models.build_model` (e.g.
+        ``{"width": 0.5}``).
     config
         Training configuration of every query model (``config.epochs`` is the query length).
     seeds
@@ -160,6 +176,8 @@ def run_query(splits: DatasetSplits, *, model_name: str,
     scorer_options
         Per-scorer options, e.g. ``{"forgetting": {"never_learned": "zero"},
         "grand": {"chunk_size": 64}}``.
+    model_name
+        Deprecated alias of ``model`` (a registry name).
 
     Returns
     -------
@@ -169,10 +187,21 @@ def run_query(splits: DatasetSplits, *, model_name: str,
     Examples
     --------
     >>> from droprune.scoring import run_query
-    >>> # result = run_query(splits, model_name="cnn1d", config=TrainConfig(epochs=20),
+    >>> # result = run_query(splits, model="cnn1d", config=TrainConfig(epochs=20),
     >>> #                    seeds=[0, 1, 2], scorers=["el2n", "forgetting"])
+    >>> # mine = run_query(splits, model=lambda seed: MyNet(), config=TrainConfig(epochs=20),
+    >>> #                  seeds=[0, 1, 2], scorers=["el2n"])
     >>> # counts = droprune.drop_quotas(splits.train.class_sizes, result.val_recall, 0.5)
     """
+    if model_name is not None:
+        if model is not None:
+            raise ValueError("give the model once: model= (model_name is its deprecated alias)")
+        warnings.warn("run_query(model_name=...) is deprecated: use model=...",
+                      DeprecationWarning, stacklevel=2)
+        model = model_name
+    if model is None:
+        raise ValueError("model is required: a model name, 'package.module:factory' or a "
+                         "factory(seed) -> nn.Module")
     model_kwargs = dict(model_kwargs or {})
     options = {k: dict(v) for k, v in (scorer_options or {}).items()}
     # no scorers is fine: the query models then only give the validation recalls (Random+DRoP)
@@ -185,7 +214,8 @@ def run_query(splits: DatasetSplits, *, model_name: str,
     if len(splits.val) == 0:
         raise ValueError("splits.val is empty: the query protocol needs validation data for "
                          "the per-class recall")
-    meta = _query_metadata(splits, model_name, model_kwargs, config, names, options)
+    factory = resolve_model(model, splits.train, model_kwargs)
+    meta = _query_metadata(splits, model, model_kwargs, config, names, options)
     # model_kwargs and options must be storable in the score files: fail now
     to_jsonable(meta, "metadata")
     work = None if work_dir is None else Path(work_dir)
@@ -196,10 +226,9 @@ def run_query(splits: DatasetSplits, *, model_name: str,
         if saved is not None:
             per_seed.append(saved)
             continue
-        result = _run_seed(splits, seed, model_name=model_name, model_kwargs=model_kwargs,
-                           config=config, scorers=names, options=options, device=device,
-                           checkpoint_dir=None if work is None else work / f"seed{seed}",
-                           progress=progress)
+        result = _run_seed(splits, seed, factory=factory, config=config, scorers=names,
+                           options=options, device=device, progress=progress,
+                           checkpoint_dir=None if work is None else work / f"seed{seed}")
         if done is not None:
             run_on_main(save_query_result, done, _combine([result], splits, meta))
         per_seed.append(result)

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.base import LabelledDataset
+from ..data.adapter import as_labelled
 from ..training.hooks import Recorder
-from ..training.inference import check_batch_size
+from ..training.inference import check_batch_size, check_embedding_source, check_model_fits
 from .geometry import KCENTER_STARTS, PROTOTYPE_METRICS, kcenter_steps, score_kcenter, score_ssp
 from .grand import GRAND_METHODS, score_grand
 from .inputs import PosthocInputs
@@ -71,6 +71,9 @@ class Scorer:
         ``check(**options)`` raises ``ValueError`` for a bad option value (None: the recorder's
         constructor for recorders, no value check for post-hoc scorers). Option NAMES are
         always checked against :attr:`options`.
+    needs_embeddings
+        A post-hoc score of the penultimate embeddings (``inputs.embeddings``), not of the
+        logits alone: a model whose embeddings cannot be read is refused before any work.
     """
 
     name: str
@@ -81,6 +84,7 @@ class Scorer:
     reference: str
     compute: Callable[..., Any]
     check: Callable[..., Any] | None = None
+    needs_embeddings: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -192,7 +196,8 @@ for _entry in (
            "Paul et al., NeurIPS 2021", score_grand, _check_grand),
     Scorer("grand_last_layer", "GraNdLL", "posthoc", "short",
            "closed-form gradient norm over the last linear layer, ||p - y|| sqrt(||h||^2 + 1)",
-           "Paul et al., NeurIPS 2021 (cheap proxy)", score_grand_last_layer),
+           "Paul et al., NeurIPS 2021 (cheap proxy)", score_grand_last_layer,
+           needs_embeddings=True),
     Scorer("loss", "Loss", "posthoc", "short",
            "cross-entropy loss of the trained model, eval mode", "-", score_loss),
     Scorer("forgetting", "Forgetting", "recorder", "long",
@@ -209,10 +214,11 @@ for _entry in (
            "Paul et al., NeurIPS 2021", EL2NTraceRecorder),
     Scorer("ssp", "SSP", "posthoc", "long",
            "distance of the penultimate embedding to its class mean (supervised prototypes)",
-           "Sorscher et al., NeurIPS 2022", score_ssp, _check_ssp),
+           "Sorscher et al., NeurIPS 2022", score_ssp, _check_ssp, needs_embeddings=True),
     Scorer("kcenter", "CoreSet", "posthoc", "long",
            "greedy k-center order on penultimate embeddings (earlier = higher)",
-           "Sener & Savarese, ICLR 2018 (CoreSet)", score_kcenter, _check_kcenter),
+           "Sener & Savarese, ICLR 2018 (CoreSet)", score_kcenter, _check_kcenter,
+           needs_embeddings=True),
 ):
     register_scorer(_entry)
 
@@ -266,10 +272,12 @@ def make_recorders(names: Sequence[str],
     return [SCORERS[n].recorder(**options.get(n, {})) for n in names]
 
 
-def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledDataset, *,
+def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: Any, *,
                    seed: int = 0, options: Mapping[str, Mapping[str, Any]] | None = None,
                    batch_size: int = 256, device: torch.device | str | None = None,
-                   distributed: bool = False) -> dict[str, np.ndarray]:
+                   distributed: bool = False,
+                   embed: Callable[[torch.Tensor], torch.Tensor] | None = None
+                   ) -> dict[str, np.ndarray]:
     """Compute post-hoc scores of one trained model; the scorers share one forward pass.
 
     Parameters
@@ -277,9 +285,12 @@ def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledData
     names
         Post-hoc scorer names (kind ``"posthoc"``).
     model
-        The trained classifier.
+        The trained model: a droprune Classifier or any ``nn.Module`` mapping a normalised
+        batch to logits (B, K).
     dataset
-        The samples to score (the training set).
+        The samples to score (the training set): a ``LabelledDataset``, a ``TensorDataset``,
+        arrays ``(x, y)`` or a map-style dataset of ``(x, y)`` items (see
+        :func:`droprune.data.as_labelled`); row ``i`` of every score is sample ``i``.
     seed
         Seed of ``"random"`` and of the first k-center.
     options
@@ -296,6 +307,10 @@ def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledData
         computed from those full arrays as in one process (SSP's class means and k-center see
         every sample; k-center runs on every rank, so no rank waits for another). Default:
         this process scores every sample alone.
+    embed
+        ``embed(x) -> (B, D)`` embeddings of a normalised batch, for the scores of embeddings
+        (ssp, kcenter, grand_last_layer). Default: a droprune Classifier's ``features``, else
+        the input of the model's last ``nn.Linear`` (read during the same forward pass).
 
     Returns
     -------
@@ -311,6 +326,14 @@ def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledData
     >>> net = droprune.models.MLP(num_classes=2, in_features=4, hidden=(8,))
     >>> {k: v.shape for k, v in posthoc_scores(["el2n", "ssp"], net, data).items()}
     {'el2n': (6,), 'ssp': (6,)}
+
+    Any module and a TensorDataset (SSP reads the input of the last ``nn.Linear``):
+
+    >>> seq = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 8), torch.nn.ReLU(),
+    ...                           torch.nn.Linear(8, 2))
+    >>> pairs = torch.utils.data.TensorDataset(torch.randn(6, 1, 4), torch.tensor([0, 1] * 3))
+    >>> posthoc_scores(["el2n", "ssp"], seq, pairs)["ssp"].shape
+    (6,)
     """
     names = check_scorers(names, options)
     options = options or {}
@@ -318,7 +341,14 @@ def posthoc_scores(names: Sequence[str], model: nn.Module, dataset: LabelledData
     if wrong:
         raise ValueError(f"{wrong} are recorder scorers: pass them to the trainer as recorders "
                          f"(see make_recorders)")
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    dataset = as_labelled(dataset, name="dataset")
+    needs_embeddings = any(SCORERS[n].needs_embeddings for n in names)
+    if needs_embeddings:
+        check_embedding_source(model, embed)
+    check_model_fits(model, dataset)
     inputs = PosthocInputs(model, dataset, seed=seed, batch_size=batch_size, device=device,
-                           distributed=distributed)
+                           distributed=distributed, embed=embed, shared_pass=needs_embeddings)
     return {n: np.asarray(SCORERS[n].compute(inputs, **options.get(n, {})), dtype=np.float64)
             for n in names}

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -34,9 +34,9 @@ from torch import nn
 from tqdm import tqdm
 
 from .._checks import check_int
-from ..data.base import LabelledDataset, iter_batches
+from ..data.adapter import as_labelled
+from ..data.base import LabelledDataset
 from ..metrics import class_recalls
-from ..models.base import Classifier
 from .augment import augment_batch
 from .batching import batch_bounds, check_world, epoch_plan, train_batches
 from .cdbw import epoch_class_weights
@@ -51,7 +51,7 @@ from .checkpoint import (
 from .config import TrainConfig
 from .distributed import AUGMENT_STREAM, all_reduce_sum, barrier, derived_generator, is_distributed
 from .hooks import Callback, Recorder
-from .inference import eval_mode, predict_logits, resolve_device
+from .inference import check_model_fits, predict_logits, resolve_device
 from .stats import EpochStats, TrainResult
 from .threads import check_threads, torch_threads
 
@@ -105,23 +105,6 @@ def _check_run(model: nn.Module, train_set: LabelledDataset, config: TrainConfig
     if config.augment_flip and spatial != 2:
         raise ValueError(f"augment_flip is for images (C, H, W) but samples have shape "
                          f"{train_set.sample_shape}: set augment_flip=False")
-
-
-def _check_model_fits(model: nn.Module, dataset: LabelledDataset,
-                      device: torch.device) -> None:
-    """One eval-mode forward of two samples: the output must be (B, num_classes)."""
-    try:
-        x, _, _ = next(iter_batches(dataset, 2, indices=np.arange(min(2, len(dataset))),
-                                    device=device))
-        with eval_mode(model), torch.no_grad():
-            out = model(dataset.to_float(x))
-    except Exception as exc:
-        raise ValueError(f"{type(model).__name__} cannot run on {dataset.name} samples of shape "
-                         f"{dataset.sample_shape}: {exc}") from None
-    if out.dim() != 2 or out.shape[1] != dataset.num_classes:
-        raise ValueError(f"{type(model).__name__} outputs shape {tuple(out.shape[1:])} per "
-                         f"sample but {dataset.name} has {dataset.num_classes} classes: build "
-                         f"the model with num_classes={dataset.num_classes}")
 
 
 # -- the run's state -------------------------------------------------------------------------
@@ -311,8 +294,8 @@ def _postfix(stats: EpochStats) -> str:
 
 # -- the public API --------------------------------------------------------------------------
 
-def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *, seed: int = 0,
-          val_set: LabelledDataset | None = None, recorders: Sequence[Recorder] = (),
+def train(model: nn.Module, train_set: Any, config: TrainConfig, *, seed: int = 0,
+          val_set: Any = None, recorders: Sequence[Recorder] = (),
           callbacks: Sequence[Callback] = (), checkpoint_dir: str | Path | None = None,
           device: str | torch.device | None = None, progress: bool = True,
           threads: int | None = None) -> TrainResult:
@@ -321,19 +304,24 @@ def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *,
     Parameters
     ----------
     model
-        A :class:`droprune.models.Classifier` (any ``nn.Module`` mapping a normalised batch to
-        (B, num_classes) logits works). It is moved to ``device`` and trained in place.
+        Any ``nn.Module`` mapping a normalised batch to (B, num_classes) logits (a
+        :class:`droprune.models.Classifier` or your own). It is moved to ``device`` and trained
+        in place.
     train_set
-        The training data; every sample is seen exactly once per epoch in an order that
-        depends only on ``seed`` and the epoch.
+        The training data: a :class:`~droprune.data.LabelledDataset`, a ``TensorDataset``
+        ``(x, y)`` or arrays ``(x, y)`` (held in memory: the fast path), or any map-style
+        dataset of ``(x, y)`` items (read lazily); see :func:`droprune.data.as_labelled`. Every
+        sample is seen exactly once per epoch in an order that depends only on ``seed`` and the
+        epoch; recorders see its indices.
     config
         Hyper-parameters, see :class:`TrainConfig`.
     seed
         Seeds the global torch RNG for the run (restored afterwards: the caller's RNG state is
         untouched), the sample order and the augmentation.
     val_set
-        Validation data, evaluated after every epoch (accuracy and per-class recall; needed by
-        CDB-W). Never used for training.
+        Validation data (any form ``train_set`` takes; the classes of ``train_set``),
+        evaluated after every epoch (accuracy and per-class recall; needed by CDB-W). Never
+        used for training.
     recorders
         :class:`droprune.training.hooks.Recorder` objects fed from every training forward pass.
     callbacks
@@ -379,6 +367,10 @@ def train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *,
         When the loss becomes NaN or infinite (the message names the epoch and batch).
     """
     callbacks = list(callbacks)
+    train_set = as_labelled(train_set, name="train_set")
+    if val_set is not None:
+        val_set = as_labelled(val_set, num_classes=None if isinstance(val_set, LabelledDataset)
+                              else train_set.num_classes, name="val_set")
     _check_run(model, train_set, config, seed, val_set, callbacks)
     check_threads(threads)
     with torch_threads(threads):
@@ -394,7 +386,7 @@ def _train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *
     rank, world_size = check_world(config)
     device = resolve_device(device)
     model.to(device)
-    _check_model_fits(model, train_set, device)
+    check_model_fits(model, train_set, device)
     n, k = len(train_set), train_set.num_classes
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay, nesterov=config.nesterov)

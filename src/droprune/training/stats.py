@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from ..models.base import Classifier
+from torch import nn
 
 __all__ = ["EpochStats", "TrainResult"]
 
@@ -63,13 +62,13 @@ class TrainResult:
     a validation set. The returned model is the one after the LAST epoch, not the best one.
     """
 
-    model: Classifier
+    model: nn.Module
     history: list[EpochStats]
     best_epoch: int | None
     best_val_class_recall: np.ndarray | None
 
     @classmethod
-    def from_history(cls, model: Classifier, history: list[EpochStats]) -> "TrainResult":
+    def from_history(cls, model: nn.Module, history: list[EpochStats]) -> "TrainResult":
         """The result of a run whose epochs are ``history`` (the best epoch chosen here)."""
         scored = [h for h in history if h.val_accuracy is not None]
         if not scored:

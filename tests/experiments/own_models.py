@@ -1,0 +1,26 @@
+"""Model factories named by import path in the experiment tests
+(``model.name = "tests.experiments.own_models:..."``)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from droprune.models import build_model
+
+
+def mnist1d_mlp(seed: int) -> nn.Module:
+    """The registry's MLP at width 0.25 for MNIST-1D, built by a factory of one's own."""
+    return build_model("mlp", num_classes=10, in_channels=1, input_size=(40,), width=0.25)
+
+
+def mnist1d_sequential(seed: int) -> nn.Module:
+    """A plain nn.Sequential for MNIST-1D (1 x 40 signals, 10 classes)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(40, 16), nn.ReLU(), nn.Linear(16, 10))
+
+
+def no_seed() -> nn.Module:
+    """Not a factory: it does not take the seed."""
+    return nn.Linear(40, 10)
+
+
+NOT_CALLABLE = 3
