@@ -27,7 +27,7 @@ def test_prune_works_with_torch_blocked():
             "sys.modules['torch'] = None  # any 'import torch' now raises ImportError\n"
             "import numpy as np, droprune\n"
             "labels = np.repeat([0, 1, 2], 50)\n"
-            "r = droprune.prune(labels, 0.5, recalls=[0.9, 0.7, 0.5])\n"
+            "r = droprune.prune(labels, 0.5, recalls=[0.9, 0.7, 0.5], min_density=0)\n"
             "assert r.kept.size == 75 and r.table['kept'].tolist() == [8, 25, 42], r.table\n"
             "r = droprune.prune(labels, 0.4, scores=np.arange(150.0), method='Margin+Balanced')\n"
             "assert r.method == 'Margin+Balanced' and r.kept.size == 60\n"
