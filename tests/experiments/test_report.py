@@ -8,6 +8,7 @@ import pytest
 from .run_records import make_record
 
 from droprune.experiments.report import (
+    starved_runs,
     full_class_accuracy,
     robustness_table,
     summarize,
@@ -130,3 +131,22 @@ def test_every_figure_has_a_caption(sweep_dir, tmp_path):
     assert "test half of the official test set" in html
     # one unit: accuracies in % in the summary table too (EL2N at d = 0.3: 80.5 %)
     assert "average accuracy (%)" in html and "<td>80.5</td>" in html
+
+
+def test_starved_classes_are_listed_in_the_report(tmp_path):
+    store = ResultStore(tmp_path / "sweep" / "results.sqlite")
+    store.add(make_record("full", method="Full", strategy="Full", family="Full", quota="none",
+                          density=1.0, class_counts=[10, 6, 4]))
+    store.add(make_record("starving", class_counts=[9, 1, 0], class_names=["cat", "dog", "fox"]))
+    store.add(make_record("fine", density=0.8, class_counts=[8, 5, 4]))
+    starved = starved_runs(read_results(tmp_path / "sweep"))
+    assert starved.to_dict("records") == [{"method": "Random+DRoP", "density": 0.5, "seed": 0,
+                                           "starved": "dog (1 of 6), fox (0 of 4)"}]
+    rep = write_report(tmp_path / "sweep", tmp_path / "rep")
+    html = rep.html.read_text()
+    assert "<h2>Starved classes</h2>" in html and "dog (1 of 6), fox (0 of 4)" in html
+    assert pd.read_csv(tmp_path / "rep" / "starved.csv")["starved"].tolist() == [
+        "dog (1 of 6), fox (0 of 4)"]
+    fine = ResultStore(tmp_path / "fine" / "results.sqlite")
+    fine.add(make_record("only", class_counts=[8, 5, 4]))
+    assert "No run kept fewer" in write_report(tmp_path / "fine", tmp_path / "r2").html.read_text()

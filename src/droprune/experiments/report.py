@@ -359,6 +359,7 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
     rep.files += [_write_df(_flat(df), folder / "results.csv", "csv"),
                   _write_df(df, folder / "results.parquet", "parquet"),
                   _write_df(summary, folder / "summary.csv", "csv")]
+    rep.files.append(_write_df(starved_runs(df), folder / "starved.csv", "csv"))
     table, best = robustness_table(df)
     rep.files.append(_write_df(table.reset_index(), folder / "table.csv", "csv"))
     figs = [_plot_vs_density(summary, df, "accuracy", "average test accuracy (%)",
@@ -405,6 +406,53 @@ def _summary_html(summary) -> str:
                          float_format=lambda v: f"{v:.1f}")
 
 
+def starved_runs(df):
+    """The runs whose selection starved a class (kept fewer than ``min(N_k, 5)`` of a
+    non-empty class; :func:`droprune.starved_classes`): one row per run with the method,
+    density, seed and the starved classes (names when the dataset has them).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"method": ["Random+DRoP"], "density": [0.3], "seed": [0],
+    ...                    "class_counts": [[0, 40]], "class_sizes": [[100, 100]],
+    ...                    "class_names": [None]})
+    >>> starved_runs(df).to_dict("records")
+    [{'method': 'Random+DRoP', 'density': 0.3, 'seed': 0, 'starved': '0 (0 of 100)'}]
+    """
+    import pandas as pd
+
+    from ..quotas import starved_classes
+
+    rows = []
+    for r in df.itertuples():
+        counts, sizes = np.asarray(r.class_counts), np.asarray(r.class_sizes)
+        names = getattr(r, "class_names", None)
+        starved = starved_classes(counts, sizes)
+        if starved:
+            rows.append({"method": r.method, "density": float(r.density), "seed": int(r.seed),
+                         "starved": ", ".join(
+                             f"{names[k] if names else k} ({counts[k]} of {sizes[k]})"
+                             for k in starved)})
+    return pd.DataFrame(rows, columns=["method", "density", "seed", "starved"])
+
+
+def _starved_html(starved) -> list[str]:
+    head = "<h2>Starved classes</h2>"
+    if starved.empty:
+        return [head, "<p>No run kept fewer than min(N<sub>k</sub>, 5) samples of any class."
+                      "</p>"]
+    rows = "".join(f"<tr><td>{html.escape(r.method)}</td><td>{r.density:g}</td>"
+                   f"<td>{r.seed}</td><td style='text-align:left'>{html.escape(r.starved)}</td>"
+                   f"</tr>" for r in starved.itertuples())
+    return [head, f"<p>{len(starved)} runs kept fewer than min(N<sub>k</sub>, 5) samples of a "
+                  f"class (kept of size in brackets); the quota safeguards "
+                  f"(<code>quotas.min_per_class</code>, <code>quotas.min_density</code>, "
+                  f"<code>quotas.error_estimate</code>) prevent it.</p>",
+            f"<table><tr><th>method</th><th>density</th><th>seed</th><th>starved classes"
+            f"</th></tr>{rows}</table>"]
+
+
 def _html(df, summary, table, best, figs, captions, corr, rep: ReportFiles) -> str:
     cfg = df["config"].iloc[0] if "config" in df and len(df) else {}
     title = html.escape(str(df["experiment"].iloc[0]))
@@ -435,6 +483,7 @@ def _html(df, summary, table, best, figs, captions, corr, rep: ReportFiles) -> s
     if corr_rows:
         parts += ["<h2>Correlation of class density with full-data class accuracy</h2>",
                   f"<table><tr><th>method</th><th>Pearson r</th></tr>{corr_rows}</table>"]
+    parts += _starved_html(starved_runs(df))
     parts += ["<h2>All methods and densities</h2>",
               f"<p>Mean over seeds. {TEST_SPLIT}</p>",
               _summary_html(summary),
