@@ -59,3 +59,31 @@ def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
     assert all(TEMP_NAME.match(p.name) for p in stale + [young])
     assert remove_stale_temporaries(tmp_path) == sorted(stale)
     assert all(p.exists() for p in kept) and not any(p.exists() for p in stale)
+
+
+def test_temporaries_of_ended_writers_on_this_host_are_removed_at_once(tmp_path):
+    import subprocess
+    import sys
+
+    from droprune._io import _HOST
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    dead_pid = int(ended.stdout)
+    other_host = "ffff" if _HOST != "ffff" else "0000"
+    dead = tmp_path / f".a.npy.{_HOST}-{dead_pid}-0123abcd.tmp"
+    alive = tmp_path / f".b.npy.{_HOST}-{os.getpid()}-0123abcd.tmp"  # this process: writing
+    remote = tmp_path / f".c.npy.{other_host}-{dead_pid}-0123abcd.tmp"  # another machine's
+    for p in (dead, alive, remote):
+        p.write_bytes(b"")
+    assert remove_stale_temporaries(tmp_path) == [dead]  # all three are young
+    assert alive.exists() and remote.exists()
+
+
+def test_atomic_write_names_its_temporary_with_host_and_pid(tmp_path):
+    from droprune._io import _HOST
+
+    seen = []
+    atomic_write(tmp_path / "x.bin", lambda fh: seen.extend(p.name for p in tmp_path.iterdir()))
+    assert len(seen) == 1 and seen[0].startswith(f".x.bin.{_HOST}-{os.getpid()}-")
+    assert TEMP_NAME.match(seen[0])
