@@ -38,6 +38,13 @@ TINY = ['data.options={"num_samples": 1200}', "model.width=0.25", "train.epochs=
         "train.drop_epochs=[]", "query.seeds=1", "query.epochs_fraction=0.5",
         "query.scorer_options.dynunc.window=2", "seeds=0", "densities=0.5"]
 SHRINK = {("sweep",): TINY, ("run",): TINY, ("demo",): TINY}
+# a preset on other data gets overrides of its own (the real Fashion-MNIST files, 20 images
+# per class, a few seconds)
+PRESET_SHRINK = {"fashion-mnist-mlp": [
+    'data.options={"train_per_class": 20, "test_per_class": 20}', "model.width=0.25",
+    "train.epochs=2", "train.drop_epochs=[]", "query.seeds=1", "query.epochs_fraction=0.5",
+    "query.scorer_options.dynunc.window=2", "protocol_options.fixed_query_epochs=2",
+    "seeds=0", "densities=0.5", "methods=Full,Random,Random+DRoP,EL2N+DRoP"]}
 
 # files that lines read, as a reader of the README would have them
 FILES = {"classes.csv": "size,recall,name\n500,0.9,cat\n500,0.8,dog\n100,0.7,fox\n",
@@ -112,6 +119,7 @@ def test_bash_block_runs(block, tmp_path):
         args = shlex.split(line, comments=True)[1:]
         extra = next((o for prefix, o in SHRINK.items() if tuple(args[:len(prefix)]) == prefix),
                      [])
+        extra = next((o for preset, o in PRESET_SHRINK.items() if preset in args), extra)
         commands.append(args + [a for o in extra for a in ("--set", o)])
     _run([sys.executable, "-c", DRIVER, json.dumps(commands)], tmp_path, env)
 
