@@ -10,7 +10,7 @@ from ._common import add_run_arguments, apply_threads, load_experiment, resolve_
 PRESET = "mnist1d-cpu"
 QUICK = ["seeds=0", "densities=0.3,0.7", "train.epochs=6", "train.drop_epochs=4",
          "query.seeds=2", "query.epochs_fraction=0.34",
-         "query.scorer_options.dynunc.window=3"]
+         "query.scorer_options.dynunc.window=3", "protocol_options.fixed_query_epochs=6"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
