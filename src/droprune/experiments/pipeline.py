@@ -14,6 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from ..selection import select, select_global
 from .config import ExperimentConfig, QuotaSpec
 from .methods import Method
 from .record import RunRecord
+
+if TYPE_CHECKING:
+    from ..training.hooks import Callback
 
 __all__ = [
     "CORESET_SCORES",
@@ -254,14 +258,16 @@ def _floor_topup(sizes: np.ndarray, recalls: np.ndarray, density: float, drop_mo
 
 
 def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs, *,
-              work_dir: Path, device=None, progress: bool = True) -> RunRecord:
+              work_dir: Path, device=None, progress: bool = True,
+              callbacks: Sequence[Callback] = ()) -> RunRecord:
     """Select, train the final model from scratch, evaluate on the test split.
 
     Returns the result record to write to the store (:class:`RunRecord`).
     The selection is saved (``work_dir/selections/<run_id>.npy``) so the run can be audited
     or retrained; the training checkpoints under :func:`checkpoint_dir` so an interrupted run
     resumes. The checkpoint is left in place: the caller removes it once the record is
-    stored (a crash in between then loses no training).
+    stored (a crash in between then loses no training). ``callbacks`` are passed to
+    :func:`~droprune.training.train` (e.g. the sweep's lease renewal).
     """
     from ..data.splits import check_reportable
     from ..training.distributed import run_on_main
@@ -283,7 +289,8 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     model = build_final_model(cfg, subset, seed=1_000_003 * spec.seed + 7)
     ckpt = checkpoint_dir(work_dir, run_id)
     result = train(model, subset, tc, seed=spec.seed, val_set=splits.val if tc.cdbw else None,
-                   checkpoint_dir=ckpt, device=device, progress=progress)
+                   checkpoint_dir=ckpt, device=device, progress=progress,
+                   callbacks=callbacks)
     test = check_reportable(splits.test)
     pred = predict_logits(result.model, test, batch_size=tc.eval_batch_size,
                           device=device, distributed=True).argmax(axis=1)

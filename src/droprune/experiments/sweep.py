@@ -7,6 +7,7 @@ Layout of a sweep folder (``--out``)::
     query/seed-S/short/, long/        query models' scores and recalls, reused by every run
     selections/<run_id>.npy           the indices each run kept (audit / retrain)
     checkpoints/<run_id>/             a final run in progress (removed once stored)
+    claims.sqlite                     which worker trains which run (a lease each)
 
 Resuming: run the same command again. Finished runs are read from every store of the folder and
 skipped; a run interrupted mid-training resumes from its last epoch checkpoint (kept until the
@@ -17,6 +18,13 @@ there.
 Sharding: ``shard=(i, n)`` takes the i-th of n contiguous blocks of the run plan (ordered by
 seed, so a shard needs the query models of few seeds) and writes its own store; the report
 merges every store of the folder. Shards sharing a folder also share the query results.
+
+Several workers: any number of sweeps of one folder split the remaining runs. Each claims a run
+(:class:`~droprune.experiments.claims.Claims`) before training it, renews the lease at every
+epoch end and releases it once the row is committed; runs that other workers hold are skipped,
+then waited for (a look every quarter lease, at most every :data:`MAX_POLL_SECONDS`) until each
+is stored or its lease expired (then it is taken over). A sweep returns once every run of its
+plan is stored by some worker.
 """
 
 from __future__ import annotations
@@ -43,7 +51,11 @@ from .pipeline import (
     run_final,
 )
 from .record import RunRecord
+from .claims import CLAIMS_FILE, Claims, lease_seconds
 from .store import ResultStore, store_paths
+
+#: the longest wait between two looks at runs held by other workers (else a quarter lease)
+MAX_POLL_SECONDS = 30.0
 
 __all__ = ["SweepSummary", "check_inputs", "check_shard", "load_splits", "parse_shard",
            "query_for_seed", "run_sweep", "shard_runs"]
@@ -59,6 +71,8 @@ class SweepSummary:
     completed: list[str] = field(default_factory=list)
     seconds: float = 0.0
     shard: tuple[int, int] | None = None
+    #: runs of the plan that other workers of the folder stored while this one ran
+    by_others: int = 0
 
     def __str__(self) -> str:
         """E.g. ``1 run completed, 0 already done, 1 planned; 3 s; results in runs/one``.
@@ -70,7 +84,8 @@ class SweepSummary:
         """
         where = ("planned" if self.shard is None
                  else f"in shard {self.shard[0]}/{self.shard[1]}'s plan")
-        return (f"{_runs(len(self.completed))} completed, {self.skipped} already done, "
+        others = f"{self.by_others} by other workers, " if self.by_others else ""
+        return (f"{_runs(len(self.completed))} completed, {others}{self.skipped} already done, "
                 f"{self.planned} {where}; {self.seconds:.0f} s; results in {self.out_dir}")
 
 
@@ -235,6 +250,10 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
               log=print) -> SweepSummary:
     """Run (or resume) every final run of ``cfg`` that is not yet in the folder's stores.
 
+    Any number of sweeps may run on one folder at once: they split the runs (a claim with a
+    lease per run, see the module docstring) and each returns once every run of its plan is
+    stored.
+
     Parameters
     ----------
     cfg
@@ -264,11 +283,13 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
     shard = check_shard(shard)
     device = device if device is not None else cfg.device
     check_inputs(cfg, out_dir, device=device)
+    lease = lease_seconds()
     if not is_main():
         progress, log = False, _silent
     store_path = out_dir / _store_name(shard)
     done = run_on_main(_open_folder, out_dir, cfg, store_path)
     store = ResultStore(store_path) if is_main() else None
+    claims = Claims(out_dir / CLAIMS_FILE, lease=lease) if is_main() else None
     mine = shard_runs(plan_runs(cfg), shard)
     todo = [r for r in mine if r.run_id(cfg) not in done]
     summary = SweepSummary(out_dir=out_dir, planned=len(mine), skipped=len(mine) - len(todo),
@@ -285,21 +306,59 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
                disable=not progress, position=0)
     query: QueryOutputs | None = None
     query_seed = None
+    told: set[str] = set()  # runs logged as held by another worker
+
+    def held_by(spec: RunSpec, worker: str) -> None:
+        if spec.run_id(cfg) not in told:
+            told.add(spec.run_id(cfg))
+            log(f"{spec.label}: skipped for now, worker {worker} holds it")
+
+    def done_elsewhere(specs: list[RunSpec]) -> list[RunSpec]:
+        """``specs`` less the runs another worker has stored meanwhile (counted, bar moved)."""
+        finished = run_on_main(_finished_runs, out_dir)
+        left = [r for r in specs if r.run_id(cfg) not in finished]
+        summary.by_others += len(specs) - len(left)
+        bar.update(len(specs) - len(left))
+        return left
+
     try:
-        for spec in todo:
-            if spec.seed != query_seed:
-                bar.set_postfix_str(f"query models, seed {spec.seed}")
-                query = query_for_seed(cfg, splits, spec.seed, out_dir, device=device,
-                                       progress=progress)
-                query_seed = spec.seed
-            bar.set_postfix_str(spec.label)
-            record = run_final(cfg, spec, splits, query, work_dir=out_dir, device=device,
-                               progress=progress)
-            run_on_main(_add_row, store, record)
-            # only now that the row is committed: a crash before keeps the trained model
-            run_on_main(_remove_tree, checkpoint_dir(out_dir, record.run_id))
-            summary.completed.append(record.run_id)
-            bar.update(1)
+        while todo:
+            held: list[RunSpec] = []
+            for spec in done_elsewhere(todo):
+                run_id = spec.run_id(cfg)
+                holder = run_on_main(_holder, claims, run_id)
+                if holder is not None:  # looked at before the query models are made for it
+                    held.append(spec)
+                    held_by(spec, holder)
+                    continue
+                if spec.seed != query_seed:
+                    bar.set_postfix_str(f"query models, seed {spec.seed}")
+                    query = query_for_seed(cfg, splits, spec.seed, out_dir, device=device,
+                                           progress=progress)
+                    query_seed = spec.seed
+                claimed, other = run_on_main(_claim, claims, run_id)
+                if not claimed:
+                    held.append(spec)
+                    held_by(spec, other)
+                    continue
+                if not done_elsewhere([spec]):  # stored by another worker before our claim
+                    run_on_main(_release, claims, run_id)
+                    continue
+                if other is not None:
+                    log(f"{spec.label}: taking over from worker {other} (its lease expired)")
+                log(f"{spec.label}: training started ({run_id})")
+                bar.set_postfix_str(spec.label)
+                record = run_final(cfg, spec, splits, query, work_dir=out_dir, device=device,
+                                   progress=progress, callbacks=[_RenewClaim(claims, run_id)])
+                run_on_main(_add_row, store, record)
+                # only now that the row is committed: a crash before keeps the trained model
+                run_on_main(_remove_tree, checkpoint_dir(out_dir, record.run_id))
+                run_on_main(_release, claims, run_id)
+                summary.completed.append(record.run_id)
+                bar.update(1)
+            if held:  # other workers hold them: wait until each is stored or its lease expired
+                time.sleep(min(lease / 4, MAX_POLL_SECONDS))
+            todo = held
     finally:
         bar.close()
         summary.seconds = time.perf_counter() - start
@@ -340,10 +399,44 @@ def _open_folder(out_dir: Path, cfg: ExperimentConfig, store_path: Path) -> set[
     bind_config(out_dir, cfg)
     remove_stale_temporaries(out_dir)  # left by killed writes (an hour old: never in progress)
     ResultStore(store_path)
+    return _finished_runs(out_dir)
+
+
+def _finished_runs(out_dir: Path) -> set[str]:
+    """The ids of every run finished in any store of the folder (rank 0 alone in a
+    distributed run)."""
     done: set[str] = set()
     for path in store_paths(out_dir):
         done |= ResultStore(path, readonly=True).run_ids()
     return done
+
+
+def _holder(claims: Claims, run_id: str) -> str | None:
+    """The other worker holding a live claim of the run, if any (rank 0 alone)."""
+    return claims.holder(run_id)
+
+
+def _claim(claims: Claims, run_id: str) -> tuple[bool, str | None]:
+    """Claim or renew the run, see :meth:`Claims.claim` (rank 0 alone)."""
+    return claims.claim(run_id)
+
+
+def _release(claims: Claims, run_id: str) -> None:
+    """Release this worker's claim of the run once its row is stored (rank 0 alone)."""
+    claims.release(run_id)
+
+
+class _RenewClaim:
+    """A training callback (see :class:`~droprune.training.hooks.Callback`): renews this
+    worker's claim of the run it trains at every epoch end."""
+
+    def __init__(self, claims: Claims | None, run_id: str) -> None:
+        self.claims, self.run_id = claims, run_id
+
+    def on_epoch_end(self, epoch: int, stats: Any) -> None:
+        from ..training.distributed import run_on_main
+
+        run_on_main(_claim, self.claims, self.run_id)
 
 
 def _add_row(store: ResultStore, record: RunRecord) -> bool:

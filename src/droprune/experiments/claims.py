@@ -1,0 +1,164 @@
+"""Claims: which worker trains which final run of a sweep folder, with a lease.
+
+Any number of ``droprune sweep`` processes may share one folder: before training a run, a
+worker claims it in the folder's ``claims.sqlite`` (a table ``claims(run_id, worker,
+expires)``, apart from the results store, whose schema does not change). A claim is a lease: it
+expires ``lease`` seconds after it was last written unless its worker renews it (the sweep
+renews at every epoch end of the run), so the run of a worker that died is taken over by
+another once its lease has expired. The claim is released (deleted) after the run's row is
+committed to the results store.
+
+Each claim is one ``BEGIN IMMEDIATE`` transaction (one writer at a time; others wait up to 60 s
+like the results store's writers): it succeeds when the run has no claim, or its claim expired,
+or the claim is the caller's own (then it is renewed).
+
+The lease length is :data:`DEFAULT_LEASE_SECONDS`, or the number of seconds in the environment
+variable :data:`LEASE_ENV`: keep it above the longest epoch of a final run (a lease that
+expires while its worker is alive lets a second worker train the same run; the store still
+keeps one row).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import socket
+import sqlite3
+import time
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+
+__all__ = ["CLAIMS_FILE", "Claims", "DEFAULT_LEASE_SECONDS", "LEASE_ENV", "lease_seconds",
+           "new_worker_id"]
+
+#: the claims file of a sweep folder
+CLAIMS_FILE = "claims.sqlite"
+#: environment variable with the lease length in seconds
+LEASE_ENV = "DROPRUNE_LEASE_SECONDS"
+#: lease length when :data:`LEASE_ENV` is not set
+DEFAULT_LEASE_SECONDS = 600.0
+
+
+def lease_seconds(environ: Mapping[str, str] | None = None) -> float:
+    """The lease length: :data:`LEASE_ENV` of ``environ`` (``os.environ`` by default) as a
+    positive number of seconds, else :data:`DEFAULT_LEASE_SECONDS`.
+
+    Examples
+    --------
+    >>> lease_seconds({})
+    600.0
+    >>> lease_seconds({"DROPRUNE_LEASE_SECONDS": "1.5"})
+    1.5
+    """
+    text = (os.environ if environ is None else environ).get(LEASE_ENV, "").strip()
+    if not text:
+        return DEFAULT_LEASE_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{LEASE_ENV} must be a positive number of seconds, got {text!r}; "
+                         f"unset it for the default {DEFAULT_LEASE_SECONDS:g}")
+    return value
+
+
+def new_worker_id() -> str:
+    """A worker's id: ``host:pid:random`` (unique even when a process id is reused).
+
+    Examples
+    --------
+    >>> new_worker_id().count(":") >= 2
+    True
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class Claims:
+    """The claims of one sweep folder, seen by one worker.
+
+    Parameters
+    ----------
+    path
+        The claims file (created, with its table, when missing).
+    worker
+        This worker's id (default: :func:`new_worker_id`).
+    lease
+        Lease length in seconds (default: :func:`lease_seconds`).
+    clock
+        Wall-clock time in seconds (``time.time``; shared by every worker of the folder).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "claims.sqlite"
+    >>> a, b = Claims(path, worker="a"), Claims(path, worker="b")
+    >>> a.claim("run-1"), b.claim("run-1")
+    ((True, None), (False, 'a'))
+    >>> a.release("run-1"); b.claim("run-1")
+    (True, None)
+    """
+
+    def __init__(self, path: str | Path, *, worker: str | None = None,
+                 lease: float | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.worker = new_worker_id() if worker is None else str(worker)
+        self.lease = lease_seconds() if lease is None else float(lease)
+        if not (math.isfinite(self.lease) and self.lease > 0):
+            raise ValueError(f"lease must be a positive number of seconds, got {lease!r}")
+        self._clock = clock
+        with self._transaction() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS claims (run_id TEXT PRIMARY KEY, "
+                         "worker TEXT NOT NULL, expires REAL NOT NULL)")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction, committed on success; SQLite errors become
+        one-line ``ValueError``s."""
+        try:
+            with closing(sqlite3.connect(self.path, timeout=60, isolation_level=None)) as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise ValueError(f"claims file {self.path} could not be used ({exc}); check that it "
+                             f"and its folder are writable, or delete it when no sweep is "
+                             f"running on the folder (it holds only claims)") from None
+
+    def claim(self, run_id: str) -> tuple[bool, str | None]:
+        """Claim (or renew this worker's claim of) ``run_id`` for one lease.
+
+        Returns ``(True, None)`` when claimed or renewed, ``(True, other)`` when the expired
+        claim of worker ``other`` was taken over, ``(False, other)`` when worker ``other``
+        holds a live claim (nothing is written).
+        """
+        with self._transaction() as conn:
+            now = self._clock()
+            row = conn.execute("SELECT worker, expires FROM claims WHERE run_id = ?",
+                               (run_id,)).fetchone()
+            if row is not None and row[0] != self.worker and row[1] > now:
+                return False, row[0]
+            conn.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)",
+                         (run_id, self.worker, now + self.lease))
+        return True, row[0] if row is not None and row[0] != self.worker else None
+
+    def holder(self, run_id: str) -> str | None:
+        """The worker holding a live claim of ``run_id`` other than this one, else None."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT worker, expires FROM claims WHERE run_id = ?",
+                               (run_id,)).fetchone()
+        if row is None or row[0] == self.worker or row[1] <= self._clock():
+            return None
+        return row[0]
+
+    def release(self, run_id: str) -> None:
+        """Delete this worker's claim of ``run_id`` (another worker's is left alone)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM claims WHERE run_id = ? AND worker = ?",
+                         (run_id, self.worker))
