@@ -160,3 +160,19 @@ def test_killed_workers_run_is_taken_over_after_its_lease(cache, tmp_path):
     assert sorted(_started(second.stdout)) == _run_ids() and first in _started(second.stdout)
     rows = [r["run_id"] for r in ResultStore(out / "results.sqlite").records()]
     assert sorted(rows) == _run_ids()
+
+
+def test_a_run_that_fails_releases_its_claim(cache, tmp_path, monkeypatch):  # noqa: F811
+    import droprune.experiments.sweep as sweep
+
+    cfg = load_config("mnist1d-cpu", GRID)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("the run failed")
+
+    monkeypatch.setattr(sweep, "run_final", boom)
+    out = tmp_path / "failed"
+    with pytest.raises(RuntimeError, match="the run failed"):
+        sweep.run_sweep(cfg, out, progress=False, log=lambda *_: None)
+    claims = Claims(out / "claims.sqlite")
+    assert all(claims.holder(spec.run_id(cfg)) is None for spec in plan_runs(cfg))

@@ -348,9 +348,14 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
                     log(f"{spec.label}: taking over from worker {other} (its lease expired)")
                 log(f"{spec.label}: training started ({run_id})")
                 bar.set_postfix_str(spec.label)
-                record = run_final(cfg, spec, splits, query, work_dir=out_dir, device=device,
-                                   progress=progress, callbacks=[_RenewClaim(claims, run_id)])
-                run_on_main(_add_row, store, record)
+                try:
+                    record = run_final(cfg, spec, splits, query, work_dir=out_dir,
+                                       device=device, progress=progress,
+                                       callbacks=[_RenewClaim(claims, run_id)])
+                    run_on_main(_add_row, store, record)
+                except BaseException:  # an error or Ctrl-C: others need not wait for the lease
+                    run_on_main(_release, claims, run_id)
+                    raise
                 # only now that the row is committed: a crash before keeps the trained model
                 run_on_main(_remove_tree, checkpoint_dir(out_dir, record.run_id))
                 run_on_main(_release, claims, run_id)
