@@ -254,3 +254,13 @@ def test_a_message_of_several_lines_is_joined_into_one(tmp_path, capsys, monkeyp
     monkeypatch.setattr(sweep, "run_sweep", several)
     err = one_line_error(capsys, SWEEP + ["--out", str(tmp_path / "out")])
     assert err.endswith("error: first problem; second problem\n")
+
+
+def test_under_torchrun_only_rank_zero_prints_the_error(capsys, monkeypatch):
+    argv = ["quotas", "--sizes", "inf,5", "--recalls", "0.5,0.5", "--density", "0.5"]
+    monkeypatch.setenv("RANK", "1")
+    assert main(argv) == 2
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("RANK", "0")
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith("droprune quotas: error: ")

@@ -86,10 +86,16 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _fail(command: str, message: str) -> int:
     """Print ``droprune COMMAND: error: MESSAGE`` to stderr, on one line (the lines of a
-    longer message joined with "; "); exit code 2."""
+    longer message joined with "; "), on rank 0 only under torchrun; exit code 2."""
     line = "; ".join(t.strip() for t in message.splitlines() if t.strip()) or "unknown error"
-    print(f"droprune {command}: error: {line}", file=sys.stderr)
+    if _is_rank_zero():  # under torchrun every rank fails alike: rank 0 says it, once
+        print(f"droprune {command}: error: {line}", file=sys.stderr)
     return 2
+
+
+def _is_rank_zero() -> bool:
+    """Whether this process is rank 0 of a torchrun launch (or not launched by torchrun)."""
+    return os.environ.get("RANK", "0").strip() in ("", "0")
 
 
 def os_error_message(exc: OSError) -> str:
