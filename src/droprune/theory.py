@@ -567,6 +567,15 @@ def _fit(method: str):
     return FIT_METHODS[method]
 
 
+def _quietly(rule: Any, *args: Any) -> np.ndarray:
+    """A quota rule's counts without its QuotaWarning: tiny sampled datasets may leave a class
+    (almost) empty, and that outcome is what the simulations measure (their risks), not a
+    mistake to warn the user about."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QuotaWarning)
+        return rule(*args)
+
+
 def prune_sample(mixture: TwoGaussians, x: ArrayLike, y: ArrayLike, procedure: str,
                  density: float, *, seed: int = 0, fit: str = "erm",
                  drop_errors: Literal["sample", "population"] = "sample") -> np.ndarray:
@@ -601,7 +610,7 @@ def prune_sample(mixture: TwoGaussians, x: ArrayLike, y: ArrayLike, procedure: s
     if procedure == "full":
         return np.arange(xs.size, dtype=np.int64)
     if procedure == "random":
-        return select(ys, proportional_quotas(sizes, d), seed=seed)
+        return select(ys, _quietly(proportional_quotas, sizes, d), seed=seed)
     if procedure == "optimal":
         dens = optimal_class_densities(mixture.with_prior(
             np.clip(sizes[0] / xs.size, 1e-12, 1 - 1e-12)), d)
@@ -613,12 +622,7 @@ def prune_sample(mixture: TwoGaussians, x: ArrayLike, y: ArrayLike, procedure: s
             recalls = 1.0 - class_risks(mixture, t)
         else:
             recalls = class_recalls(ys, (xs > t).astype(np.int64), num_classes=2)
-        with warnings.catch_warnings():
-            # tiny sampled datasets may leave a class (almost) empty: that outcome is what the
-            # simulation measures (its risks), not a mistake to warn the user about
-            warnings.simplefilter("ignore", QuotaWarning)
-            counts = drop_quotas(sizes, recalls, d)
-        return select(ys, counts, seed=seed)
+        return select(ys, _quietly(drop_quotas, sizes, recalls, d), seed=seed)
     means = np.array([xs[ys == k].mean() if sizes[k] else 0.0 for k in (0, 1)])
     kept = select_global(np.abs(xs - means[ys]), d, seed=seed)  # farthest from the mean first
     if procedure == "prototype":

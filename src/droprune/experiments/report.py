@@ -76,7 +76,11 @@ def full_class_accuracy(df) -> np.ndarray | None:
 
 def _mean_of_lists(column) -> np.ndarray:
     """Element-wise mean over rows of a column of per-class lists (JSON nulls as NaN)."""
-    return np.nanmean(np.array([np.array(r, dtype=float) for r in column]), axis=0)
+    values = np.array([np.array(r, dtype=float) for r in column])
+    seen = ~np.isnan(values)
+    total = np.where(seen, values, 0.0).sum(axis=0)
+    count = seen.sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)  # NaN: never measured
 
 
 def _nearest(densities: Iterable[float], target: float) -> float | None:
