@@ -140,3 +140,18 @@ def test_safeguards_change_the_fingerprint_only_when_set():
 def test_bad_safeguards_name_the_key(override, message):
     with pytest.raises(ValueError, match=message):
         load_config("mnist1d-cpu", [override])
+
+
+def test_the_reference_rounding_keeps_the_safeguards():
+    from droprune.experiments.config import QuotaSpec
+
+    labels = np.repeat([0, 1, 2], [100, 100, 20])
+    query = QueryOutputs(scores={}, val_recall=np.array([0.5, 0.6, 1.0]),
+                         val_counts=np.array([40, 40, 10]))
+    method = parse_method("Random+DRoP")
+    paper = select_indices(method, 0.3, 0, labels, 3, query, "count", rounding="floor_topup")
+    floored = select_indices(method, 0.3, 0, labels, 3, query, "count",
+                             QuotaSpec(min_per_class=10), rounding="floor_topup")
+    assert np.bincount(labels[paper], minlength=3)[2] == 0  # the paper's rule starves it
+    assert np.bincount(labels[floored], minlength=3)[2] >= 10
+    assert floored.size == paper.size == target_count(0.3, labels.size)

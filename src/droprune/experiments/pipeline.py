@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -225,12 +225,12 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
         chosen = scores > n - target_count(density, n)  # order scores are N - rank
         scores = chosen + np.arange(n) / (2.0 * n)
     recalls = query.recall_for(method)
-    if method.quota == "drop" and rounding == "floor_topup":
-        return _floor_topup(np.bincount(labels, minlength=num_classes), recalls, density,
-                            drop_mode, labels, scores, seed)
     extra = (quotas or QuotaSpec()).quota_kwargs(method.quota)
     if method.quota == "drop" and query.val_counts is not None:
         extra["val_counts"] = query.val_counts
+    if method.quota == "drop" and rounding == "floor_topup":
+        return _floor_topup(np.bincount(labels, minlength=num_classes), recalls, density,
+                            drop_mode, labels, scores, seed, **extra)
     return select_by_method(method, labels, density, num_classes=num_classes, scores=scores,
                             recalls=recalls, seed=seed, mode=drop_mode, **extra)
 
@@ -242,11 +242,14 @@ CORESET_SCORES = ("order", "binary")
 
 
 def _floor_topup(sizes: np.ndarray, recalls: np.ndarray, density: float, drop_mode: str,
-                 labels: np.ndarray, scores: np.ndarray | None, seed: int) -> np.ndarray:
-    """The reference code's rounding: floors per class, then a random top-up from the pool."""
+                 labels: np.ndarray, scores: np.ndarray | None, seed: int,
+                 **safeguards: Any) -> np.ndarray:
+    """The reference code's rounding: floors per class, then a random top-up from the pool
+    (``safeguards``: the floors and error estimate of :func:`~droprune.quotas.drop_densities`;
+    the floors hold because the top-up only adds samples)."""
     from ..quotas import drop_densities
 
-    real = drop_densities(sizes, recalls, density, mode=drop_mode) * sizes
+    real = drop_densities(sizes, recalls, density, mode=drop_mode, **safeguards) * sizes
     floors = np.minimum(np.floor(real + 1e-9), sizes).astype(np.int64)  # 1e-9: float noise
     kept = select(labels, floors, scores=scores, seed=seed)
     missing = target_count(density, labels.size) - kept.size
