@@ -324,7 +324,7 @@ def test_a_model_factory_of_the_users_trains_the_query_models(photos, tmp_path):
     spec = f"{__name__}:tiny_image_net"
     assert run(*image_args(photos, out, model=spec)) == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["model"] == spec if "model" in manifest else spec in manifest["command"]
+    assert manifest["query"]["model"] == spec == manifest["query"]["config"]["model"]["name"]
     assert list((out / "query").rglob("*.parquet"))  # query models trained and saved
     kept = pd.read_csv(out / "kept.csv")
     assert len(kept) == round(0.6 * len(sorted((photos / "train").rglob("*.png"))))

@@ -52,8 +52,11 @@ few samples to be learnt from, and is not small enough to be kept whole. Every q
 (index, name when ``class_names`` is given, kept and size) and says how to avoid it.
 :func:`starved_classes` returns the same list without a warning, for result objects. A
 selection that keeps nothing at all (``density == 0``, or ``round(d * N) == 0``) starves no
-class: it is empty on purpose, and a warning for every class would say nothing. The warning is
-never silenced by droprune; filter it with :mod:`warnings` if a starved class is intended.
+class: it is empty on purpose, and a warning for every class would say nothing. The library's
+rules always warn; only two callers record it instead (the simulations of
+:mod:`droprune.theory`, where an empty class is the outcome measured, and ``droprune prune``,
+which writes it to ``warnings.txt`` and prints it); filter it with :mod:`warnings` if a starved
+class is intended.
 :func:`drop_densities` (real-valued densities, no counts) does not warn.
 
 Floors: ``min_per_class`` and ``min_density``
@@ -592,7 +595,8 @@ def drop_quotas(class_sizes: Any, recalls: Any, density: float, *,
     sizes, err, total, lower = _drop_inputs(class_sizes, recalls, density, mode, val_counts,
                                             error_estimate, prior, min_per_class, min_density)
     names = as_class_names(class_names, sizes.size)
-    counts = _drop_counts(sizes, err, total, mode, lower)
+    counts = largest_remainder(_drop_allocation(sizes, err, total, mode, lower), sizes, total,
+                               lower=lower)
     _warn_if_starved("drop", counts, sizes, names, _hint("drop", error_estimate))
     return counts
 
@@ -626,12 +630,6 @@ def _drop_inputs(class_sizes: Any, recalls: Any, density: float, mode: str, val_
     d = check_density(density)
     total = target_count(d, int(sizes.sum()))
     return sizes, err, total, _lower_bounds(sizes, total, d, min_per_class, min_density)
-
-
-def _drop_counts(sizes: np.ndarray, err: np.ndarray, total: int, mode: str,
-                 lower: np.ndarray) -> np.ndarray:
-    return largest_remainder(_drop_allocation(sizes, err, total, mode, lower), sizes, total,
-                             lower=lower)
 
 
 def _drop_allocation(sizes: np.ndarray, err: np.ndarray, total: int, mode: str,
@@ -793,24 +791,22 @@ def make_quotas(rule: str, class_sizes: Any, density: float, *, recalls: Any = N
     if rule == "drop":
         if recalls is None:
             raise ValueError("the 'drop' quota rule needs recalls (per-class validation recall)")
-        sizes, err, total, lower = _drop_inputs(sizes, recalls, d, mode, val_counts,
-                                                error_estimate, prior, m, x)
-        names = as_class_names(class_names, sizes.size)
-        counts = _drop_counts(sizes, err, total, mode, lower)
-    elif rule in ("proportional", "balanced"):
-        total, lower, names = _rule_inputs(sizes, d, m, x, class_names)
-        counts = (_proportional if rule == "proportional" else _balanced)(sizes, total, lower)
-    else:
-        if selection_counts is None:
-            raise ValueError("the 'from_selection' quota rule needs selection_counts")
-        counts = as_class_sizes(selection_counts, name="selection_counts")
-        if counts.size != sizes.size:
-            raise ValueError(f"selection_counts has {counts.size} classes, class_sizes "
-                             f"{sizes.size}")
-        if np.any(counts > sizes):
-            k = int(np.flatnonzero(counts > sizes)[0])
-            raise ValueError(f"selection_counts[{k}] = {counts[k]} exceeds the class size "
-                             f"{sizes[k]}")
-        names = as_class_names(class_names, sizes.size)
+        return drop_quotas(sizes, recalls, d, mode=mode, val_counts=val_counts,
+                           error_estimate=error_estimate, prior=prior, min_per_class=m,
+                           min_density=x, class_names=class_names)
+    if rule in ("proportional", "balanced"):
+        rule_quotas = proportional_quotas if rule == "proportional" else balanced_quotas
+        return rule_quotas(sizes, d, min_per_class=m, min_density=x, class_names=class_names)
+    if selection_counts is None:
+        raise ValueError("the 'from_selection' quota rule needs selection_counts")
+    counts = as_class_sizes(selection_counts, name="selection_counts")
+    if counts.size != sizes.size:
+        raise ValueError(f"selection_counts has {counts.size} classes, class_sizes "
+                         f"{sizes.size}")
+    if np.any(counts > sizes):
+        k = int(np.flatnonzero(counts > sizes)[0])
+        raise ValueError(f"selection_counts[{k}] = {counts[k]} exceeds the class size "
+                         f"{sizes[k]}")
+    names = as_class_names(class_names, sizes.size)
     _warn_if_starved(rule, counts, sizes, names, _hint(rule, error_estimate))
     return counts

@@ -17,7 +17,7 @@ from droprune import (
 from droprune.experiments import load_config
 from droprune.experiments.methods import parse_method
 from droprune.experiments.pipeline import QueryOutputs, select_indices
-from droprune.experiments.sweep import needed_query
+from droprune.experiments.sweep import query_plan
 
 # the rules' QuotaWarning on the tiny classes is tested in tests/test_quota_floors.py
 pytestmark = pytest.mark.filterwarnings("ignore::droprune.QuotaWarning")
@@ -83,8 +83,8 @@ def test_no_quotas_full_and_random():
 
 def test_a_score_is_usable_from_a_method_name_in_a_config():
     cfg = load_config("mnist1d-cpu", ["methods=Loss+DRoP,Random+LossQ,EL2NTrace"])
-    short, long, needs_recalls = needed_query(cfg)
-    assert (short, long, needs_recalls) == (["loss"], ["el2n_trace"], True)
+    runs, recall_runs = query_plan(cfg)
+    assert (runs["short"], runs["long"], bool(recall_runs)) == (["loss"], ["el2n_trace"], True)
     kept = run("Loss+DRoP", 0.5)
     np.testing.assert_array_equal(kept, select(LABELS, drop_quotas(SIZES, RECALLS, 0.5),
                                                scores=SCORES["loss"], seed=3))

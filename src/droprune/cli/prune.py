@@ -124,7 +124,8 @@ def _run(args: argparse.Namespace) -> int:
     cfg = splits = query_options = None
     if args.data is not None:
         cfg = _experiment(args, method, need_scores)
-        query_options = _query_options(args, cfg, trains=need_recalls or need_scores)
+        query_options = dict(device=args.device if args.device else cfg.device,
+                             progress=not args.no_progress)
         from droprune.experiments.sweep import load_splits
 
         splits = load_splits(cfg)
@@ -178,18 +179,6 @@ def _experiment(args: argparse.Namespace, method, need_scores: bool):
     return config_from_dict(values)
 
 
-def _query_options(args: argparse.Namespace, cfg, *, trains: bool) -> dict[str, Any]:
-    """Keyword arguments of the query (device, progress), with --model checked before anything
-    is loaded or trained (the model itself travels in the config: ``cfg.model.name``)."""
-    from droprune.models.factory import check_model_spec
-
-    options: dict[str, Any] = dict(device=args.device if args.device else cfg.device,
-                                   progress=not args.no_progress)
-    if args.model is not None:  # a registry name or "package.module:factory", checked now
-        check_model_spec(args.model)
-    return options
-
-
 def _query(args, cfg, splits, options: dict[str, Any], method, inputs: _Inputs,
            need_recalls: bool, need_scores: bool) -> None:
     """Train (or reload from --out/query) the query models; fill in what was missing."""
@@ -198,11 +187,11 @@ def _query(args, cfg, splits, options: dict[str, Any], method, inputs: _Inputs,
     query = query_for_seed(cfg, splits, args.seed, args.out, **options)
     if need_recalls:
         inputs.recalls = np.asarray(query.recall_for(method), dtype=np.float64)
-        inputs.val_counts = np.bincount(splits.val.labels, minlength=inputs.num_classes)
+        inputs.val_counts = query.val_counts
     if need_scores:
         inputs.scores = query.scores[method.scorers_needed[0]]
     inputs.manifest["query"] = {"folder": str(Path(args.out) / "query"),
-                                "config": cfg.to_dict(), "model": args.model or cfg.model.name}
+                                "config": cfg.to_dict(), "model": cfg.model.name}
 
 
 # -- reading what the user has -----------------------------------------------------------------

@@ -119,12 +119,11 @@ def print_quotas(sizes: np.ndarray, recalls: np.ndarray | None, density: float, 
                "class_sizes": sizes, "counts": counts, "densities": kept_density,
                "names": names, "starved": starved}
         if rule == "drop":
-            drop_options = {k: v for k, v in safeguards.items() if k != "class_names"}
             out["mode"] = mode
             out["recalls"] = recalls
             out["exact_densities"] = drop_densities(sizes, recalls, density, mode=mode,
-                                                    **drop_options)
-            out.update({k: v for k, v in drop_options.items() if v is not None})
+                                                    **safeguards)
+            out.update({k: v for k, v in safeguards.items() if v is not None})
         print(dump_json(out))
         return 0
     headers = ["class", "size"] + (["recall"] if recalls is not None else []) + ["kept", "density"]

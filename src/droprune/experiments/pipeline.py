@@ -20,8 +20,8 @@ import numpy as np
 
 from .. import metrics as M
 from ..pruning import select_by_method
-from ..quotas import make_quotas, quotas_from_selection, target_count
-from ..selection import select, select_global
+from ..quotas import target_count
+from ..selection import select
 from .config import ExperimentConfig, QuotaSpec
 from .methods import Method
 from .record import RunRecord
@@ -120,13 +120,12 @@ def query_run_of(cfg: ExperimentConfig, scorer: str | None) -> str:
     return SCORERS[scorer].query
 
 
-def query_train_config(cfg: ExperimentConfig, *, long: bool | None = None, kind: str | None = None):
-    """Training config of a query run (``kind`` of :data:`QUERY_RUN_KINDS`, or ``long``
-    True/False for "long"/"short"): the full schedule (long), ``epochs_fraction`` of it with
+def query_train_config(cfg: ExperimentConfig, *, kind: str):
+    """Training config of a query run (``kind`` of :data:`QUERY_RUN_KINDS`): the full schedule
+    (long), ``epochs_fraction`` of it with
     drop epochs scaled alike (short; at least one epoch; drops that fall on epoch 0 or past
     the end are dropped), or ``fixed_query_epochs`` at the initial learning rate (fixed).
     Without ``protocol_options.query_augment`` the query runs train without augmentation."""
-    kind = kind if kind is not None else ("long" if long else "short")
     if kind not in QUERY_RUN_KINDS:
         raise ValueError(f"kind must be one of {QUERY_RUN_KINDS}, got {kind!r}")
     tc = cfg.train

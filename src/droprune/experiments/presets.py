@@ -57,8 +57,7 @@ def _tiny_imbalanced(factor: float) -> ExperimentConfig:
 def _fashion(name: str, model: ModelSpec, train: TrainConfig) -> ExperimentConfig:
     return ExperimentConfig(
         name=name, data=DataSpec(name="fashion-mnist"), model=model, train=train,
-        query=QuerySpec(seeds=5, epochs_fraction=0.1, long_runs=1,
-                        scorer_options={"dynunc": {"window": 5}}),
+        query=QuerySpec(scorer_options={"dynunc": {"window": 5}}),
         methods=CPU_METHODS, densities=PAPER_DENSITIES, seeds=PAPER_SEEDS)
 
 
@@ -79,8 +78,7 @@ PRESETS: dict[str, ExperimentConfig] = {
                         drop_epochs=(15, 25)),
         query=QuerySpec(seeds=3, epochs_fraction=0.2, long_runs=1,
                         scorer_options={"dynunc": {"window": 5}}),
-        methods=("Full", "Random", "Random+DRoP", "EL2N", "EL2N+DRoP", "Forgetting",
-                 "Forgetting+DRoP", "DynUnc", "DynUnc+DRoP"),
+        methods=CPU_METHODS,
         densities=(0.3, 0.5, 0.7, 0.8, 0.9),  # 0.3, 0.5, 0.8: the paper's table
         seeds=(0, 1, 2),
     ),

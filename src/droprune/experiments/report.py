@@ -292,7 +292,7 @@ def _captions(seeds: int, corr_density: float | None) -> dict[str, str]:
     """Caption of each figure, by file name."""
     over = f"mean over {seeds} seed{'s' if seeds != 1 else ''}"
     band = (f"Lines: {over}; shaded bands: min to max over the seeds" if seeds > 1
-            else f"Lines: one seed (no band)")
+            else "Lines: one seed (no band)")
     return {
         "accuracy_vs_density.png":
             f"Average test accuracy against density d. {band}; black line: the full data "
@@ -363,7 +363,8 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
     rep.files += [_write_df(_flat(df), folder / "results.csv", "csv"),
                   _write_df(df, folder / "results.parquet", "parquet"),
                   _write_df(summary, folder / "summary.csv", "csv")]
-    rep.files.append(_write_df(starved_runs(df), folder / "starved.csv", "csv"))
+    starved = starved_runs(df)
+    rep.files.append(_write_df(starved, folder / "starved.csv", "csv"))
     table, best = robustness_table(df)
     rep.files.append(_write_df(table.reset_index(), folder / "table.csv", "csv"))
     figs = [_plot_vs_density(summary, df, "accuracy", "average test accuracy (%)",
@@ -389,7 +390,7 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
     rep.files += figs
     captions = _captions(df["seed"].nunique(), d)
     atomic_write_text(folder / "report.html",
-                      _html(df, summary, table, best, figs, captions, corr, rep))
+                      _html(df, summary, table, best, figs, captions, corr, starved, rep))
     rep.files.append(folder / "report.html")
     return rep
 
@@ -457,7 +458,8 @@ def _starved_html(starved) -> list[str]:
             f"</th></tr>{rows}</table>"]
 
 
-def _html(df, summary, table, best, figs, captions, corr, rep: ReportFiles) -> str:
+def _html(df, summary, table, best, figs, captions, corr, starved,
+          rep: ReportFiles) -> str:
     cfg = df["config"].iloc[0] if "config" in df and len(df) else {}
     title = html.escape(str(df["experiment"].iloc[0]))
     corr_rows = "".join(f"<tr><td>{html.escape(m)}</td><td>{r:.2f}</td></tr>"
@@ -487,7 +489,7 @@ def _html(df, summary, table, best, figs, captions, corr, rep: ReportFiles) -> s
     if corr_rows:
         parts += ["<h2>Correlation of class density with full-data class accuracy</h2>",
                   f"<table><tr><th>method</th><th>Pearson r</th></tr>{corr_rows}</table>"]
-    parts += _starved_html(starved_runs(df))
+    parts += _starved_html(starved)
     parts += ["<h2>All methods and densities</h2>",
               f"<p>Mean over seeds. {TEST_SPLIT}</p>",
               _summary_html(summary),

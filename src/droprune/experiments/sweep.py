@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .._checks import check_int
 from .._io import atomic_write_json, remove_stale_temporaries
 from .config import ExperimentConfig, check_device, config_from_dict
@@ -193,13 +191,6 @@ def load_splits(cfg: ExperimentConfig):
                         imbalance_seed=cfg.data.split_seed, **dict(cfg.data.options))
 
 
-def needed_query(cfg: ExperimentConfig) -> tuple[list[str], list[str], bool]:
-    """Scorers of the short and the long query runs (each scorer's registry entry says which
-    run produces it), and whether DRoP recalls are needed (:func:`query_plan` has every run)."""
-    runs, recall_runs = query_plan(cfg)
-    return runs["short"], runs["long"], bool(recall_runs)
-
-
 def query_plan(cfg: ExperimentConfig) -> tuple[dict[str, list[str]], dict[str, str]]:
     """The scorers of each query run (:data:`~droprune.experiments.pipeline.QUERY_RUN_KINDS`;
     :func:`~droprune.experiments.pipeline.query_run_of` says which run scores what), and, for
@@ -239,10 +230,9 @@ def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, 
                             **common)
             scores.update(res.scores)
             recalls[kind] = res.val_recall
-    val_counts = np.bincount(splits.val.labels, minlength=splits.train.num_classes)
     return QueryOutputs(scores=scores, val_recall=recalls.get("short"),
                         strategy_recalls={s: recalls[k] for s, k in recall_runs.items()
-                                          if k != "short"}, val_counts=val_counts)
+                                          if k != "short"}, val_counts=splits.val.class_sizes)
 
 
 def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,

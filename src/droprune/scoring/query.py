@@ -242,7 +242,7 @@ def _combine(per_seed: list[SeedResult], splits: DatasetSplits,
     val_recall = np.mean([s.val_recall for s in per_seed], axis=0)
     metadata = dict(meta, seeds=[s.seed for s in per_seed])
     # every query model's recall is measured on the same validation samples: n_k per class
-    val_counts = np.bincount(splits.val.labels, minlength=splits.train.num_classes)
+    val_counts = splits.val.class_sizes
     return QueryResult(scores=scores, val_recall=val_recall,
                        labels=np.asarray(splits.train.labels), per_seed=per_seed,
                        metadata=metadata, val_counts=val_counts)

@@ -53,7 +53,7 @@ from .distributed import AUGMENT_STREAM, all_reduce_sum, barrier, derived_genera
 from .hooks import Callback, Recorder
 from .inference import check_model_fits, predict_logits, resolve_device
 from .stats import EpochStats, TrainResult
-from .threads import check_threads, torch_threads
+from .threads import torch_threads
 
 __all__ = ["train"]
 
@@ -372,14 +372,13 @@ def train(model: nn.Module, train_set: Any, config: TrainConfig, *, seed: int = 
         val_set = as_labelled(val_set, num_classes=None if isinstance(val_set, LabelledDataset)
                               else train_set.num_classes, name="val_set")
     _check_run(model, train_set, config, seed, val_set, callbacks)
-    check_threads(threads)
-    with torch_threads(threads):
+    with torch_threads(threads):  # checks threads before any work
         return _train(model, train_set, config, seed=seed, val_set=val_set, recorders=recorders,
                       callbacks=callbacks, checkpoint_dir=checkpoint_dir, device=device,
                       progress=progress)
 
 
-def _train(model: Classifier, train_set: LabelledDataset, config: TrainConfig, *, seed: int,
+def _train(model: nn.Module, train_set: LabelledDataset, config: TrainConfig, *, seed: int,
            val_set: LabelledDataset | None, recorders: Sequence[Recorder],
            callbacks: list[Callback], checkpoint_dir: str | Path | None,
            device: str | torch.device | None, progress: bool) -> TrainResult:
