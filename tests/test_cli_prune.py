@@ -342,3 +342,15 @@ def test_a_bad_model_factory_is_refused_before_anything(photos, tmp_path, capsys
 
 
 NOT_CALLABLE = 3
+
+
+def test_the_query_models_train_with_the_commands_thread_policy(photos, tmp_path, monkeypatch):
+    import droprune.cli.prune as prune_cli
+
+    applied = []
+    monkeypatch.setattr(prune_cli, "apply_threads", applied.append)
+    assert run(*image_args(photos, tmp_path / "a")) == 0
+    assert run(*image_args(photos, tmp_path / "b", "--threads", "2")) == 0
+    assert applied == [1, 2]  # default one thread, like sweep, run and demo
+    assert run(*image_args(photos, tmp_path / "c", "--threads", "0")) == 2
+    assert not (tmp_path / "c").exists()

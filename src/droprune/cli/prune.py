@@ -29,7 +29,13 @@ from typing import Any
 import numpy as np
 
 from . import CLIError
-from ._common import add_config_arguments, load_experiment
+from ._common import (
+    add_config_arguments,
+    add_run_arguments,
+    apply_threads,
+    load_experiment,
+    resolve_threads,
+)
 from .data import parse_options
 
 __all__ = ["register"]
@@ -77,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     data.add_argument("--model", help="a registered model name, or package.module:factory for "
                                       "a model of your own")
     add_config_arguments(data)
-    data.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_run_arguments(data)
     rule = p.add_argument_group("quota rule")
     rule.add_argument("--min-per-class", type=int, default=0,
                       help="floor on every class's kept count (default 0: the paper's rule)")
@@ -123,7 +129,9 @@ def _run(args: argparse.Namespace) -> int:
                        f"--model) to train query models that compute it")
     cfg = splits = query_options = None
     if args.data is not None:
+        threads = resolve_threads(args.threads)  # query models train with the CLI's policy
         cfg = _experiment(args, method, need_scores)
+        apply_threads(threads)
         query_options = dict(device=args.device if args.device else cfg.device,
                              progress=not args.no_progress)
         from droprune.experiments.sweep import load_splits
