@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gc
 import math
 import os
 import pickle
@@ -343,8 +344,10 @@ def distributed_session() -> Iterator[bool]:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout))
     rank, world_size = world()
+    clean = False
     try:
         yield True
+        clean = True
     except Exception as exc:
         if not _collective_failure(exc):
             raise
@@ -356,6 +359,12 @@ def distributed_session() -> Iterator[bool]:
             f"saved: run the same command again to resume.") from exc
     finally:
         with contextlib.suppress(Exception):
+            if clean:  # every rank done: no collective may still be in flight at teardown
+                barrier()
+            # drop objects holding Gloo work (DDP reducers) while the interpreter is alive:
+            # left to interpreter shutdown, Gloo's threads can abort the process (SIGABRT,
+            # "terminate called without an active exception") after the work is done
+            gc.collect()
             dist.destroy_process_group()
 
 
