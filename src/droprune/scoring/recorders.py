@@ -62,10 +62,10 @@ __all__ = [
     "batch_true_probability",
 ]
 
-#: never-learned conventions of :class:`ForgettingRecorder` -> what a never-learned sample scores
 #: Dynamic Uncertainty windows: He et al.'s (``"paper"``) or the DRoP reference code's
 DYNUNC_WINDOW_MODES = ("paper", "reference")
 
+#: never-learned conventions of :class:`ForgettingRecorder` -> what a never-learned sample scores
 FORGETTING_CONVENTIONS: dict[str, str] = {
     "max": "one more than the largest count of any learned sample (Toneva et al.: never-learned "
            "samples rank as the most forgettable, so they are kept first)",
