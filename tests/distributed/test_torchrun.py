@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -143,7 +144,10 @@ def test_killed_rank_fails_fast_then_restart_resumes_on_every_rank(tmp_path):
     text = killed.stdout + killed.stderr
     assert killed.returncode != 0
     assert "test callback: rank 1 stops after epoch 1" in text
-    assert "exitcode  : 1" in text  # torchrun's summary names the failed rank
+    # torchrun's summary names the failed rank: exit code 1, or SIGABRT (-6) when one of Gloo's
+    # threads is still running as os._exit tears the process down (it happened about once in
+    # six loaded runs); either way rank 1 died and rank 0 stopped instead of waiting
+    assert re.search(r"rank\s*: 1 \(local_rank: 1\)\s*exitcode\s*: (1|-6) ", text), text
     assert not (out / "rank0.pt").exists()
     saved = torch.load(out / "ckpt" / "checkpoint.pt", weights_only=True)
     assert saved["epochs_done"] == 2
