@@ -159,9 +159,9 @@ def digits_runs(args, done: set, emit) -> None:
                     spec = quota_spec(safeguards, density)
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always")
-                        counts = droprune.drop_quotas(
-                            np.bincount(yt, minlength=10), recalls, density,
-                            val_counts=val_counts, **spec.quota_kwargs("drop"))
+                        counts = droprune.make_quotas(
+                            "drop", np.bincount(yt, minlength=10), density, recalls=recalls,
+                            val_counts=val_counts, options=spec.to_options())
                     starved = len(caught) > 0
                     kept = droprune.select(yt, counts, seed=seed,
                                            scores=el2n if method.startswith("EL2N") else None)

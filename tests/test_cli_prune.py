@@ -147,7 +147,8 @@ def bad_cases(files):
     common = ["--density", "0.5"]
     return {
         "labels outside [0, K)": ([*common, "--recalls", rec, "--labels", files / "big.csv"],
-                                  r"--labels holds label 4, outside \[0, 4\)"),
+                                  r"--recalls .*: the training labels include label 4, "
+                                  r"outside \[0, 4\)"),
         "missing classes": ([*common, "--recalls", files / "gap.csv", "--labels", lab],
                             r"missing 1 of 4 classes \(2\)"),
         "percentages": ([*common, "--recalls", files / "pct.csv", "--labels", lab],
@@ -202,6 +203,56 @@ def test_beta_needs_the_count_column(files, capsys):
     expected = droprune.prune(LABELS, 0.5, recalls=RECALLS, val_counts=[25] * K,
                               error_estimate="beta")
     np.testing.assert_array_equal(np.load(files / "out" / "kept.npy"), expected.kept)
+
+
+def test_a_labels_csv_without_header_keeps_every_row(files, capsys):
+    """np.savetxt writes no header: no label is taken for one (150 labels, not 149), so every
+    kept index is the same as from labels.npy."""
+    np.savetxt(files / "savetxt.csv", LABELS)  # '2.000000000000000000e+00' ...
+    (files / "trailing.csv").write_text("".join(f"{y}\n" for y in LABELS) + "\n\n")
+    kept = []
+    for name in ("labels.npy", "savetxt.csv", "trailing.csv"):
+        out = files / f"out-{name}"
+        assert run("--recalls", files / "recalls.csv", "--labels", files / name,
+                   "--density", 0.5, "--out", out) == 0
+        kept.append(np.load(out / "kept.npy"))
+        assert json.loads((out / "manifest.json").read_text())["samples"] == LABELS.size
+    np.testing.assert_array_equal(kept[1], kept[0])
+    np.testing.assert_array_equal(kept[2], kept[0])
+    # a blank line inside the data would shift every later index: refused, naming the line
+    rows = [f"{y}\n" for y in LABELS]
+    (files / "blank.csv").write_text("label\n" + "".join(rows[:10]) + "\n" + "".join(rows[10:]))
+    capsys.readouterr()
+    assert run("--recalls", files / "recalls.csv", "--labels", files / "blank.csv",
+               "--density", 0.5, "--out", files / "out") == 2
+    assert re.search(r"--labels .*blank.csv: line 12 is blank", error_line(capsys))
+    assert not (files / "out").exists()
+
+
+def test_integer_labels_against_named_recalls_need_class_ids_index(files, capsys):
+    pd.DataFrame({"class": NAMES, "recall": RECALLS}).to_csv(files / "named.csv", index=False)
+    argv = ["--recalls", files / "named.csv", "--labels", files / "labels.npy", "--density",
+            0.5, "--out", files / "out"]
+    assert run(*argv) == 2
+    assert "--class-ids index" in error_line(capsys)
+    assert not (files / "out").exists()
+    assert run(*argv, "--class-ids", "index") == 0
+    assert "class order (--class-ids index): 0=ant, 1=bee, 2=cat, 3=dog" in capsys.readouterr().out
+    manifest = json.loads((files / "out" / "manifest.json").read_text())
+    assert manifest["class_ids"] == "index" and manifest["class_order"] == NAMES
+    expected = droprune.prune(LABELS, 0.5, recalls=RECALLS)
+    np.testing.assert_array_equal(np.load(files / "out" / "kept.npy"), expected.kept)
+
+
+def test_a_score_column_of_another_strategy_is_refused(files, capsys):
+    from droprune.scoring import save_scores
+
+    save_scores(files / "s.parquet", {"forgetting": np.zeros(LABELS.size)}, labels=LABELS)
+    assert run("--recalls", files / "recalls.csv", "--labels", files / "labels.csv", "--scores",
+               files / "s.parquet", "--method", "EL2N+DRoP", "--density", 0.5, "--out",
+               files / "out") == 2
+    assert re.search(r"--scores .*s.parquet: no score column 'EL2N' or 'el2n' \(columns: "
+                     r"forgetting\)", error_line(capsys))
 
 
 # -- a tiny image folder -------------------------------------------------------------------------
@@ -309,6 +360,30 @@ def test_image_folder_bad_inputs(photos, tmp_path, capsys, monkeypatch):
     assert run(*image_args(photos, out), "--method", "Nope+DRoP") == 2
     assert "unknown strategy 'Nope'" in error_line(capsys)
     assert not out.exists()
+
+
+def test_integer_recall_ids_against_an_image_folder_are_refused(photos, tmp_path, capsys,
+                                                                 monkeypatch):
+    """An image folder's classes are its folder names in alphabetical order: integer ids in
+    --recalls are refused unless --class-ids index says they are positions in that order."""
+    import droprune.scoring.query as query
+
+    monkeypatch.setattr(query, "_run_seed", lambda *a, **k: pytest.fail("trained"))
+    pd.DataFrame({"class": [2, 0, 1], "recall": [0.5, 0.9, 0.7]}).to_csv(tmp_path / "r.csv",
+                                                                         index=False)
+    out = tmp_path / "out"
+    argv = ["--data", "imagefolder", "--root", photos, "--option", "image_size=6", "--recalls",
+            tmp_path / "r.csv", "--density", 0.5, "--out", out]
+    assert run(*argv) == 2
+    err = error_line(capsys)
+    assert "holds integer class ids (2, 0, 1) but the classes have names (cat, dog, fox)" in err
+    assert "--class-ids index" in err and not out.exists()
+    assert run(*argv, "--class-ids", "index") == 0
+    assert "class order (--class-ids index): 0=cat, 1=dog, 2=fox" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["class_ids"] == "index" and manifest["class_order"] == list(CLASS_SIZES)
+    expected = droprune.prune(np.repeat([0, 1, 2], [10, 8, 6]), 0.5, recalls=[0.9, 0.7, 0.5])
+    np.testing.assert_array_equal(np.load(out / "kept.npy"), expected.kept)
 
 
 def tiny_image_net(seed):

@@ -205,7 +205,7 @@ def test_result_is_frozen():
      "val_counts is computed from val_labels"),
     (dict(val_labels=VAL_LABELS, val_proba=np.ones((80, 3)), num_classes=4),
      r"val_proba must have shape \(len\(val_labels\), K\) = \(80, 4\)"),
-    (dict(val_labels=VAL_LABELS, val_pred=VAL_PRED[:10]), "y_true has 80 entries"),
+    (dict(val_labels=VAL_LABELS, val_pred=VAL_PRED[:10]), "val_pred has 10 entries but val_labels 80"),
     (dict(recalls=RECALLS, scores=SCORES[:5], method="X+DRoP"), "scores has 5 entries"),
     (dict(recalls=RECALLS, class_names=["a"]), "labels must be in \\[0, 4\\)|class_names"),
     (dict(method="Random", min_per_class=5), "do not apply to the 'none' quota rule"),

@@ -1,10 +1,15 @@
-"""Atomic file writes: write a temporary file in the same folder, then ``os.replace``.
+"""Atomic file writes: write a temporary file in the same folder, then ``os.replace``; and the
+one export of a table as CSV and/or Parquet (:func:`flatten_frame`, :func:`write_table`).
 
 A reader (or a resumed run) therefore sees either the old file or the complete new one, never
 a half-written file, even if the process is killed mid-write. A killed write leaves its
 temporary file behind (``.NAME.HOST-PID-XXXXXXXX.tmp``, hidden: the writer's host and process);
 :func:`remove_stale_temporaries` clears those of a folder. Files are created with mode ``0o666`` less the umask, as ``open`` does.
 An ``OSError`` of a write (a full disk, a folder not writable) names the file written.
+
+Tables are flattened once (:func:`flatten_frame`) and the CSV and the Parquet file are written
+from that same flat frame, so both files have the same columns and rows; both are serialised
+before either is written, so a table that cannot be written leaves no file behind.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ import secrets
 import socket
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import numpy as np
 
 from ._json import dumps
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["atomic_save_npy", "atomic_write", "atomic_write_bytes", "atomic_write_json",
-           "atomic_write_text", "remove_stale_temporaries"]
+           "atomic_write_text", "flatten_frame", "remove_stale_temporaries", "write_table"]
 
 #: name of a temporary file of :func:`atomic_write`: ``.NAME.HOST-PID-XXXXXXXX.tmp`` (HOST: 4
 #: hex digits of the host name's hash, PID: the writer's process id); older droprune versions
@@ -141,3 +149,140 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
 def atomic_save_npy(path: str | Path, array: np.ndarray) -> Path:
     """Atomically save one array in ``.npy`` format (readable with ``numpy.load``)."""
     return atomic_write(path, lambda fh: np.save(fh, np.asarray(array), allow_pickle=False))
+
+
+# -- tables ------------------------------------------------------------------------------------
+def _missing(value: Any) -> bool:
+    """Whether ``value`` is a missing cell (None or a float NaN)."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _nested(value: Any) -> bool:
+    """Whether ``value`` is a cell that CSV and Parquet cannot hold as it is."""
+    return isinstance(value, (Mapping, list, tuple, np.ndarray))
+
+
+def _flat_items(value: Any, key: str) -> Iterator[tuple[str, Any]]:
+    """The cells of ``value`` at column ``key``: a non-empty dict spreads into ``key.sub``
+    columns (recursively), a list / tuple / array / empty dict becomes JSON text."""
+    if isinstance(value, Mapping) and value:
+        for sub, item in value.items():
+            yield from _flat_items(item, f"{key}.{sub}")
+    elif _nested(value):
+        yield key, dumps(value, key)
+    else:
+        yield key, value
+
+
+def _arrow_writable(column: "pd.Series") -> bool:
+    """Whether pyarrow can turn ``column`` into one Parquet column."""
+    import pyarrow as pa
+
+    try:
+        pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def flatten_frame(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """A copy of ``frame`` that CSV and Parquet hold alike: the one flattening of droprune's
+    tables (:func:`write_table`).
+
+    * a column of dicts spreads into dotted columns (``config`` -> ``config.data.name``, ...),
+      recursively; a row without the key holds a missing value;
+    * lists, tuples, arrays and empty dicts become JSON text (``"[0.5, null]"``, ``"{}"``);
+    * an object column pyarrow cannot write (e.g. numbers and strings mixed) becomes JSON text;
+    * missing values stay missing; column names become strings; the index is kept.
+
+    Raises
+    ------
+    ValueError
+        If two columns get the same name (e.g. a column ``a.b`` and a column ``a`` of dicts with
+        key ``b``), or a cell has no JSON form.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"r": [[0.5, None]], "cfg": [{"a": {"b": 1}, "o": {}}], "x": [None]})
+    >>> flatten_frame(df).to_dict("records")
+    [{'r': '[0.5, null]', 'cfg.a.b': 1, 'cfg.o': '{}', 'x': None}]
+    """
+    import pandas as pd
+
+    parts = []
+    for name, column in frame.items():
+        key = str(name)
+        if column.dtype == object and column.map(_nested).any():
+            rows = [{} if _missing(v) else dict(_flat_items(v, key)) for v in column]
+            parts.append(pd.DataFrame(rows, index=frame.index))
+        else:
+            parts.append(column.rename(key).to_frame())
+    out = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
+    if not out.columns.is_unique:
+        twice = sorted(set(out.columns[out.columns.duplicated()]))
+        raise ValueError(f"table columns {twice} occur twice once nested dicts are spread into "
+                         f"dotted columns: rename the column or the key")
+    for key, column in out.items():
+        if column.dtype == object and not _arrow_writable(column):
+            out[key] = column.map(lambda v, k=key: v if _missing(v) else dumps(v, k))
+    return out
+
+
+def _parquet_bytes(frame: "pd.DataFrame", metadata: Mapping[bytes, bytes] | None) -> bytes:
+    """``frame`` (no index) as Parquet bytes, ``metadata`` added to the schema metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def write_table(frame: "pd.DataFrame", *, csv: str | Path | None = None,
+                parquet: str | Path | None = None,
+                metadata: Mapping[bytes, bytes] | None = None) -> list[Path]:
+    """Write a table as CSV and/or Parquet, atomically, from one :func:`flatten_frame` of it:
+    the one way droprune exports a table.
+
+    Parameters
+    ----------
+    frame
+        The table; its index is not written.
+    csv, parquet
+        Where to write each format (at least one); folders are created.
+    metadata
+        Extra Parquet schema metadata (e.g. the score files' ``droprune`` key).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written: the CSV first, then the Parquet file.
+
+    Raises
+    ------
+    ValueError
+        If neither path is given, or the table cannot be flattened (:func:`flatten_frame`);
+        nothing is written then.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> paths = write_table(pd.DataFrame({"cfg": [{"options": {}}]}), csv=d / "t.csv",
+    ...                     parquet=d / "t.parquet")
+    >>> pd.read_parquet(paths[1]).columns.tolist(), paths[0].read_text()
+    (['cfg.options'], 'cfg.options\\n{}\\n')
+    """
+    if csv is None and parquet is None:
+        raise ValueError("write_table needs a csv= or a parquet= path")
+    flat = flatten_frame(frame)
+    payloads = []  # serialise both before writing either
+    if csv is not None:
+        payloads.append((Path(csv), flat.to_csv(index=False).encode("utf-8")))
+    if parquet is not None:
+        payloads.append((Path(parquet), _parquet_bytes(flat, metadata)))
+    return [atomic_write_bytes(path, data) for path, data in payloads]

@@ -51,23 +51,30 @@ class Registry(dict, Generic[T]):  # type: ignore[type-arg]
         Optional ``check(registry, entry)`` run before an entry is added (raise ``ValueError``).
     key
         How an entry's name is read (default: its ``name`` attribute).
+    entry_type
+        The class every entry must be (checked first; None: any).
     """
 
     def __init__(self, kind: str, *, check: Callable[[Registry[T], T], None] | None = None,
-                 key: Callable[[T], str] | None = None) -> None:
+                 key: Callable[[T], str] | None = None, entry_type: type | None = None) -> None:
         super().__init__()
         self.kind = kind
+        self.entry_type = entry_type
         self._check = check
-        self._key = key if key is not None else (lambda entry: getattr(entry, "name"))
+        self._key = key
 
     def register(self, entry: T, *, replace: bool = False) -> T:
         """Add ``entry`` under its name; a taken name is a ``ValueError`` unless ``replace``.
 
         Returns the entry (so ``register`` can decorate or be chained).
         """
-        name = self._key(entry)
+        if self.entry_type is not None and not isinstance(entry, self.entry_type):
+            raise ValueError(f"register_{self.kind.replace(' ', '_')} takes a "
+                             f"{self.entry_type.__name__}, got {type(entry).__name__}")
+        name = getattr(entry, "name", None) if self._key is None else self._key(entry)
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"a {self.kind} needs a non-empty name, got {name!r}")
+            raise ValueError(f"a {self.kind} needs a non-empty name, got {name!r} (from "
+                             f"{type(entry).__name__})")
         if name in self and not replace:
             raise ValueError(f"a {self.kind} named {name!r} is already registered")
         if self._check is not None:

@@ -18,15 +18,15 @@ name                   meaning
 =====================  ==================================================================
 
 Strategies (case-insensitive): ``Random`` and the ``method_name`` of every entry of the scorer
-registry (:data:`droprune.scoring.SCORERS`: EL2N, GraNd, GraNdLL, Forgetting, DynUnc, AUM,
-EL2NTrace, SSP, CoreSet, and any scorer registered later). See :func:`strategies`.
+registry (:data:`droprune.scorers.SCORERS`: EL2N, GraNd, GraNdLL, Forgetting, DynUnc, AUM,
+EL2NTrace, SSP, CoreSet, and any scorer registered later). See :func:`strategies`. Quota rules:
+the ``method_name`` of every entry of the quota-rule registry
+(:data:`droprune.quotas.QUOTA_RULES`: DRoP, Balanced, Proportional, and any rule registered
+later), and ``<Strategy>Q`` for the class counts of another strategy.
 
-This module is part of the numpy core: it imports without torch. Only the registry's strategy
-names need the scorer registry (which imports torch); it is imported when they are asked for
-(:func:`strategies`, :attr:`Method.scorer`, :func:`parse_method` without ``strategies``).
-:func:`parse_method` with ``strategies=["Random", ...]`` or ``strategies="any"`` (any name is a
-strategy: the label of scores the caller supplies, as :func:`droprune.prune` does) never
-imports it.
+This module is part of the numpy core: it imports without torch (both registries describe their
+entries without it). :func:`parse_method` with ``strategies="any"`` (any name is a strategy: the
+label of scores the caller supplies, as :func:`droprune.prune` does) accepts any strategy name.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Collection, Literal
 
-__all__ = ["METHOD_EXAMPLES", "Method", "parse_method", "strategies"]
+from .quotas import QUOTA_RULES
+from .scorers import SCORERS
 
-_QUOTAS = {"drop": "DRoP", "balanced": "Balanced", "proportional": "Proportional"}
+__all__ = ["METHOD_EXAMPLES", "Method", "parse_method", "strategies"]
 
 METHOD_EXAMPLES = ("Full", "Random", "EL2N", "EL2N+DRoP", "Random+DRoP", "Random+EL2NQ",
                    "Forgetting+DRoP+CDBW")
@@ -52,8 +53,6 @@ def strategies() -> dict[str, str | None]:
     >>> strategies()["EL2N"], strategies()["Random"]
     ('el2n', None)
     """
-    from .scoring.registry import SCORERS  # torch: only when the registry's names are needed
-
     out: dict[str, str | None] = {"Random": None}
     out.update({s.method_name: s.name for s in SCORERS.values() if s.method_name is not None})
     return out
@@ -69,8 +68,9 @@ class Method:
         Display name of the within-class (or global) ranking: "Random", "EL2N", ... or
         "Full".
     quota
-        Quota rule: "none" (global ranking), "drop", "balanced", "proportional" or
-        "from_selection" (class counts of ``quota_strategy`` alone).
+        Quota rule, a name of :data:`droprune.quotas.QUOTA_RULES`: "none" (global ranking),
+        "drop", "balanced", "proportional", "from_selection" (class counts of
+        ``quota_strategy`` alone), or any registered rule.
     quota_strategy
         For "from_selection": the strategy whose class counts are used.
     cdbw
@@ -109,8 +109,9 @@ class Method:
 
     @property
     def needs_recalls(self) -> bool:
-        """Whether the quota rule reads validation recalls (DRoP)."""
-        return self.quota == "drop"
+        """Whether the quota rule reads validation recalls (DRoP, and any registered rule that
+        needs them)."""
+        return not self.is_full and QUOTA_RULES.entry(self.quota).needs_recalls
 
     @property
     def name(self) -> str:
@@ -122,7 +123,7 @@ class Method:
         elif self.quota == "from_selection":
             base = f"{self.strategy}+{self.quota_strategy}Q"
         else:
-            base = f"{self.strategy}+{_QUOTAS[self.quota]}"
+            base = f"{self.strategy}+{QUOTA_RULES.entry(self.quota).method_name}"
         return base + ("+CDBW" if self.cdbw else "")
 
     @property
@@ -167,8 +168,8 @@ def parse_method(text: str, strategies: Collection[str] | Literal["any"] | None 
         The method name (case-insensitive).
     strategies
         The valid strategy names besides ``Random`` (matched case-insensitively, returned as
-        spelt here). ``None`` (default): the scorer registry's (see :func:`strategies`; imports
-        torch). ``"any"``: any non-empty name, kept as written (``random`` is ``Random``): the
+        spelt here). ``None`` (default): the scorer registry's (see :func:`strategies`).
+        ``"any"``: any non-empty name, kept as written (``random`` is ``Random``): the
         label of scores the caller supplies.
 
     Examples
@@ -203,10 +204,11 @@ def parse_method(text: str, strategies: Collection[str] | Literal["any"] | None 
     if len(parts) > 2:
         raise ValueError(f"method {text!r} has too many parts; valid forms: "
                          f"{', '.join(METHOD_EXAMPLES)}")
-    rule = parts[1].lower()
-    if rule in _QUOTAS:
-        return Method(strategy, quota=rule, cdbw=cdbw)
-    if rule.endswith("q"):
+    token = parts[1].lower()
+    by_token = {r.method_name.lower(): r.name for r in QUOTA_RULES.values() if r.method_name}
+    if token in by_token:
+        return Method(strategy, quota=by_token[token], cdbw=cdbw)
+    if token.endswith("q"):
         if strategy != "Random":
             raise ValueError(f"method {text!r}: quotas of another strategy are taken with "
                              f"random selection inside (e.g. Random+{parts[1]})")
@@ -214,5 +216,6 @@ def parse_method(text: str, strategies: Collection[str] | Literal["any"] | None 
         if other == "Random":
             raise ValueError(f"method {text!r}: RandomQ is plain Random; use 'Random'")
         return Method("Random", quota="from_selection", quota_strategy=other, cdbw=cdbw)
-    raise ValueError(f"unknown quota rule {parts[1]!r} in method {text!r}; valid: DRoP, "
-                     f"Balanced, Proportional, or <Strategy>Q")
+    valid = ", ".join(r.method_name for r in QUOTA_RULES.values() if r.method_name)
+    raise ValueError(f"unknown quota rule {parts[1]!r} in method {text!r}; valid: {valid}, or "
+                     f"<Strategy>Q")

@@ -36,8 +36,10 @@ from .methods import Method, parse_method
 from .metrics import class_recalls
 from .quotas import (
     JEFFREYS_PRIOR,
+    QUOTA_RULES,
     DropMode,
     ErrorEstimate,
+    QuotaOptions,
     QuotaWarning,
     make_quotas,
     quotas_from_selection,
@@ -53,18 +55,19 @@ TABLE_COLUMNS = ("class", "name", "size", "val_recall", "val_count", "kept", "de
 
 
 def select_by_method(method: Method, labels: np.ndarray, density: float, *, num_classes: int,
-                     scores: np.ndarray | None = None, recalls: Any = None, seed: int = 0,
-                     **quota_options: Any) -> np.ndarray:
+                     scores: np.ndarray | None = None, recalls: Any = None,
+                     val_counts: Any = None, options: QuotaOptions | None = None,
+                     class_names: Sequence[Any] | None = None, seed: int = 0) -> np.ndarray:
     """Indices a parsed method keeps at ``density`` (sorted int64): the one dispatch from a
     method to the quota rules and selections of the numpy core.
 
     ``Full`` keeps everything. A strategy alone ranks globally (:func:`droprune.select_global`:
     by ``scores``, or at random for ``Random``); ``Random+XQ`` takes the class histogram of the
     global ranking by ``scores`` (X's) and picks at random inside each class; every other form
-    takes the quota rule's counts (:func:`droprune.make_quotas` with ``recalls`` and
-    ``quota_options``: ``mode``, ``val_counts``, ``error_estimate``, ``prior``,
-    ``min_per_class``, ``min_density``, ``class_names``) and picks inside each class by
-    ``scores`` (a strategy) or at random (``Random``).
+    takes the quota rule's counts (:func:`droprune.make_quotas` with ``recalls``,
+    ``val_counts``, the one :class:`~droprune.quotas.QuotaOptions` ``options`` and
+    ``class_names``) and picks inside each class by ``scores`` (a strategy) or at random
+    (``Random``).
 
     Parameters
     ----------
@@ -80,6 +83,12 @@ def select_by_method(method: Method, labels: np.ndarray, density: float, *, num_
         The per-sample scores the method reads (:attr:`Method.reads_scores`), else None.
     recalls
         Per-class validation recalls, for DRoP.
+    val_counts
+        Validation samples per class (for ``error_estimate="beta"``).
+    options
+        The quota rule's safeguards and variants (default: the paper's rule).
+    class_names
+        Names of the classes, for warnings.
     seed
         Seed of the random order.
 
@@ -95,16 +104,17 @@ def select_by_method(method: Method, labels: np.ndarray, density: float, *, num_
     if method.is_full:
         return np.arange(n, dtype=np.int64)
     sizes = np.bincount(labels, minlength=num_classes)
-    if method.quota == "none":
-        make_quotas("none", sizes, density, **quota_options)  # validates (refuses floors)
-        return select_global(scores, density, seed=seed, n=n)
+    rule = QUOTA_RULES.entry(method.quota)
     selection_counts = None
-    if method.quota == "from_selection":
+    if "selection" in rule.needs:  # Random inside the other strategy's class counts
         selection_counts = quotas_from_selection(
             labels, select_global(scores, density, seed=seed), num_classes)
-        scores = None  # Random inside the other strategy's class counts
-    counts = make_quotas(method.quota, sizes, density, recalls=recalls,
-                         selection_counts=selection_counts, **quota_options)
+        scores = None
+    counts = make_quotas(rule.name, sizes, density, recalls=recalls, val_counts=val_counts,
+                         selection_counts=selection_counts, options=options,
+                         class_names=class_names)
+    if counts is None:  # no quotas: a global ranking
+        return select_global(scores, density, seed=seed, n=n)
     return select(labels, counts, scores=scores, seed=seed)
 
 
@@ -192,7 +202,8 @@ class PruneResult:
 
 def resolve_min_density(min_density: float | None, quota: str, density: float) -> float:
     """The front door's floor: ``min_density`` as given, or when None half of ``density`` for
-    the DRoP rule and 0 for every other rule.
+    a rule that reads validation recalls (DRoP, and any registered rule that needs them) and 0
+    for every other rule.
 
     Examples
     --------
@@ -201,7 +212,7 @@ def resolve_min_density(min_density: float | None, quota: str, density: float) -
     """
     if min_density is not None:
         return min_density
-    return density / 2 if quota == "drop" else 0.0
+    return density / 2 if QUOTA_RULES.entry(quota).needs_recalls else 0.0
 
 
 def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any = None,
@@ -316,13 +327,14 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
         raise ValueError(f"method {parsed.name!r} sets DRoP quotas from the validation recall "
                          f"of each class: pass recalls=, or val_labels= with val_pred= or "
                          f"val_proba=")
-    min_density = resolve_min_density(min_density, parsed.quota, density)
-    options = dict(error_estimate=error_estimate, prior=prior, min_per_class=min_per_class,
-                   min_density=min_density, mode=mode, class_names=names, val_counts=n_val)
+    options = QuotaOptions(
+        mode=mode, error_estimate=error_estimate, prior=prior, min_per_class=min_per_class,
+        min_density=resolve_min_density(min_density, parsed.quota, density))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QuotaWarning)
         kept = select_by_method(parsed, lab, density, num_classes=k, scores=sc, recalls=rec,
-                                seed=seed, **options)
+                                val_counts=n_val, options=options, class_names=names,
+                                seed=seed)
     issued = [w for w in caught if issubclass(w.category, QuotaWarning)]
     for w in caught:  # other warnings pass through untouched
         if not issubclass(w.category, QuotaWarning):
@@ -331,7 +343,7 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
     counts = np.bincount(lab[kept], minlength=k)
     starved = tuple(starved_classes(counts, sizes))
     messages = [str(w.message) for w in issued]
-    if starved and parsed.quota == "none":
+    if starved and QUOTA_RULES.entry(parsed.quota).allocate is None:
         listed = ", ".join(f"class {c} keeps {counts[c]} of {sizes[c]}" for c in starved[:10])
         messages.append(f"the global ranking {parsed.name} (no class quotas) starves "
                         f"{len(starved)} classes: {listed}; use a quota rule (e.g. "
@@ -420,6 +432,23 @@ def _recalls(k: int, recalls: Any, val_labels: Any, val_pred: Any, val_proba: An
                          "(predicted probabilities), not recalls=")
     if val_counts is not None:
         raise ValueError("val_counts is computed from val_labels: pass one of them, not both")
+    y, pred = validation_predictions(val_labels, val_pred, val_proba, k)
+    return class_recalls(y, pred, num_classes=k), np.bincount(y, minlength=k).astype(np.int64)
+
+
+def validation_predictions(val_labels: Any, val_pred: Any, val_proba: Any, k: int
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """Validated validation labels and predicted classes (``val_pred``, or the argmax of
+    ``val_proba``), int64, over ``k`` classes.
+
+    Examples
+    --------
+    >>> validation_predictions([0, 1], None, [[0.9, 0.1], [0.6, 0.4]], 2)[1].tolist()
+    [0, 0]
+    """
+    if (val_pred is None) == (val_proba is None):
+        raise ValueError("give the validation predictions once: val_pred= (predicted classes) "
+                         "or val_proba= (predicted probabilities)")
     y = as_labels(val_labels, name="val_labels", num_classes=k)
     if val_proba is not None:
         proba = np.asarray(val_proba)
@@ -428,10 +457,12 @@ def _recalls(k: int, recalls: Any, val_labels: Any, val_pred: Any, val_proba: An
                              f"got {proba.shape}")
         if not np.issubdtype(proba.dtype, np.number) or not np.all(np.isfinite(proba)):
             raise ValueError("val_proba must hold finite numbers")
-        pred = proba.argmax(axis=1)
-    else:
-        pred = as_labels(val_pred, name="val_pred", num_classes=k)
-    return class_recalls(y, pred, num_classes=k), np.bincount(y, minlength=k).astype(np.int64)
+        return y, proba.argmax(axis=1)
+    pred = as_labels(val_pred, name="val_pred", num_classes=k)
+    if pred.size != y.size:
+        raise ValueError(f"val_pred has {pred.size} entries but val_labels {y.size}: one "
+                         f"predicted class per validation sample")
+    return y, pred
 
 
 def _table(sizes: np.ndarray, counts: np.ndarray, recalls: np.ndarray | None,

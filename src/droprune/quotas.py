@@ -113,12 +113,15 @@ array([ 5, 55])
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import warnings
-from typing import Any, Literal, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
+from ._registry import Registry
 from ._checks import (
     as_class_names,
     as_class_sizes,
@@ -136,21 +139,27 @@ from ._checks import (
 __all__ = [
     "ERROR_ESTIMATES",
     "JEFFREYS_PRIOR",
+    "QUOTA_NEEDS",
     "QUOTA_RULES",
     "STARVATION_FLOOR",
+    "QuotaInputs",
+    "QuotaOptions",
+    "QuotaRule",
     "QuotaWarning",
     "balanced_quotas",
+    "check_quota_options",
     "drop_densities",
     "drop_quotas",
     "largest_remainder",
     "make_quotas",
     "proportional_quotas",
+    "quota_allocation",
     "quotas_from_selection",
+    "register_quota_rule",
     "starved_classes",
     "waterfill",
 ]
 
-QUOTA_RULES: tuple[str, ...] = ("drop", "proportional", "balanced", "from_selection", "none")
 DropMode = Literal["density", "count"]
 ErrorEstimate = Literal["point", "beta"]
 ERROR_ESTIMATES: tuple[str, ...] = ("point", "beta")
@@ -357,7 +366,7 @@ def _starved(counts: np.ndarray, sizes: np.ndarray, floor: int = STARVATION_FLOO
     return np.flatnonzero((sizes > 0) & (counts < np.minimum(sizes, floor))).tolist()
 
 
-def _warn_if_starved(rule: str, counts: np.ndarray, sizes: np.ndarray,
+def _warn_if_starved(rule: QuotaRule, counts: np.ndarray, sizes: np.ndarray,
                      names: list[str] | None, hint: str) -> None:
     """One :class:`QuotaWarning` naming the starved classes, attributed to the first caller
     outside this module (the user's line, whichever rule function it called)."""
@@ -368,11 +377,11 @@ def _warn_if_starved(rule: str, counts: np.ndarray, sizes: np.ndarray,
               for k in starved[:_LISTED]]
     more = f" and {len(starved) - _LISTED} more" if len(starved) > _LISTED else ""
     need, total = int(np.minimum(sizes, STARVATION_FLOOR).sum()), int(counts.sum())
-    if need > total and rule != "from_selection":  # no floor of STARVATION_FLOOR fits
+    if need > total and rule.floors:  # no floor of STARVATION_FLOOR fits
         hint = (f"the density keeps {total} samples, fewer than the {need} that "
                 f"min_per_class={STARVATION_FLOOR} would need: keep a larger density")
     warnings.warn(
-        f"{rule} quotas starve {len(starved)} of {int((sizes > 0).sum())} non-empty classes "
+        f"{rule.name} quotas starve {len(starved)} of {int((sizes > 0).sum())} non-empty classes "
         f"(fewer than min(N_k, {STARVATION_FLOOR}) samples kept): {', '.join(listed)}{more}; "
         f"{hint}", QuotaWarning, stacklevel=_outside_this_module())
 
@@ -386,14 +395,15 @@ def _outside_this_module() -> int:
     return level
 
 
-def _hint(rule: str, error_estimate: str = "point") -> str:
+def _hint(rule: QuotaRule, options: QuotaOptions) -> str:
+    """How to avoid starving a class under ``rule``, for the :class:`QuotaWarning`."""
     floor = (f"pass min_per_class={STARVATION_FLOOR} (or min_density) to give every class a "
              f"floor")
-    if rule == "from_selection":
-        return ("the other selection keeps (almost) none of these classes; the 'drop', "
-                f"'proportional' and 'balanced' rules take min_per_class={STARVATION_FLOOR} "
-                f"(or min_density) as a floor")
-    if rule == "drop" and error_estimate == "point":
+    if not rule.floors:
+        with_floors = ", ".join(repr(r.name) for r in QUOTA_RULES.values() if r.floors)
+        return (f"the other selection keeps (almost) none of these classes; the {with_floors} "
+                f"rules take min_per_class={STARVATION_FLOOR} (or min_density) as a floor")
+    if rule.needs_recalls and options.error_estimate == "point":
         return (f"{floor}, or val_counts with error_estimate='beta' so that a recall measured on "
                 f"few validation samples (a recall of 1.0 above all) is not taken as exact")
     return f"{floor}, or keep a larger density"
@@ -469,8 +479,491 @@ def _feasible_floors(sizes: np.ndarray, total: int, m: int, x: float) -> list[st
 
 
 # ---------------------------------------------------------------------------------------------
-# DRoP
+# The options object and the rule registry
 # ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuotaOptions:
+    """The safeguards and variants of a quota rule, validated once, travelling as one object.
+
+    Attributes
+    ----------
+    mode
+        ``"density"`` (the paper: class density proportional to the error) or ``"count"`` (the
+        reference code: kept count proportional to the error). Read by rules whose
+        :attr:`QuotaRule.options` name it (``drop``).
+    error_estimate
+        ``"point"`` (``1 - r_k``, the paper) or ``"beta"`` (the Beta posterior mean given the
+        validation counts). Read by every rule that needs recalls.
+    prior
+        ``(a, b)`` of the Beta prior, both > 0 (default Jeffreys ``(0.5, 0.5)``).
+    min_per_class
+        Floor on every class's kept count (integer >= 0).
+    min_density
+        Floor on every class's kept fraction, in [0, 1].
+
+    Examples
+    --------
+    >>> QuotaOptions(min_density=0.25).has_floor
+    True
+    >>> QuotaOptions(mode="counts")
+    Traceback (most recent call last):
+    ...
+    ValueError: mode must be 'density' (the paper) or 'count' (the paper's reference code), got 'counts'
+    """
+
+    mode: DropMode = "density"
+    error_estimate: ErrorEstimate = "point"
+    prior: tuple[float, float] = JEFFREYS_PRIOR
+    min_per_class: int = 0
+    min_density: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("density", "count"):
+            raise ValueError(f"mode must be 'density' (the paper) or 'count' (the paper's "
+                             f"reference code), got {self.mode!r}")
+        if self.error_estimate not in ERROR_ESTIMATES:
+            raise ValueError(f"error_estimate must be 'point' (1 - recall) or 'beta' (its "
+                             f"posterior mean given val_counts), got {self.error_estimate!r}")
+        object.__setattr__(self, "prior", check_beta_prior(self.prior))
+        m, x = _check_floors(self.min_per_class, self.min_density)
+        object.__setattr__(self, "min_per_class", m)
+        object.__setattr__(self, "min_density", x)
+
+    @property
+    def has_floor(self) -> bool:
+        """Whether a floor (``min_per_class`` or ``min_density``) is set."""
+        return bool(self.min_per_class or self.min_density)
+
+    def replace(self, **changes: Any) -> QuotaOptions:
+        """A copy with ``changes`` (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def for_rule(self, rule: str) -> QuotaOptions:
+        """These options with what ``rule`` does not read reset to the defaults: the floors
+        for a rule without floors, the error estimate and prior for a rule without recalls,
+        ``mode`` for a rule that does not declare it. For callers that hold one set of options
+        for many rules (a config, a sweep over methods).
+
+        Examples
+        --------
+        >>> QuotaOptions(min_density=0.2, mode="count").for_rule("balanced")
+        QuotaOptions(mode='density', error_estimate='point', prior=(0.5, 0.5), min_per_class=0, min_density=0.2)
+        """
+        entry = QUOTA_RULES.entry(rule)
+        default = QuotaOptions()
+        return dataclasses.replace(
+            self,
+            mode=self.mode if "mode" in entry.options else default.mode,
+            error_estimate=self.error_estimate if entry.needs_recalls else default.error_estimate,
+            prior=self.prior if entry.needs_recalls else default.prior,
+            min_per_class=self.min_per_class if entry.floors else 0,
+            min_density=self.min_density if entry.floors else 0.0)
+
+
+@dataclass(frozen=True)
+class QuotaInputs:
+    """What a rule's ``allocate`` function reads: validated, in class order.
+
+    Attributes
+    ----------
+    sizes
+        ``N_k``, int64, shape (K,).
+    density
+        The density (fraction KEPT).
+    total
+        Samples to keep, ``round(density * N)``.
+    lower
+        The floors ``L_k`` (int64; zeros without a floor), ``sum(lower) <= total``.
+    errors
+        The class error estimate ``e_k`` (``1 - r_k``, or its Beta posterior mean; 0 for empty
+        classes), for rules that need recalls; else None.
+    selection_counts
+        Another selection's class histogram, for rules that need one; else None.
+    options
+        The :class:`QuotaOptions` of the call.
+    """
+
+    sizes: np.ndarray
+    density: float
+    total: int
+    lower: np.ndarray
+    errors: np.ndarray | None
+    selection_counts: np.ndarray | None
+    options: QuotaOptions
+
+
+#: What a rule may need besides the class sizes (:attr:`QuotaRule.needs`).
+QUOTA_NEEDS: tuple[str, ...] = ("recalls", "selection")
+
+
+@dataclass(frozen=True)
+class QuotaRule:
+    """One registered quota rule and everything about it.
+
+    Attributes
+    ----------
+    name
+        Registry key (``"drop"``); the ``quota`` of a parsed method.
+    method_name
+        Its part in method names (``"DRoP"`` in ``Random+DRoP``), matched case-insensitively;
+        None: not written as ``+Name`` (``none``: no part; ``from_selection``: ``+<Strategy>Q``).
+    description
+        One line for listings.
+    allocate
+        ``allocate(inputs: QuotaInputs) -> array`` of per-class amounts within
+        ``[inputs.lower, inputs.sizes]``: real amounts summing to ``inputs.total`` (rounded to
+        integers by largest remainder) or integer counts (kept as they are). None: no quotas,
+        a global ranking decides (``none``).
+    needs
+        What it reads besides the sizes: ``"recalls"`` (validation recall per class, turned
+        into ``inputs.errors`` by the error estimate) and/or ``"selection"`` (another
+        selection's class histogram).
+    floors
+        Whether it takes the floors ``min_per_class`` / ``min_density`` (asking for one
+        otherwise is a ``ValueError``).
+    options
+        Which other :class:`QuotaOptions` fields it reads (``"mode"``); the error estimate and
+        prior are read by every rule that needs recalls.
+    reference
+        Where it comes from.
+    """
+
+    name: str
+    method_name: str | None
+    description: str
+    allocate: Callable[[QuotaInputs], np.ndarray] | None
+    needs: tuple[str, ...] = ()
+    floors: bool = True
+    options: tuple[str, ...] = ()
+    reference: str = "-"
+
+    def __post_init__(self) -> None:
+        bad = sorted(set(self.needs) - set(QUOTA_NEEDS))
+        if bad:
+            raise ValueError(f"quota rule {self.name!r}: needs must be among {QUOTA_NEEDS}, "
+                             f"got {bad}")
+        unknown = sorted(set(self.options) - {"mode"})
+        if unknown:
+            raise ValueError(f"quota rule {self.name!r}: options may only name 'mode' (the "
+                             f"floors and error estimate are declared by floors= and needs=), "
+                             f"got {unknown}")
+        if self.allocate is None and (self.needs or self.floors):
+            raise ValueError(f"quota rule {self.name!r}: a rule without allocate (a global "
+                             f"ranking) takes no inputs and no floors")
+
+    @property
+    def needs_recalls(self) -> bool:
+        """Whether it reads validation recalls (and so the error estimate)."""
+        return "recalls" in self.needs
+
+
+def _check_rule_entry(registry: Registry[QuotaRule], rule: QuotaRule) -> None:
+    if rule.method_name is not None:
+        token = rule.method_name.lower()
+        taken = [r.name for r in registry.values()
+                 if r.method_name is not None and r.method_name.lower() == token]
+        if taken or token in ("full", "cdbw") or token.endswith("q") \
+                or not token.isidentifier():
+            raise ValueError(f"method name {rule.method_name!r} of quota rule {rule.name!r} is "
+                             f"taken, reserved (Full, CDBW, a name ending in Q) or not a plain "
+                             f"identifier; choose another")
+
+
+#: name -> :class:`QuotaRule`, for every quota rule (extend with :func:`register_quota_rule`).
+#: Method names, configs, ``droprune quotas`` and ``droprune prune`` read it.
+QUOTA_RULES: Registry[QuotaRule] = Registry("quota rule", check=_check_rule_entry,
+                                              entry_type=QuotaRule)
+
+
+def register_quota_rule(rule: QuotaRule) -> QuotaRule:
+    """Add ``rule`` to :data:`QUOTA_RULES`: it then works in :func:`make_quotas`, in method
+    names (``Random+<method_name>``), in :func:`droprune.prune`, in configs and on the command
+    line. Names and method names must be new.
+
+    Examples
+    --------
+    Class density proportional to the square root of the class error:
+
+    >>> def sqrt_allocation(inputs):
+    ...     weights = inputs.sizes * np.sqrt(inputs.errors)
+    ...     return waterfill(weights, inputs.sizes, inputs.total, lower=inputs.lower)
+    >>> _ = register_quota_rule(QuotaRule("sqrt", "Sqrt", "density ~ sqrt(1 - recall)",
+    ...                                   sqrt_allocation, needs=("recalls",)))
+    >>> make_quotas("sqrt", [100, 100], 0.5, recalls=[0.96, 0.64])
+    array([25, 75])
+    >>> from droprune.methods import parse_method
+    >>> parse_method("Random+Sqrt", strategies=()).quota
+    'sqrt'
+    >>> _ = QUOTA_RULES.pop("sqrt")  # (tidy up the doctest)
+    """
+    return QUOTA_RULES.register(rule)
+
+
+def _as_options(options: QuotaOptions | None, shorthand: dict[str, Any]) -> QuotaOptions:
+    """``options``, or a :class:`QuotaOptions` built from the keyword shorthand (not both)."""
+    given = {k: v for k, v in shorthand.items() if v is not _UNSET}
+    if options is None:
+        return QuotaOptions(**given)
+    if not isinstance(options, QuotaOptions):
+        raise ValueError(f"options must be a droprune.QuotaOptions, got "
+                         f"{type(options).__name__}")
+    if given:
+        raise ValueError(f"pass the quota options once: options= or {', '.join(given)}=, not "
+                         f"both")
+    return options
+
+
+_UNSET: Any = object()
+
+
+def _quota_inputs(rule: QuotaRule, sizes: np.ndarray, density: float, options: QuotaOptions,
+                  recalls: Any, val_counts: Any, selection_counts: Any) -> QuotaInputs:
+    """Validate what ``rule`` reads (recalls, validation counts, selection) into
+    :class:`QuotaInputs`."""
+    n_val = None if val_counts is None else as_per_class_counts(val_counts, sizes.size,
+                                                                "val_counts")
+    errors = None
+    if rule.needs_recalls:
+        if recalls is None:
+            raise ValueError(f"the {rule.name!r} quota rule needs recalls (per-class validation "
+                             f"recall)")
+        errors = _class_errors(sizes, recalls, n_val, options)
+    selection = None
+    if "selection" in rule.needs:
+        selection = _selection_counts(rule, sizes, selection_counts)
+    total = target_count(density, int(sizes.sum()))
+    lower = _lower_bounds(sizes, total, density, options.min_per_class, options.min_density)
+    return QuotaInputs(sizes=sizes, density=density, total=total, lower=lower, errors=errors,
+                       selection_counts=selection, options=options)
+
+
+def _class_errors(sizes: np.ndarray, recalls: Any, n_val: np.ndarray | None,
+                  options: QuotaOptions) -> np.ndarray:
+    """``e_k``: ``1 - r_k``, or its Beta posterior mean given ``n_val``; 0 for empty classes."""
+    beta = options.error_estimate == "beta"
+    if beta and n_val is None:
+        raise ValueError("error_estimate='beta' needs val_counts: pass the number of validation "
+                         "samples each class's recall was measured on")
+    no_recall = (sizes == 0) | (n_val == 0) if beta else sizes == 0
+    rec = np.nan_to_num(as_recalls(recalls, sizes.size, allow_nan=no_recall), nan=1.0)
+    if not beta:
+        return np.where(sizes > 0, 1.0 - rec, 0.0)
+    a, b = options.prior
+    n = n_val.astype(np.float64)
+    return np.where(sizes > 0, (np.where(n_val > 0, n * (1.0 - rec), 0.0) + a) / (n + a + b),
+                    0.0)
+
+
+def _selection_counts(rule: QuotaRule, sizes: np.ndarray, selection_counts: Any) -> np.ndarray:
+    if selection_counts is None:
+        raise ValueError(f"the {rule.name!r} quota rule needs selection_counts")
+    counts = as_class_sizes(selection_counts, name="selection_counts")
+    if counts.size != sizes.size:
+        raise ValueError(f"selection_counts has {counts.size} classes, class_sizes "
+                         f"{sizes.size}")
+    if np.any(counts > sizes):
+        k = int(np.flatnonzero(counts > sizes)[0])
+        raise ValueError(f"selection_counts[{k}] = {counts[k]} exceeds the class size "
+                         f"{sizes[k]}")
+    return counts
+
+
+def check_quota_options(rule: str, class_sizes: Any, density: float,
+                        options: QuotaOptions | None = None) -> QuotaRule:
+    """Check, before recalls or scores exist (e.g. before training a query model), that
+    ``rule`` is registered, takes the floors of ``options`` if any, and that the floors fit in
+    what ``density`` keeps. Returns the rule's entry.
+
+    Examples
+    --------
+    >>> check_quota_options("drop", [100, 10], 0.5, QuotaOptions(min_density=0.4)).name
+    'drop'
+    >>> check_quota_options("drop", [100, 10], 0.1, QuotaOptions(min_per_class=10))
+    Traceback (most recent call last):
+    ...
+    ValueError: min_per_class=10 needs 20 samples but density 0.1 keeps 11 of 110: lower min_per_class to at most 5, or raise density
+    """
+    opts = _as_options(options, {})
+    entry = QUOTA_RULES.entry(rule)
+    sizes = as_class_sizes(class_sizes)
+    d = check_density(density)
+    _check_floors_apply(entry, opts)
+    _lower_bounds(sizes, target_count(d, int(sizes.sum())), d, opts.min_per_class,
+                  opts.min_density)
+    return entry
+
+
+def _check_floors_apply(entry: QuotaRule, options: QuotaOptions) -> None:
+    if options.has_floor and not entry.floors:
+        why = "it ranks globally" if entry.allocate is None else (
+            "its counts are another selection's" if "selection" in entry.needs
+            else "it takes no floor")
+        with_floors = ", ".join(repr(r.name) for r in QUOTA_RULES.values() if r.floors)
+        raise ValueError(f"min_per_class and min_density do not apply to the {entry.name!r} "
+                         f"quota rule ({why}): use {with_floors} for a floor")
+
+
+def _prepare(rule: str, class_sizes: Any, density: float, options: QuotaOptions,
+             recalls: Any, val_counts: Any, selection_counts: Any
+             ) -> tuple[QuotaRule, QuotaInputs | None]:
+    """The rule's entry and its validated inputs (None for a rule without quotas)."""
+    entry = QUOTA_RULES.entry(rule)
+    sizes = as_class_sizes(class_sizes)
+    d = check_density(density)
+    _check_floors_apply(entry, options)
+    if entry.allocate is None:
+        return entry, None
+    return entry, _quota_inputs(entry, sizes, d, options, recalls, val_counts, selection_counts)
+
+
+def _counts(entry: QuotaRule, inputs: QuotaInputs) -> np.ndarray:
+    """Integer counts of a rule: its allocation, rounded by largest remainder when real; a
+    rule that breaks its contract (bounds, total) is a ``ValueError`` naming it."""
+    raw = np.asarray(entry.allocate(inputs))  # type: ignore[misc]
+    sizes, lower, total = inputs.sizes, inputs.lower, inputs.total
+    if raw.shape != sizes.shape:
+        raise ValueError(f"quota rule {entry.name!r} returned shape {raw.shape}, expected "
+                         f"{sizes.shape} (one amount per class)")
+    if np.issubdtype(raw.dtype, np.integer):
+        counts = raw.astype(np.int64)
+    else:
+        if not np.all(np.isfinite(raw)) or abs(float(raw.sum()) - total) > 1e-6 * max(total, 1):
+            raise ValueError(f"quota rule {entry.name!r} allocated {float(raw.sum()):g} samples, "
+                             f"not the {total} the density keeps")
+        _check_bounds(entry, raw, lower - 1e-6, sizes + 1e-6)
+        counts = largest_remainder(raw, sizes, total, lower=lower)
+    _check_bounds(entry, counts, lower, sizes)
+    return counts
+
+
+def _check_bounds(entry: QuotaRule, amounts: np.ndarray, lower: Any, upper: Any) -> None:
+    outside = np.flatnonzero((amounts < lower) | (amounts > upper))
+    if outside.size:
+        k = int(outside[0])
+        raise ValueError(f"quota rule {entry.name!r} allocated {amounts[k]:g} to class {k}, "
+                         f"outside [floor, class size]")
+
+
+def quota_allocation(rule: str, class_sizes: Any, density: float, *, recalls: Any = None,
+                     val_counts: Any = None, selection_counts: Any = None,
+                     options: QuotaOptions | None = None) -> np.ndarray | None:
+    """A rule's real-valued per-class amounts, before rounding (None for ``"none"``).
+
+    The arguments are those of :func:`make_quotas`. This is what the reference code's rounding
+    (floors, then a random top-up) starts from; it does not warn about starved classes.
+
+    Examples
+    --------
+    >>> quota_allocation("balanced", [100, 50, 10], 0.5)
+    array([35., 35., 10.])
+    """
+    opts = _as_options(options, {})
+    entry, inputs = _prepare(rule, class_sizes, density, opts, recalls, val_counts,
+                             selection_counts)
+    if inputs is None:
+        return None
+    return np.asarray(entry.allocate(inputs), dtype=np.float64)  # type: ignore[misc]
+
+
+def make_quotas(rule: str, class_sizes: Any, density: float, *, recalls: Any = None,
+                selection_counts: Any = None, val_counts: Any = None,
+                options: QuotaOptions | None = None, class_names: Sequence[Any] | None = None,
+                mode: Any = _UNSET, error_estimate: Any = _UNSET, prior: Any = _UNSET,
+                min_per_class: Any = _UNSET, min_density: Any = _UNSET) -> np.ndarray | None:
+    """Keep counts of any registered quota rule (:data:`QUOTA_RULES`), by name.
+
+    Returns ``None`` for ``"none"`` (no quotas: rank globally). A rule that needs recalls
+    (``"drop"``) reads ``recalls`` (and ``val_counts`` for ``error_estimate="beta"``);
+    ``"from_selection"`` reads ``selection_counts`` (the class histogram of the other
+    selection, e.g. from :func:`quotas_from_selection`; its ``density`` is only validated).
+    The safeguards travel as one :class:`QuotaOptions` (``options=``); the keywords ``mode``,
+    ``error_estimate``, ``prior``, ``min_per_class`` and ``min_density`` are a shorthand for
+    it (give one or the other). A rule ignores the options it does not read, but a floor on a
+    rule that takes none (``"from_selection"``, ``"none"``) is a ``ValueError``. Every rule
+    with counts issues at most one :class:`QuotaWarning` per call, naming the starved classes
+    (by ``class_names`` too, when given).
+
+    Examples
+    --------
+    >>> make_quotas("drop", [100, 100], 0.3, recalls=[0.5, 0.9], min_per_class=20)
+    array([40, 20])
+    >>> make_quotas("drop", [100, 100], 0.3, recalls=[0.5, 0.9],
+    ...             options=QuotaOptions(min_per_class=20))
+    array([40, 20])
+    >>> make_quotas("balanced", [100, 50], 0.5)
+    array([38, 37])
+    >>> make_quotas("none", [100, 50], 0.5) is None
+    True
+    """
+    opts = _as_options(options, dict(mode=mode, error_estimate=error_estimate, prior=prior,
+                                     min_per_class=min_per_class, min_density=min_density))
+    entry, inputs = _prepare(rule, class_sizes, density, opts, recalls, val_counts,
+                             selection_counts)
+    sizes = as_class_sizes(class_sizes)
+    names = as_class_names(class_names, sizes.size)
+    if inputs is None:
+        return None
+    counts = _counts(entry, inputs)
+    _warn_if_starved(entry, counts, sizes, names, _hint(entry, opts))
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# The built-in rules
+# ---------------------------------------------------------------------------------------------
+
+def _drop_allocation(inputs: QuotaInputs) -> np.ndarray:
+    """Real kept counts of DRoP within the floors, with the zero-error fallback of the module
+    docstring."""
+    sizes, err, total, lower = inputs.sizes, inputs.errors, inputs.total, inputs.lower
+    mode = inputs.options.mode
+    size_f = sizes.astype(np.float64)
+    weights = size_f * err if mode == "density" else err.copy()
+    real = waterfill(weights, sizes, total, lower=lower)
+    short = total - real.sum()
+    with_error = err > 0
+    if short > 0.5:  # every class with an error is full: zero-error classes share the rest
+        zero = (~with_error) & (sizes > 0)
+        fallback = np.where(zero, size_f if mode == "density" else 1.0, 0.0)
+        shared = waterfill(fallback, np.where(zero, sizes, 0), short + lower[zero].sum(),
+                           lower=np.where(zero, lower, 0))
+        real = np.where(zero, shared, real)
+    return real
+
+
+def _proportional_allocation(inputs: QuotaInputs) -> np.ndarray:
+    sizes, total, lower = inputs.sizes, inputs.total, inputs.lower
+    if not lower.any():
+        return sizes * (total / max(int(sizes.sum()), 1))
+    return waterfill(sizes.astype(np.float64), sizes, total, lower=lower)
+
+
+def _balanced_allocation(inputs: QuotaInputs) -> np.ndarray:
+    return waterfill((inputs.sizes > 0).astype(np.float64), inputs.sizes, inputs.total,
+                     lower=inputs.lower)
+
+
+def _selection_allocation(inputs: QuotaInputs) -> np.ndarray:
+    return inputs.selection_counts  # type: ignore[return-value]
+
+
+for _rule in (
+    QuotaRule("drop", "DRoP", "class density proportional to the validation error 1 - r_k, "
+              "water-filled (mode='count': kept count proportional to it)", _drop_allocation,
+              needs=("recalls",), options=("mode",),
+              reference="Vysogorets, Ahuja & Kempe, ICLR 2025 (Algorithm 1)"),
+    QuotaRule("proportional", "Proportional", "stratified: every class keeps the density",
+              _proportional_allocation),
+    QuotaRule("balanced", "Balanced", "equal counts per class, capped at the class size",
+              _balanced_allocation),
+    QuotaRule("from_selection", None, "the class histogram of another selection "
+              "(Random+<Strategy>Q)", _selection_allocation, needs=("selection",),
+              floors=False, reference="the paper's Random+StrategyQ"),
+    QuotaRule("none", None, "no quotas: a global ranking decides", None, floors=False),
+):
+    register_quota_rule(_rule)
+
 
 def drop_densities(class_sizes: Any, recalls: Any, density: float, *,
                    mode: DropMode = "density", val_counts: Any = None,
@@ -500,9 +993,11 @@ def drop_densities(class_sizes: Any, recalls: Any, density: float, *,
     ...                error_estimate="beta").round(4)  # e = 0.5/26 and 13/26
     array([0.0222, 0.5778])
     """
-    sizes, err, total, lower = _drop_inputs(class_sizes, recalls, density, mode, val_counts,
-                                            error_estimate, prior, min_per_class, min_density)
-    real = _drop_allocation(sizes, err, total, mode, lower)
+    options = QuotaOptions(mode=mode, error_estimate=error_estimate, prior=prior,
+                           min_per_class=min_per_class, min_density=min_density)
+    sizes = as_class_sizes(class_sizes)
+    real = quota_allocation("drop", sizes, density, recalls=recalls, val_counts=val_counts,
+                            options=options)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(sizes > 0, real / np.maximum(sizes, 1), 0.0)
 
@@ -592,67 +1087,12 @@ def drop_quotas(class_sizes: Any, recalls: Any, density: float, *,
     ...             min_per_class=5)
     array([ 5, 55])
     """
-    sizes, err, total, lower = _drop_inputs(class_sizes, recalls, density, mode, val_counts,
-                                            error_estimate, prior, min_per_class, min_density)
-    names = as_class_names(class_names, sizes.size)
-    counts = largest_remainder(_drop_allocation(sizes, err, total, mode, lower), sizes, total,
-                               lower=lower)
-    _warn_if_starved("drop", counts, sizes, names, _hint("drop", error_estimate))
-    return counts
+    return make_quotas("drop", class_sizes, density, recalls=recalls, val_counts=val_counts,
+                       class_names=class_names,
+                       options=QuotaOptions(mode=mode, error_estimate=error_estimate,
+                                            prior=prior, min_per_class=min_per_class,
+                                            min_density=min_density))
 
-
-def _drop_inputs(class_sizes: Any, recalls: Any, density: float, mode: str, val_counts: Any,
-                 error_estimate: str, prior: Any, min_per_class: Any, min_density: Any
-                 ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-    """Validated sizes, class errors, kept total and floors of a DRoP call."""
-    if mode not in ("density", "count"):
-        raise ValueError(f"mode must be 'density' (the paper) or 'count' (the paper's reference "
-                         f"code), got {mode!r}")
-    if error_estimate not in ERROR_ESTIMATES:
-        raise ValueError(f"error_estimate must be 'point' (1 - recall) or 'beta' (its posterior "
-                         f"mean given val_counts), got {error_estimate!r}")
-    sizes = as_class_sizes(class_sizes)
-    a, b = check_beta_prior(prior)
-    n_val = None if val_counts is None else as_per_class_counts(val_counts, sizes.size,
-                                                                "val_counts")
-    beta = error_estimate == "beta"
-    if beta and n_val is None:
-        raise ValueError("error_estimate='beta' needs val_counts: pass the number of validation "
-                         "samples each class's recall was measured on")
-    no_recall = (sizes == 0) | (n_val == 0) if beta else sizes == 0
-    rec = np.nan_to_num(as_recalls(recalls, sizes.size, allow_nan=no_recall), nan=1.0)
-    if beta:
-        n = n_val.astype(np.float64)
-        err = np.where(sizes > 0, (np.where(n_val > 0, n * (1.0 - rec), 0.0) + a) / (n + a + b),
-                       0.0)
-    else:
-        err = np.where(sizes > 0, 1.0 - rec, 0.0)
-    d = check_density(density)
-    total = target_count(d, int(sizes.sum()))
-    return sizes, err, total, _lower_bounds(sizes, total, d, min_per_class, min_density)
-
-
-def _drop_allocation(sizes: np.ndarray, err: np.ndarray, total: int, mode: str,
-                     lower: np.ndarray) -> np.ndarray:
-    """Real kept counts of DRoP within the floors, with the zero-error fallback of the module
-    docstring."""
-    size_f = sizes.astype(np.float64)
-    weights = size_f * err if mode == "density" else err.copy()
-    real = waterfill(weights, sizes, total, lower=lower)
-    short = total - real.sum()
-    with_error = err > 0
-    if short > 0.5:  # every class with an error is full: zero-error classes share the rest
-        zero = (~with_error) & (sizes > 0)
-        fallback = np.where(zero, size_f if mode == "density" else 1.0, 0.0)
-        shared = waterfill(fallback, np.where(zero, sizes, 0), short + lower[zero].sum(),
-                           lower=np.where(zero, lower, 0))
-        real = np.where(zero, shared, real)
-    return real
-
-
-# ---------------------------------------------------------------------------------------------
-# Other rules
-# ---------------------------------------------------------------------------------------------
 
 def proportional_quotas(class_sizes: Any, density: float, *, min_per_class: int = 0,
                         min_density: float = 0.0,
@@ -670,15 +1110,9 @@ def proportional_quotas(class_sizes: Any, density: float, *, min_per_class: int 
     >>> proportional_quotas([1000, 20], 0.1, min_per_class=10)
     array([92, 10])
     """
-    return _bounded_rule("proportional", _proportional, class_sizes, density, min_per_class,
-                         min_density, class_names)
-
-
-def _proportional(sizes: np.ndarray, total: int, lower: np.ndarray) -> np.ndarray:
-    if not lower.any():
-        return largest_remainder(sizes * (total / max(int(sizes.sum()), 1)), sizes, total)
-    real = waterfill(sizes.astype(np.float64), sizes, total, lower=lower)
-    return largest_remainder(real, sizes, total, lower=lower)
+    return make_quotas("proportional", class_sizes, density, class_names=class_names,
+                       options=QuotaOptions(min_per_class=min_per_class,
+                                            min_density=min_density))
 
 
 def balanced_quotas(class_sizes: Any, density: float, *, min_per_class: int = 0,
@@ -696,33 +1130,9 @@ def balanced_quotas(class_sizes: Any, density: float, *, min_per_class: int = 0,
     >>> balanced_quotas([500, 500, 100], 0.5, min_density=0.5)
     array([250, 250,  50])
     """
-    return _bounded_rule("balanced", _balanced, class_sizes, density, min_per_class,
-                         min_density, class_names)
-
-
-def _balanced(sizes: np.ndarray, total: int, lower: np.ndarray) -> np.ndarray:
-    real = waterfill((sizes > 0).astype(np.float64), sizes, total, lower=lower)
-    return largest_remainder(real, sizes, total, lower=lower)
-
-
-def _bounded_rule(rule: str, solve: Any, class_sizes: Any, density: float, min_per_class: Any,
-                  min_density: Any, class_names: Any) -> np.ndarray:
-    """Counts of a rule without recalls: ``solve(sizes, total, lower)`` within the floors,
-    then the starvation warning."""
-    sizes = as_class_sizes(class_sizes)
-    total, lower, names = _rule_inputs(sizes, density, min_per_class, min_density, class_names)
-    counts = solve(sizes, total, lower)
-    _warn_if_starved(rule, counts, sizes, names, _hint(rule))
-    return counts
-
-
-def _rule_inputs(sizes: np.ndarray, density: float, min_per_class: Any, min_density: Any,
-                 class_names: Any) -> tuple[int, np.ndarray, list[str] | None]:
-    """Kept total, floors and class names of a rule without recalls."""
-    d = check_density(density)
-    total = target_count(d, int(sizes.sum()))
-    lower = _lower_bounds(sizes, total, d, min_per_class, min_density)
-    return total, lower, as_class_names(class_names, sizes.size)
+    return make_quotas("balanced", class_sizes, density, class_names=class_names,
+                       options=QuotaOptions(min_per_class=min_per_class,
+                                            min_density=min_density))
 
 
 def quotas_from_selection(labels: Any, selected: Any, num_classes: int | None = None) -> np.ndarray:
@@ -747,66 +1157,3 @@ def quotas_from_selection(labels: Any, selected: Any, num_classes: int | None = 
     k = int(num_classes) if num_classes is not None else (int(lab.max()) + 1 if lab.size else 1)
     sel = as_selection(selected, lab.size)
     return np.bincount(lab[sel], minlength=k).astype(np.int64)
-
-
-def make_quotas(rule: str, class_sizes: Any, density: float, *, recalls: Any = None,
-                selection_counts: Any = None, mode: DropMode = "density",
-                val_counts: Any = None, error_estimate: ErrorEstimate = "point",
-                prior: tuple[float, float] = JEFFREYS_PRIOR, min_per_class: int = 0,
-                min_density: float = 0.0, class_names: Sequence[Any] | None = None
-                ) -> np.ndarray | None:
-    """Dispatch to a quota rule by name (see :data:`QUOTA_RULES`).
-
-    Returns ``None`` for ``"none"`` (no quotas: rank globally). ``"drop"`` needs ``recalls``
-    and takes ``mode``, ``val_counts``, ``error_estimate`` and ``prior`` (see
-    :func:`drop_quotas`; other rules ignore them, as they ignore ``recalls``).
-    ``"from_selection"`` needs ``selection_counts`` (the class histogram of the other
-    selection, e.g. from :func:`quotas_from_selection`); its ``density`` is only validated.
-    The floors ``min_per_class`` and ``min_density`` apply to ``"drop"``, ``"proportional"``
-    and ``"balanced"``; a non-zero floor with ``"from_selection"`` or ``"none"`` is a
-    ``ValueError``. Every rule with counts issues at most one :class:`QuotaWarning` per call,
-    naming the starved classes (by ``class_names`` too, when given).
-
-    Examples
-    --------
-    >>> make_quotas("drop", [100, 100], 0.3, recalls=[0.5, 0.9], min_per_class=20)
-    array([40, 20])
-    >>> make_quotas("balanced", [100, 50], 0.5)
-    array([38, 37])
-    >>> make_quotas("none", [100, 50], 0.5) is None
-    True
-    """
-    if rule not in QUOTA_RULES:
-        raise ValueError(f"unknown quota rule {rule!r}; valid rules: {', '.join(QUOTA_RULES)}")
-    sizes = as_class_sizes(class_sizes)
-    d = check_density(density)
-    m, x = _check_floors(min_per_class, min_density)
-    if (m or x) and rule in ("none", "from_selection"):
-        why = "it ranks globally" if rule == "none" else "its counts are another selection's"
-        raise ValueError(f"min_per_class and min_density do not apply to the {rule!r} quota "
-                         f"rule ({why}): use 'drop', 'proportional' or 'balanced' for a floor")
-    if rule == "none":
-        as_class_names(class_names, sizes.size)
-        return None
-    if rule == "drop":
-        if recalls is None:
-            raise ValueError("the 'drop' quota rule needs recalls (per-class validation recall)")
-        return drop_quotas(sizes, recalls, d, mode=mode, val_counts=val_counts,
-                           error_estimate=error_estimate, prior=prior, min_per_class=m,
-                           min_density=x, class_names=class_names)
-    if rule in ("proportional", "balanced"):
-        rule_quotas = proportional_quotas if rule == "proportional" else balanced_quotas
-        return rule_quotas(sizes, d, min_per_class=m, min_density=x, class_names=class_names)
-    if selection_counts is None:
-        raise ValueError("the 'from_selection' quota rule needs selection_counts")
-    counts = as_class_sizes(selection_counts, name="selection_counts")
-    if counts.size != sizes.size:
-        raise ValueError(f"selection_counts has {counts.size} classes, class_sizes "
-                         f"{sizes.size}")
-    if np.any(counts > sizes):
-        k = int(np.flatnonzero(counts > sizes)[0])
-        raise ValueError(f"selection_counts[{k}] = {counts[k]} exceeds the class size "
-                         f"{sizes[k]}")
-    names = as_class_names(class_names, sizes.size)
-    _warn_if_starved(rule, counts, sizes, names, _hint(rule, error_estimate))
-    return counts

@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from droprune.models import MODELS, Classifier, build_model, num_parameters
+from droprune.models import (MLP, MODELS, Classifier, ModelEntry, build_model, num_parameters,
+                             register_model)
 
 MNIST1D, FMNIST, CIFAR, TINY, IMAGENET = (1, (40,)), (1, (28, 28)), (3, (32, 32)), \
     (3, (64, 64)), (3, (224, 224))
@@ -179,3 +180,41 @@ def test_bad_name_and_width():
         build_model("mlp", num_classes=10, in_channels=1, input_size=(40,), width=0)
     with pytest.raises(ValueError, match="width"):
         build_model("mlp", num_classes=10, in_channels=1, input_size=(40,), width=math.inf)
+
+
+def tiny_mlp(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
+             width: float = 1.0) -> MLP:
+    """One hidden layer of 8.
+
+    (The rest of a docstring is not the description.)"""
+    return MLP(num_classes, in_channels * math.prod(input_size), [8])
+
+
+@pytest.fixture
+def tidy_models(request):
+    """Pop the test's models from the registry afterwards."""
+    request.addfinalizer(lambda: [MODELS.pop(n, None) for n in ("tiny_mlp", "tiny_mlp2")])
+
+
+def test_register_model_entry_and_decorator(tidy_models):
+    entry = register_model(ModelEntry("tiny_mlp", tiny_mlp))
+    assert MODELS.entry("tiny_mlp") is entry and entry.description == "One hidden layer of 8."
+    model = build_model("tiny_mlp", num_classes=3, in_channels=1, input_size=(40,))
+    assert model.embedding_dim == 8
+    assert register_model("tiny_mlp2", description="the same")(tiny_mlp) is tiny_mlp
+    assert MODELS["tiny_mlp2"].description == "the same"
+    assert MODELS["mlp"].description.startswith("flatten + Linear/ReLU")
+    assert isinstance(MODELS["tiny_mlp2"](num_classes=2, in_channels=1, input_size=(4,)), MLP)
+
+
+def test_duplicate_and_malformed_models_are_refused(tidy_models):
+    builtin = MODELS["mlp"]
+    with pytest.raises(ValueError, match="a model named 'mlp' is already registered"):
+        register_model("mlp")(tiny_mlp)
+    with pytest.raises(ValueError, match="a model named 'mlp' is already registered"):
+        register_model(ModelEntry("mlp", tiny_mlp))
+    with pytest.raises(ValueError, match="register_model takes a ModelEntry, got function"):
+        register_model(tiny_mlp)
+    with pytest.raises(ValueError, match="factory must be callable"):
+        ModelEntry("tiny_mlp", "tiny_mlp")
+    assert MODELS["mlp"] is builtin and "tiny_mlp" not in MODELS

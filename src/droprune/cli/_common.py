@@ -151,10 +151,11 @@ def check_preset(name: str) -> None:
     ...
     ValueError: unknown preset 'mnist1d-cpux'; valid presets: mnist1d-cpu, ...
     """
-    from droprune.experiments.preset_names import PRESET_NAMES
+    from droprune.experiments.preset_names import preset_names
 
-    if name not in PRESET_NAMES:
-        raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESET_NAMES)}")
+    names = preset_names()
+    if name not in names:
+        raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(names)}")
 
 
 def check_experiment(preset: str | None, config: str | None, *, required: bool = True) -> None:

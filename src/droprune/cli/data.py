@@ -9,7 +9,7 @@ from typing import Any
 from .._kv import parse_assignment
 from ._common import dump_json, format_table
 
-__all__ = ["parse_options", "register"]
+__all__ = ["UNDOCUMENTED", "parse_options", "register", "source_row"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,20 +72,35 @@ def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
                 **parse_options(args.option))
 
 
-def _run_list(args: argparse.Namespace) -> int:
-    from droprune.data.layout import DATASET_HELP
-    from droprune.data.registry import DATASETS
+#: Shown for a source whose entry leaves its layout or download place out.
+UNDOCUMENTED = "not documented"
 
-    rows = [{"name": s.name, "description": s.description, "root": s.root,
-             "options": s.options(), "layout": DATASET_HELP[s.name][0],
-             "where": DATASET_HELP[s.name][1]} for s in DATASETS.values()]
-    if args.json:
-        print(dump_json(rows))
-        return 0
-    for r in rows:
-        opts = ", ".join(r["options"]) or "-"
-        print(f"{r['name']}: {r['description']}\n  root: {r['root']}; options: {opts}\n"
-              f"  layout: {r['layout']}\n  get it: {r['where']}")
+
+def source_row(source: Any) -> dict[str, Any]:
+    """What ``droprune data list`` shows of one :class:`~droprune.data.DatasetSource`: all of it
+    read from the entry (a text it leaves empty reads as :data:`UNDOCUMENTED`)."""
+    return {"name": source.name, "description": source.description, "root": source.root,
+            "options": source.options(), "layout": source.layout or UNDOCUMENTED,
+            "where": source.where or UNDOCUMENTED, "official_splits": source.official_splits,
+            "class_names": source.class_names, "group_names": source.group_names}
+
+
+def _list_text(row: dict[str, Any]) -> str:
+    opts = ", ".join(row["options"]) or "-"
+    val = "official" if row["official_splits"] else "from the test set"
+    lines = [f"{row['name']}: {row['description']}",
+             f"  root: {row['root']}; options: {opts}; validation split: {val}",
+             f"  layout: {row['layout']}", f"  get it: {row['where']}"]
+    lines += [f"  {label}: {', '.join(row[key])}" for label, key in
+              (("classes", "class_names"), ("groups", "group_names")) if row[key]]
+    return "\n".join(lines)
+
+
+def _run_list(args: argparse.Namespace) -> int:
+    from droprune.data import DATASETS
+
+    rows = [source_row(source) for source in DATASETS.values()]
+    print(dump_json(rows) if args.json else "\n".join(_list_text(r) for r in rows))
     return 0
 
 

@@ -11,11 +11,23 @@ from typing import Any
 
 import numpy as np
 
-from droprune.quotas import QuotaWarning, drop_densities, make_quotas, starved_classes
+from droprune.quotas import (
+    QUOTA_RULES,
+    QuotaOptions,
+    QuotaWarning,
+    make_quotas,
+    quota_allocation,
+    starved_classes,
+)
 
 from ._common import dump_json, format_table, parse_float_list, parse_int_list, parse_number
 
-RULES = ("drop", "proportional", "balanced")
+
+def rules() -> list[str]:
+    """The quota rules this command computes: every registered rule with counts of its own
+    (not ``none``, not another selection's histogram), read now."""
+    return [r.name for r in QUOTA_RULES.values()
+            if r.allocate is not None and "selection" not in r.needs]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", type=Path, help="CSV file with columns size, recall[, name]")
     p.add_argument("--density", type=float, required=True,
                    help="fraction of the dataset KEPT, in [0, 1]")
-    p.add_argument("--rule", choices=RULES, default="drop", help="quota rule (default: drop)")
+    p.add_argument("--rule", choices=rules(), default="drop",
+                   help="quota rule (default: drop): " + "; ".join(
+                       f"{r.name}: {r.description}" for r in QUOTA_RULES.values()
+                       if r.name in rules()))
     p.add_argument("--mode", choices=("density", "count"), default="density",
                    help="DRoP: class density (the paper, default) or kept count (the paper's "
                         "reference code) proportional to the class error")
@@ -88,42 +103,50 @@ def _run(args: argparse.Namespace) -> int:
         sizes = parse_int_list(args.sizes, "--sizes")
         if args.recalls:
             recalls = parse_float_list(args.recalls, "--recalls")
-    safeguards = dict(min_per_class=args.min_per_class, min_density=args.min_density)
-    if args.rule == "drop":
-        safeguards.update(error_estimate=args.error_estimate, val_counts=val_counts,
-                          prior=tuple(parse_float_list(args.prior, "--prior")))
+    options = QuotaOptions(mode=args.mode, error_estimate=args.error_estimate,
+                           prior=tuple(parse_float_list(args.prior, "--prior")),
+                           min_per_class=args.min_per_class, min_density=args.min_density)
     return print_quotas(np.asarray(sizes), None if recalls is None else np.asarray(recalls),
-                        args.density, rule=args.rule, mode=args.mode, names=names,
-                        as_json=args.json, **safeguards)
+                        args.density, rule=args.rule, options=options.for_rule(args.rule),
+                        val_counts=val_counts, names=names, as_json=args.json)
 
 
 def print_quotas(sizes: np.ndarray, recalls: np.ndarray | None, density: float, *, rule: str,
-                 mode: str, names: list[str] | None, as_json: bool, **safeguards: Any) -> int:
-    """Compute the quotas (``safeguards``: the floors and error estimate of
-    :func:`droprune.make_quotas`) and print them as a table or JSON; the classes the rule
-    starves are listed on stderr (and under ``"starved"`` in the JSON)."""
-    if rule == "drop" and recalls is None:
-        raise ValueError("the drop rule needs --recalls (or a 'recall' column in --csv)")
+                 options: QuotaOptions, val_counts: list[int] | None, names: list[str] | None,
+                 as_json: bool) -> int:
+    """Compute the quotas of ``rule`` (a name of :data:`droprune.quotas.QUOTA_RULES`) and print
+    them as a table or JSON; the classes the rule starves are listed on stderr (and under
+    ``"starved"`` in the JSON)."""
+    entry = QUOTA_RULES.entry(rule)
+    if entry.needs_recalls and recalls is None:
+        raise ValueError(f"the {rule} rule needs --recalls (or a 'recall' column in --csv)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QuotaWarning)
-        counts = make_quotas(rule, sizes, density, recalls=recalls, mode=mode,
-                             class_names=names, **safeguards)
+        counts = make_quotas(rule, sizes, density, recalls=recalls, val_counts=val_counts,
+                             options=options, class_names=names)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     starved = starved_classes(counts, sizes)
     with np.errstate(invalid="ignore", divide="ignore"):
         kept_density = np.where(sizes > 0, counts / np.maximum(sizes, 1), np.nan)
+        exact = quota_allocation(rule, sizes, density, recalls=recalls, val_counts=val_counts,
+                                 options=options) / np.maximum(sizes, 1)
     names = names or [str(k) for k in range(sizes.size)]
+    mode = options.mode if "mode" in entry.options else None
     if as_json:
         out = {"rule": rule, "density": density, "total": int(counts.sum()),
                "class_sizes": sizes, "counts": counts, "densities": kept_density,
-               "names": names, "starved": starved}
-        if rule == "drop":
+               "names": names, "starved": starved,
+               "exact_densities": np.where(sizes > 0, exact, 0.0)}
+        if mode is not None:
             out["mode"] = mode
+        if entry.needs_recalls:
             out["recalls"] = recalls
-            out["exact_densities"] = drop_densities(sizes, recalls, density, mode=mode,
-                                                    **safeguards)
-            out.update({k: v for k, v in safeguards.items() if v is not None})
+            out.update(error_estimate=options.error_estimate, prior=options.prior)
+            if val_counts is not None:
+                out["val_counts"] = val_counts
+        if entry.floors:
+            out.update(min_per_class=options.min_per_class, min_density=options.min_density)
         print(dump_json(out))
         return 0
     headers = ["class", "size"] + (["recall"] if recalls is not None else []) + ["kept", "density"]
@@ -135,5 +158,5 @@ def print_quotas(sizes: np.ndarray, recalls: np.ndarray | None, density: float, 
         rows.append(row + [int(counts[k]), float(kept_density[k])])
     print(format_table(headers, rows))
     print(f"kept {int(counts.sum())} of {int(sizes.sum())} samples "
-          f"(density {density:g}, rule {rule}{', mode ' + mode if rule == 'drop' else ''})")
+          f"(density {density:g}, rule {rule}{', mode ' + mode if mode else ''})")
     return 0

@@ -6,7 +6,8 @@ Everything loads through :func:`load_dataset`, which returns train / val / test 
     splits = load_dataset("mnist1d")                       # generated offline, cached
     splits = load_dataset("cifar10", "/data", imbalance=10)  # long-tailed train split
 
-See ``docs/data.md`` for every source, its on-disk layout and where to get it. Your own data
+See ``docs/data.md`` for every source, its on-disk layout and where to get it; a new source
+is one :class:`DatasetSource` given to :func:`register_dataset`. Your own data
 (a ``TensorDataset``, arrays ``(x, y)``, any map-style dataset) goes through
 :func:`as_labelled` (docs/own_model.md).
 """
@@ -21,7 +22,8 @@ from .images import ImageFiles
 from .imbalance import imbalanced_indices, long_tail_counts, make_imbalanced
 from .layout import DatasetFormatError
 from .mnist1d import generate_mnist1d, load_mnist1d
-from .registry import DATASETS, DatasetSource, check_dataset, load_dataset, summarize_splits
+from .registry import check_dataset, load_dataset, summarize_splits
+from .source import DATASETS, DatasetSource, register_dataset
 from .splits import check_reportable, split_val_test, stratified_split
 from .stats import channel_stats
 from .synthetic import gaussian_mixture
@@ -34,6 +36,7 @@ from .waterbirds import load_waterbirds
 __all__ = [
     "DATASETS",
     "DatasetFormatError",
+    "DatasetSource",
     "DatasetSplits",
     "LabelledDataset",
     "as_labelled",
@@ -42,6 +45,7 @@ __all__ = [
     "iter_batches",
     "load_dataset",
     "make_imbalanced",
+    "register_dataset",
     "split_val_test",
     "summarize_splits",
 ]

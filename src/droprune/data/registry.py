@@ -7,105 +7,112 @@
   deterministic for ``split_seed`` (:mod:`droprune.data.splits`); it drives DRoP and CDB-W;
 - ``test``: the rest of the official test set, the only split metrics are reported on.
 
-Waterbirds keeps its official train / val / test splits instead. Every split carries its name
-in ``LabelledDataset.split``.
+A source with ``official_splits`` (Waterbirds) keeps its own train / val / test splits instead.
+Every split carries its name in ``LabelledDataset.split``. Each source is one
+:class:`~droprune.data.source.DatasetSource` of :data:`DATASETS` (this module registers the
+built-in ones); :func:`~droprune.data.source.register_dataset` adds yours.
 """
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from .base import DatasetSplits, LabelledDataset
 from .cifar import load_cifar10, load_cifar100
-from .idx import load_fashion_mnist, load_mnist
+from .idx import FASHION_MNIST_CLASSES, load_fashion_mnist, load_mnist
 from .imagefolder import load_imagefolder, load_imagenet
 from .imbalance import _check_factor, make_imbalanced
 from .layout import DatasetFormatError
 from .mnist1d import check_mnist1d_options, load_mnist1d
+from .source import DATASETS, DatasetSource, get_source, register_dataset
 from .splits import SPLIT_ORDERS, _check_fraction, split_val_test
 from .synthetic import load_gaussian_mixture
 from .tinyimagenet import load_tinyimagenet
-from .waterbirds import load_waterbirds
+from .waterbirds import WATERBIRDS_CLASSES, WATERBIRDS_GROUPS, load_waterbirds
 
 __all__ = ["DATASETS", "DatasetSource", "check_dataset", "get_source", "load_dataset",
-           "summarize_splits"]
+           "register_dataset", "summarize_splits"]
 
 
-@dataclass(frozen=True)
-class DatasetSource:
-    """One registered source.
+_DIGITS = tuple(str(k) for k in range(10))
+_IDX_FILES = ("ROOT/train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], "
+              "t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz] (also accepted in "
+              "ROOT/raw and ROOT/{folder}/raw, the torchvision layout)")
+_PYTHON_VERSION = "(the 'python version'; extract it in ROOT)"
 
-    Attributes
-    ----------
-    name
-        Registry key.
-    loader
-        ``loader(root, **options)`` returning ``(train, official test)`` or a full
-        :class:`DatasetSplits` (when the source has official validation data).
-    description
-        One line for listings.
-    root
-        How ``root`` is used: ``"required"``, ``"optional"`` (a default location) or ``"none"``.
-    check
-        ``check(**options)`` validates the options without loading anything (raises
-        ``ValueError``); for a loader that takes ``**kwargs``, whose names the signature does
-        not tell.
-    """
-
-    name: str
-    loader: Callable[..., Any]
-    description: str
-    root: str = "required"
-    check: Callable[..., Any] | None = None
-
-    def options(self) -> list[str]:
-        """Keyword options the loader accepts (besides ``root``)."""
-        params = inspect.signature(self.loader).parameters.values()
-        return [p.name for p in params if p.kind is p.KEYWORD_ONLY]
-
-    def accepts_any_option(self) -> bool:
-        params = inspect.signature(self.loader).parameters.values()
-        return any(p.kind is p.VAR_KEYWORD for p in params)
-
-
-DATASETS: dict[str, DatasetSource] = {s.name: s for s in (
-    DatasetSource("mnist1d", load_mnist1d, "MNIST-1D, generated offline and cached (embedded "
-                  "default); root = cache directory", root="optional",
-                  check=check_mnist1d_options),
-    DatasetSource("fashion-mnist", load_fashion_mnist, "Fashion-MNIST idx files (default root: "
-                  "/usr/share/datasets/fashion-mnist)", root="optional"),
-    DatasetSource("mnist", load_mnist, "MNIST idx files"),
-    DatasetSource("cifar10", load_cifar10, "CIFAR-10 python batches"),
-    DatasetSource("cifar100", load_cifar100, "CIFAR-100 python batches (fine labels)"),
-    DatasetSource("tinyimagenet", load_tinyimagenet, "TinyImageNet (tiny-imagenet-200), decoded "
-                  "once and cached"),
-    DatasetSource("imagenet", load_imagenet, "ImageNet train/ and val/ class folders, lazy"),
-    DatasetSource("imagefolder", load_imagefolder, "any train/ + test/ (or val/) class-folder "
-                  "tree, lazy"),
-    DatasetSource("waterbirds", load_waterbirds, "Waterbirds folder with metadata.csv, official "
-                  "splits, groups (y, place)"),
-    DatasetSource("gaussian-mixture", load_gaussian_mixture, "synthetic Gaussian mixture "
-                  "(class_sizes, means, stds, dim, seed)", root="none"),
-)}
-
-
-def get_source(name: str) -> DatasetSource:
-    """The registered source called ``name`` (case-insensitive, ``_`` read as ``-``).
-
-    Examples
-    --------
-    >>> get_source("Fashion_MNIST").name
-    'fashion-mnist'
-    """
-    key = str(name).strip().lower().replace("_", "-")
-    if key not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; valid datasets: {', '.join(DATASETS)}")
-    return DATASETS[key]
+#: The built-in sources, in the order ``droprune data list`` shows them.
+_BUILTIN_SOURCES = (
+    DatasetSource(
+        "mnist1d", load_mnist1d, "MNIST-1D, generated offline and cached (embedded default); "
+        "root = cache directory", root="optional", check=check_mnist1d_options,
+        layout="ROOT/mnist1d-<key>.npz (a cache written by droprune; ROOT defaults to "
+               "$DROPRUNE_CACHE or ~/.cache/droprune)",
+        where="generated offline by the 'mnist1d' package; nothing to download",
+        class_names=_DIGITS),
+    DatasetSource(
+        "fashion-mnist", load_fashion_mnist, "Fashion-MNIST idx files (default root: "
+        "/usr/share/datasets/fashion-mnist)", root="optional",
+        layout=_IDX_FILES.format(folder="FashionMNIST"),
+        where="'apt-get install dataset-fashion-mnist' (files in "
+              "/usr/share/datasets/fashion-mnist) or "
+              "https://github.com/zalandoresearch/fashion-mnist (data/fashion)",
+        class_names=FASHION_MNIST_CLASSES),
+    DatasetSource(
+        "mnist", load_mnist, "MNIST idx files", layout=_IDX_FILES.format(folder="MNIST"),
+        where="https://yann.lecun.com/exdb/mnist/ (mirror: "
+              "https://ossci-datasets.s3.amazonaws.com/mnist/)",
+        class_names=_DIGITS),
+    DatasetSource(
+        "cifar10", load_cifar10, "CIFAR-10 python batches",
+        layout="ROOT/cifar-10-batches-py/{data_batch_1..data_batch_5, test_batch, "
+               "batches.meta} (ROOT may also be the cifar-10-batches-py folder itself)",
+        where=f"https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz {_PYTHON_VERSION}"),
+    DatasetSource(
+        "cifar100", load_cifar100, "CIFAR-100 python batches (fine labels)",
+        layout="ROOT/cifar-100-python/{train, test, meta} (ROOT may also be the "
+               "cifar-100-python folder itself)",
+        where=f"https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz {_PYTHON_VERSION}"),
+    DatasetSource(
+        "tinyimagenet", load_tinyimagenet, "TinyImageNet (tiny-imagenet-200), decoded once "
+        "and cached",
+        layout="ROOT/tiny-imagenet-200/{wnids.txt, words.txt, train/<wnid>/images/*.JPEG, "
+               "val/images/*.JPEG, val/val_annotations.txt} (ROOT may also be the "
+               "tiny-imagenet-200 folder itself)",
+        where="http://cs231n.stanford.edu/tiny-imagenet-200.zip (extract it in ROOT)"),
+    DatasetSource(
+        "imagenet", load_imagenet, "ImageNet train/ and val/ class folders, lazy",
+        layout="ROOT/train/<wnid>/*.JPEG and ROOT/val/<wnid>/*.JPEG (the validation images "
+               "sorted into one folder per class, e.g. with the valprep.sh script of "
+               "pytorch/examples)",
+        where="https://image-net.org/download.php (ILSVRC2012 train and validation images; "
+              "registration required)"),
+    DatasetSource(
+        "imagefolder", load_imagefolder, "any train/ + test/ (or val/) class-folder tree, lazy",
+        layout="ROOT/train/<class>/<image> and ROOT/test/<class>/<image> (or ROOT/val/...): "
+               "one folder per class, class names = folder names of train/, images in any "
+               "format Pillow reads",
+        where="your own data"),
+    DatasetSource(
+        "waterbirds", load_waterbirds, "Waterbirds folder with metadata.csv, official splits, "
+        "groups (y, place)",
+        layout="ROOT/metadata.csv (columns img_filename, y, split, place; split 0=train, "
+               "1=val, 2=test) and the images at ROOT/<img_filename>",
+        where="https://downloads.cs.stanford.edu/nlp/data/dro/"
+              "waterbird_complete95_forest2water2.tar.gz (from github.com/kohpangwei/"
+              "group_DRO; extract it and pass the waterbird_complete95_forest2water2 folder "
+              "as ROOT)",
+        class_names=WATERBIRDS_CLASSES, group_names=WATERBIRDS_GROUPS, official_splits=True),
+    DatasetSource(
+        "gaussian-mixture", load_gaussian_mixture, "synthetic Gaussian mixture (class_sizes, "
+        "means, stds, dim, seed)", root="none", layout="no files: generated in memory",
+        where="nothing to download"),
+)
+for _source in _BUILTIN_SOURCES:
+    register_dataset(_source)
 
 
 def _check_options(source: DatasetSource, options: dict[str, Any]) -> None:
@@ -122,10 +129,36 @@ def _check_options(source: DatasetSource, options: dict[str, Any]) -> None:
 
 def _check_val_fraction(source: DatasetSource, val_fraction: float) -> float:
     f = _check_fraction(val_fraction)
-    if source.name == "waterbirds" and f != 0.5:
-        raise ValueError("waterbirds uses its official train/val/test splits: leave "
-                         "val_fraction at its default")
+    if source.official_splits and f != 0.5:
+        raise ValueError(f"{source.name} uses its official train/val/test splits: leave "
+                         f"val_fraction at its default")
     return f
+
+
+def _official_or_split(source: DatasetSource, result: Any, val_fraction: float,
+                       split_seed: int, val_split: str) -> DatasetSplits:
+    """The loader's ``result`` as splits: its own when the source has ``official_splits``,
+    else ``(train, official test)`` with the test set cut into val and test."""
+    if source.official_splits != isinstance(result, DatasetSplits):
+        expected = "DatasetSplits" if source.official_splits else "(train, official test)"
+        raise ValueError(f"the loader of dataset {source.name!r} returned "
+                         f"{type(result).__name__}, expected {expected} (official_splits="
+                         f"{source.official_splits})")
+    if source.official_splits:
+        return result
+    train, heldout = result
+    return DatasetSplits(train, *split_val_test(heldout, val_fraction, split_seed, val_split))
+
+
+def _named(dataset: LabelledDataset, source: DatasetSource, split: str) -> LabelledDataset:
+    """``dataset`` as the ``split`` split, named by the source's fixed class (and group) names
+    when its entry has them."""
+    names: dict[str, Any] = {}
+    if source.class_names is not None:
+        names["class_names"] = source.class_names
+    if dataset.groups is not None and source.group_names is not None:
+        names["group_names"] = source.group_names
+    return replace(dataset, split=split, **names)
 
 
 def load_dataset(name: str, root: str | Path | None = None, *, val_fraction: float = 0.5,
@@ -138,13 +171,14 @@ def load_dataset(name: str, root: str | Path | None = None, *, val_fraction: flo
     name
         A key of :data:`DATASETS`.
     root
-        Where the files are (see ``docs/data.md`` for each layout); optional for ``mnist1d``
-        (cache directory) and ``fashion-mnist`` (Debian location), unused for
-        ``gaussian-mixture``.
+        Where the files are (each source's ``layout``: ``droprune data list``); optional for
+        a source whose ``root`` is ``"optional"`` (``mnist1d``: cache directory,
+        ``fashion-mnist``: Debian location), unused when it is ``"none"``
+        (``gaussian-mixture``).
     val_fraction
         Share of each class of the official test set used for validation (rounded down per
-        class; the rest is the reported test split). Waterbirds uses its official splits and
-        only accepts the default.
+        class; the rest is the reported test split). A source with ``official_splits``
+        (Waterbirds) uses its own and only accepts the default.
     split_seed
         Seed of the validation/test split.
     val_split
@@ -174,16 +208,13 @@ def load_dataset(name: str, root: str | Path | None = None, *, val_fraction: flo
     if imbalance is not None:
         _check_factor(imbalance)
     _check_options(source, source_options)
-    result = source.loader(root, **source_options)
-    if isinstance(result, DatasetSplits):
-        train, val, test = result.train, result.val, result.test
-    else:
-        train, heldout = result
-        val, test = split_val_test(heldout, val_fraction, split_seed, val_split)
+    splits = _official_or_split(source, source.loader(root, **source_options), val_fraction,
+                                split_seed, val_split)
+    train = splits.train
     if imbalance is not None:
         train = make_imbalanced(train, imbalance, imbalance_seed)
-    return DatasetSplits(replace(train, split="train"), replace(val, split="val"),
-                         replace(test, split="test"))
+    return DatasetSplits(_named(train, source, "train"), _named(splits.val, source, "val"),
+                         _named(splits.test, source, "test"))
 
 
 def summarize_splits(splits: DatasetSplits, *, fingerprint: bool = True) -> dict[str, Any]:

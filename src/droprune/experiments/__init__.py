@@ -16,7 +16,7 @@ _WHERE = {
     "QuerySpec": "config", "config_from_dict": "config", "load_config": "config",
     "Method": "methods", "parse_method": "methods",
     "RunSpec": "pipeline", "plan_runs": "pipeline", "select_indices": "pipeline",
-    "PRESETS": "presets",
+    "PRESETS": "presets", "register_preset": "presets",
     "RunRecord": "record",
     "write_report": "report",
     "ResultStore": "store", "read_results": "store",

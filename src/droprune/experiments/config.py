@@ -39,7 +39,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .._checks import check_beta_prior, check_density, check_int, check_number
 from .._kv import parse_assignment
-from ..quotas import DropMode
+from ..quotas import DropMode, QuotaOptions
 from ..training.config import TrainConfig
 from .methods import Method, parse_method
 
@@ -414,14 +414,11 @@ class QuotaSpec(_Section):
         """Whether these are the defaults (Algorithm 1 exactly)."""
         return self == QuotaSpec()
 
-    def quota_kwargs(self, rule: str) -> dict[str, Any]:
-        """The keyword arguments of :func:`droprune.make_quotas` for quota rule ``rule``."""
-        out: dict[str, Any] = {}
-        if rule in ("drop", "proportional", "balanced"):
-            out.update(min_per_class=self.min_per_class, min_density=self.min_density)
-        if rule == "drop":
-            out.update(error_estimate=self.error_estimate, prior=self.prior)
-        return out
+    def to_options(self, mode: DropMode = "density") -> QuotaOptions:
+        """These safeguards as the one :class:`~droprune.quotas.QuotaOptions` every quota rule
+        takes (``mode``: the protocol's ``drop_mode``); a rule reads the fields it uses."""
+        return QuotaOptions(mode=mode, error_estimate=self.error_estimate, prior=self.prior,
+                            min_per_class=self.min_per_class, min_density=self.min_density)
 
 
 # ---------------------------------------------------------------------------------------------

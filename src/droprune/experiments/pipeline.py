@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import metrics as M
 from ..pruning import select_by_method
-from ..quotas import target_count
+from ..quotas import QUOTA_RULES, QuotaOptions, quota_allocation, target_count
 from ..selection import select
 from .config import ExperimentConfig, QuotaSpec
 from .methods import Method
@@ -202,8 +202,9 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
     validation-noise-aware error estimate to the quota rules that take them, with the
     per-class validation counts of ``query``.
 
-    ``rounding`` (DRoP quotas only): ``"largest_remainder"`` keeps exactly
-    :func:`~droprune.quotas.drop_quotas` per class; ``"floor_topup"`` keeps the floor of each
+    ``rounding`` (every quota rule with real-valued quotas; another selection's counts are
+    integers already): ``"largest_remainder"`` keeps exactly
+    :func:`~droprune.quotas.make_quotas` per class; ``"floor_topup"`` keeps the floor of each
     class's real-valued quota and tops the total up to ``round(d N)`` with samples drawn at
     random from all the others, whatever their class (as the DRoP reference code).
 
@@ -224,31 +225,32 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
         chosen = scores > n - target_count(density, n)  # order scores are N - rank
         scores = chosen + np.arange(n) / (2.0 * n)
     recalls = query.recall_for(method)
-    extra = (quotas or QuotaSpec()).quota_kwargs(method.quota)
-    if method.quota == "drop" and query.val_counts is not None:
-        extra["val_counts"] = query.val_counts
-    if method.quota == "drop" and rounding == "floor_topup":
-        return _floor_topup(np.bincount(labels, minlength=num_classes), recalls, density,
-                            drop_mode, labels, scores, seed, **extra)
+    options = (quotas or QuotaSpec()).to_options(drop_mode).for_rule(method.quota)
+    val_counts = query.val_counts if method.needs_recalls else None
+    rule = QUOTA_RULES.entry(method.quota)
+    if rounding == "floor_topup" and rule.allocate is not None and "selection" not in rule.needs:
+        return _floor_topup(method.quota, labels, num_classes, density, recalls, val_counts,
+                            options, scores, seed)
     return select_by_method(method, labels, density, num_classes=num_classes, scores=scores,
-                            recalls=recalls, seed=seed, mode=drop_mode, **extra)
+                            recalls=recalls, val_counts=val_counts, options=options, seed=seed)
 
 
-#: how DRoP's real-valued quotas become kept samples (see select_indices)
+#: how a quota rule's real-valued quotas become kept samples (see select_indices)
 QUOTA_ROUNDINGS = ("largest_remainder", "floor_topup")
 #: how CoreSet ranks the samples of a class (see select_indices)
 CORESET_SCORES = ("order", "binary")
 
 
-def _floor_topup(sizes: np.ndarray, recalls: np.ndarray, density: float, drop_mode: str,
-                 labels: np.ndarray, scores: np.ndarray | None, seed: int,
-                 **safeguards: Any) -> np.ndarray:
-    """The reference code's rounding: floors per class, then a random top-up from the pool
-    (``safeguards``: the floors and error estimate of :func:`~droprune.quotas.drop_densities`;
-    the floors hold because the top-up only adds samples)."""
-    from ..quotas import drop_densities
-
-    real = drop_densities(sizes, recalls, density, mode=drop_mode, **safeguards) * sizes
+def _floor_topup(rule: str, labels: np.ndarray, num_classes: int, density: float,
+                 recalls: np.ndarray | None, val_counts: np.ndarray | None,
+                 options: QuotaOptions, scores: np.ndarray | None, seed: int) -> np.ndarray:
+    """The reference code's rounding, for any quota rule with counts: the floor of each
+    class's real-valued quota (:func:`~droprune.quotas.quota_allocation`), then a random
+    top-up from the pool (the floors of ``options`` hold because the top-up only adds
+    samples)."""
+    sizes = np.bincount(labels, minlength=num_classes)
+    real = quota_allocation(rule, sizes, density, recalls=recalls, val_counts=val_counts,
+                            options=options)
     floors = np.minimum(np.floor(real + 1e-9), sizes).astype(np.int64)  # 1e-9: float noise
     kept = select(labels, floors, scores=scores, seed=seed)
     missing = target_count(density, labels.size) - kept.size

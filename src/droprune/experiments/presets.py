@@ -16,14 +16,17 @@ core); their schedules are ours, not the paper's.
 
 Every preset can be overridden key by key (``droprune sweep --preset cifar10-vgg16 --set
 train.epochs=10``) or used as the base of a config file (``preset = "cifar10-vgg16"``).
+:data:`PRESETS` is a :class:`~droprune._registry.Registry` of the configs themselves (a
+preset's name is its config's ``name``); :func:`register_preset` adds one.
 """
 
 from __future__ import annotations
 
+from .._registry import Registry
 from ..training.config import TrainConfig
 from .config import DataSpec, ExperimentConfig, ModelSpec, ProtocolSpec, QuerySpec
 
-__all__ = ["CPU_METHODS", "PAPER_METHODS", "PRESETS"]
+__all__ = ["CPU_METHODS", "PAPER_METHODS", "PRESETS", "register_preset"]
 
 #: The methods of the paper's main comparison (Figure 5 / Table 2).
 PAPER_METHODS = (
@@ -68,9 +71,36 @@ def _tinyimagenet() -> ExperimentConfig:
                             drop_epochs=(100, 150), **_CIFAR_AUG))
 
 
-PRESETS: dict[str, ExperimentConfig] = {
+#: name -> the preset's :class:`~droprune.experiments.config.ExperimentConfig` (its ``name`` is
+#: the key); add one with :func:`register_preset`.
+PRESETS: Registry[ExperimentConfig] = Registry("preset", entry_type=ExperimentConfig)
+
+
+def register_preset(config: ExperimentConfig) -> ExperimentConfig:
+    """Add ``config`` to :data:`PRESETS` under ``config.name`` (new), and so to
+    ``load_config(name)``, ``preset = "name"`` in config files and ``droprune presets``.
+
+    Examples
+    --------
+    >>> base = PRESETS.entry("mnist1d-cpu")
+    >>> _ = register_preset(ExperimentConfig(**{**dict(base), "name": "mnist1d-quick",
+    ...                                         "densities": (0.5,)}))
+    >>> from droprune.experiments.config import load_config
+    >>> load_config("mnist1d-quick").densities
+    (0.5,)
+    >>> register_preset(base)
+    Traceback (most recent call last):
+    ...
+    ValueError: a preset named 'mnist1d-cpu' is already registered
+    >>> _ = PRESETS.pop("mnist1d-quick")  # (tidy up the doctest)
+    """
+    return PRESETS.register(config)
+
+
+#: The built-in presets, in the order ``droprune presets`` lists them.
+_BUILTIN_PRESETS = (
     # The embedded default: MNIST-1D (generated offline), a small MLP, minutes on a 2-core CPU.
-    "mnist1d-cpu": ExperimentConfig(
+    ExperimentConfig(
         name="mnist1d-cpu",
         data=DataSpec(name="mnist1d", options={"num_samples": 10000}),
         model=ModelSpec(name="mlp", width=1.0),
@@ -82,37 +112,39 @@ PRESETS: dict[str, ExperimentConfig] = {
         densities=(0.3, 0.5, 0.7, 0.8, 0.9),  # 0.3, 0.5, 0.8: the paper's table
         seeds=(0, 1, 2),
     ),
-    "cifar10-vgg16": _paper(
+    _paper(
         "cifar10-vgg16", DataSpec(name="cifar10"), ModelSpec(name="vgg16_bn"),
         TrainConfig(epochs=160, batch_size=128, lr=0.1, weight_decay=1e-4, drop_epochs=(80, 120),
                   **_CIFAR_AUG)),
-    "cifar100-vgg19": _paper(
+    _paper(
         "cifar100-vgg19", DataSpec(name="cifar100"), ModelSpec(name="vgg19_bn"),
         TrainConfig(epochs=160, batch_size=128, lr=0.1, weight_decay=5e-4, drop_epochs=(80, 120),
                   **_CIFAR_AUG)),
-    "tinyimagenet-resnet18": _tinyimagenet(),
-    "tinyimagenet-resnet18-imb2": _tiny_imbalanced(2),
-    "tinyimagenet-resnet18-imb5": _tiny_imbalanced(5),
-    "tinyimagenet-resnet18-imb20": _tiny_imbalanced(20),
-    "imagenet-resnet50": _paper(
+    _tinyimagenet(),
+    _tiny_imbalanced(2),
+    _tiny_imbalanced(5),
+    _tiny_imbalanced(20),
+    _paper(
         "imagenet-resnet50", DataSpec(name="imagenet"), ModelSpec(name="resnet50"),
         TrainConfig(epochs=90, batch_size=512, lr=0.4, weight_decay=1e-4, drop_epochs=(30, 60, 80),
                   augment_flip=True, num_workers=8)),
     # Waterbirds: ImageNet-pretrained ResNet-50 (give model.pretrained=PATH to torchvision
     # weights); schedule is droprune's choice, not the paper's; torchvision's v1.5 blocks.
-    "waterbirds-resnet50": ExperimentConfig(**{**dict(_paper(
+    ExperimentConfig(**{**dict(_paper(
         "waterbirds-resnet50", DataSpec(name="waterbirds"),
         ModelSpec(name="resnet50", pretrained=None),
         TrainConfig(epochs=100, batch_size=128, lr=1e-3, weight_decay=1e-4, drop_epochs=(),
                     augment_flip=True, num_workers=8))),
         "protocol_options": ProtocolSpec(resnet50="v1.5")}),
     # Fashion-MNIST (real images, CPU): 60k training images, 5k validation, 5k test.
-    "fashion-mnist-mlp": _fashion(
+    _fashion(
         "fashion-mnist-mlp", ModelSpec(name="mlp"),
         TrainConfig(epochs=20, batch_size=128, lr=0.05, weight_decay=5e-4,
                     drop_epochs=(10, 15))),
-    "fashion-mnist-lenet5": _fashion(
+    _fashion(
         "fashion-mnist-lenet5", ModelSpec(name="lenet5"),
         TrainConfig(epochs=10, batch_size=128, lr=0.05, weight_decay=5e-4,
                     drop_epochs=(5, 8))),
-}
+)
+for _config in _BUILTIN_PRESETS:
+    register_preset(_config)

@@ -14,9 +14,10 @@ used and the process's matplotlib backend is left alone):
 plus ``table.csv`` / the HTML table of average and worst-class accuracy at every density of the
 sweep per strategy with and without DRoP (best worst-class values marked, ties alike),
 ``summary.csv`` (per method and density), and ``results.csv`` / ``results.parquet`` (one row
-per run) for pandas. Accuracies are shown in % (the CSV/Parquet files keep fractions); densities
-are fractions kept, as everywhere in droprune. Each figure in ``report.html`` has a caption
-saying what it shows.
+per run, the same columns in both: the config spread into dotted columns ``config.data.name``,
+..., lists and empty dicts as JSON text; :func:`droprune._io.write_table`) for pandas.
+Accuracies are shown in % (the CSV/Parquet files keep fractions); densities are fractions kept,
+as everywhere in droprune. Each figure in ``report.html`` has a caption saying what it shows.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .._checks import check_density
-from .._io import atomic_write, atomic_write_text
+from .._io import atomic_write_text, write_table
 from .._json import dumps
 from .._plot import agg_figure, save_png
 from ..metrics import density_accuracy_correlation
@@ -133,7 +134,7 @@ def robustness_table(df, densities: Sequence[float] | None = None):
     if not table.empty:
         fam = df.drop_duplicates("method").set_index("method")["family"]
         table = table.loc[sorted(table.index, key=lambda m: (fam.get(m, m), m))]
-        table.index.name = "method"
+    table.index.name = "method"
     return table, best
 
 
@@ -260,22 +261,6 @@ def _plot_density_vs_accuracy(df, methods: list[str], density: float,
 # the report
 # ---------------------------------------------------------------------------------------------
 
-def _flat(df):
-    """Copy of the results with list/dict columns as JSON text (for CSV)."""
-    out = df.copy()
-    for col in out.columns:
-        if out[col].map(lambda v: isinstance(v, (list, dict))).any():
-            out[col] = out[col].map(lambda v: dumps(v, col) if isinstance(v, (list, dict))
-                                    else v)
-    return out
-
-
-def _write_df(df, path: Path, kind: str) -> Path:
-    if kind == "csv":
-        return atomic_write_text(path, df.to_csv(index=False))
-    return atomic_write(path, lambda fh: df.to_parquet(fh, index=False))
-
-
 def _figure(path: Path, caption: str) -> str:
     """An embedded PNG with its caption under it."""
     data = base64.b64encode(path.read_bytes()).decode()
@@ -360,13 +345,12 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
     folder.mkdir(parents=True, exist_ok=True)
     rep = ReportFiles(folder=folder)
     summary = summarize(df)
-    rep.files += [_write_df(_flat(df), folder / "results.csv", "csv"),
-                  _write_df(df, folder / "results.parquet", "parquet"),
-                  _write_df(summary, folder / "summary.csv", "csv")]
+    rep.files += write_table(df, csv=folder / "results.csv", parquet=folder / "results.parquet")
+    rep.files += write_table(summary, csv=folder / "summary.csv")
     starved = starved_runs(df)
-    rep.files.append(_write_df(starved, folder / "starved.csv", "csv"))
+    rep.files += write_table(starved, csv=folder / "starved.csv")
     table, best = robustness_table(df)
-    rep.files.append(_write_df(table.reset_index(), folder / "table.csv", "csv"))
+    rep.files += write_table(table.reset_index(), csv=folder / "table.csv")
     figs = [_plot_vs_density(summary, df, "accuracy", "average test accuracy (%)",
                              folder / "accuracy_vs_density.png"),
             _plot_vs_density(summary, df, "worst_class_accuracy", "worst-class test accuracy (%)",
@@ -375,7 +359,11 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
     # strategies first, each followed by its DRoP and StrategyQ variants; Random+DRoP first
     panel = sorted(methods, key=lambda m: (m != "Random+DRoP", parse_method(m).family,
                                            parse_method(m).quota != "none", m))[:12]
-    figs.append(_plot_class_densities(df, panel, folder / "class_densities.png"))
+    if panel:
+        figs.append(_plot_class_densities(df, panel, folder / "class_densities.png"))
+    else:
+        rep.notes.append("no pruned runs (only Full): the class-density figures need a pruning "
+                         "method")
     full_acc = full_class_accuracy(df)
     corr: dict[str, float] = {}
     d = None
@@ -384,7 +372,7 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
         path, corr = _plot_density_vs_accuracy(df, panel, d, full_acc,
                                                folder / "density_vs_accuracy.png")
         figs.append(path)
-    else:
+    elif full_acc is None:
         rep.notes.append("no Full runs: the class-density vs full-data accuracy figure needs "
                          "the Full method")
     rep.files += figs

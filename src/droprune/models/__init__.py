@@ -1,5 +1,6 @@
 """Models: every one a :class:`Classifier` (``logits = classifier(features(x))``) registered by
-name in :data:`MODELS`; build them with :func:`build_model`.
+name in :data:`MODELS` (one :class:`ModelEntry` each; :func:`register_model` adds yours); build
+them with :func:`build_model`.
 
 ========== ============================================================================
 name       model
@@ -25,7 +26,7 @@ Examples
 64
 """
 
-from .base import MODELS, Classifier, build_model, register_model
+from .base import MODELS, Classifier, ModelEntry, build_model, register_model
 from .cnn import LeNet5, SmallCNN
 from .factory import ModelFactory, check_model_spec, model_spec_name, resolve_model, seeded_model
 from .layers import num_parameters
@@ -40,6 +41,7 @@ __all__ = [
     "Bottleneck",
     "Classifier",
     "LeNet5",
+    "ModelEntry",
     "ModelFactory",
     "ResNet",
     "SmallCNN",

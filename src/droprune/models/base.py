@@ -2,17 +2,21 @@
 
 A :class:`Classifier` computes ``logits = classifier(features(x))``: ``features`` returns the
 penultimate embedding (B, D) used by prototype scores, k-center and last-layer gradients, and
-``classifier`` is the final ``nn.Linear(D, K)``.
+``classifier`` is the final ``nn.Linear(D, K)``. Each model is one :class:`ModelEntry` of
+:data:`MODELS` (a :class:`~droprune._registry.Registry`), added by :func:`register_model`.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
-__all__ = ["Classifier", "MODELS", "build_model", "register_model"]
+from .._registry import Registry
+
+__all__ = ["Classifier", "MODELS", "ModelEntry", "build_model", "register_model"]
 
 
 class Classifier(nn.Module):
@@ -34,17 +38,73 @@ class Classifier(nn.Module):
         return int(self.classifier.in_features)
 
 
-#: name -> factory(num_classes=..., in_channels=..., input_size=..., width=..., **kw)
-MODELS: dict[str, Callable[..., Classifier]] = {}
+def _summary(text: str | None) -> str:
+    """The first paragraph of a docstring, on one line."""
+    return " ".join((text or "").strip().split("\n\n", 1)[0].split())
 
 
-def register_model(name: str) -> Callable[[Callable[..., Classifier]], Callable[..., Classifier]]:
-    """Decorator adding a model factory to :data:`MODELS` under ``name``."""
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registered model: its name, its factory and a one-line description.
+
+    Calling the entry calls the factory, so ``MODELS[name](num_classes=..., ...)`` builds the
+    model as it did when the registry held bare factories.
+
+    Attributes
+    ----------
+    name
+        Registry key (``model.name`` in configs, ``--model`` on the command line).
+    factory
+        ``factory(*, num_classes, in_channels, input_size, width, **options) -> Classifier``.
+    description
+        One line for listings; by default the first paragraph of the factory's docstring.
+    """
+
+    name: str
+    factory: Callable[..., Classifier]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not callable(self.factory):
+            raise ValueError(f"model {self.name!r}: factory must be callable")
+        if not self.description:
+            object.__setattr__(self, "description", _summary(self.factory.__doc__))
+
+    def __call__(self, **kwargs: Any) -> Classifier:
+        return self.factory(**kwargs)
+
+
+#: name -> :class:`ModelEntry`; add one with :func:`register_model`.
+MODELS: Registry[ModelEntry] = Registry("model", entry_type=ModelEntry)
+
+
+def register_model(model: ModelEntry | str, *, description: str = "") -> Any:
+    """Add a model to :data:`MODELS` (and so to ``build_model``, configs and ``--model``);
+    the name must be new.
+
+    ``register_model(ModelEntry(name, factory))`` registers an entry and returns it;
+    ``@register_model(name)`` decorates a factory (returned unchanged) as the built-in models
+    do.
+
+    Examples
+    --------
+    >>> @register_model("tiny_mlp", description="one hidden layer of 8")
+    ... def tiny_mlp(*, num_classes, in_channels, input_size, width=1.0):
+    ...     from droprune.models import MLP
+    ...     return MLP(num_classes, in_channels * input_size[0], [8])
+    >>> MODELS.entry("tiny_mlp").description
+    'one hidden layer of 8'
+    >>> register_model(ModelEntry("tiny_mlp", tiny_mlp))
+    Traceback (most recent call last):
+    ...
+    ValueError: a model named 'tiny_mlp' is already registered
+    >>> _ = MODELS.pop("tiny_mlp")  # (tidy up the doctest)
+    """
+    if not isinstance(model, str):
+        return MODELS.register(model)
 
     def deco(factory: Callable[..., Classifier]) -> Callable[..., Classifier]:
-        if name in MODELS:
-            raise ValueError(f"model {name!r} is registered twice")
-        MODELS[name] = factory
+        MODELS.register(ModelEntry(model, factory, description))
         return factory
 
     return deco
@@ -58,7 +118,7 @@ def build_model(name: str, *, num_classes: int, in_channels: int,
     Parameters
     ----------
     name
-        A key of :data:`MODELS` (``droprune.models`` imports them all).
+        A key of :data:`MODELS` (``droprune.models`` imports the built-in ones).
     num_classes
         K, the width of the final linear layer.
     in_channels
@@ -79,13 +139,12 @@ def build_model(name: str, *, num_classes: int, in_channels: int,
     """
     from .layers import INITS, set_bn_momentum, xavier_reinit
 
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; valid models: {', '.join(sorted(MODELS))}")
+    entry = MODELS.entry(name)
     if width <= 0:
         raise ValueError(f"width must be > 0, got {width}")
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
-    model = MODELS[name](num_classes=num_classes, in_channels=in_channels,
+    model = entry(num_classes=num_classes, in_channels=in_channels,
                          input_size=tuple(input_size), width=width, **kwargs)
     if init == "xavier":
         xavier_reinit(model)

@@ -67,7 +67,7 @@ class SmallCNN(Classifier):
         return self.body(x)
 
 
-@register_model("cnn2d")
+@register_model("cnn2d", description="small image CNN (Fashion-MNIST, CIFAR)")
 def cnn2d(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
           width: float = 1.0) -> SmallCNN:
     """Small image CNN (Fashion-MNIST / CIFAR size): conv 32 and 64 (3x3, BN, ReLU, 2x
@@ -78,7 +78,7 @@ def cnn2d(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
                     pooled=4, hidden=scaled(128, width), kernel_sizes=(3, 3))
 
 
-@register_model("cnn1d")
+@register_model("cnn1d", description="small 1-D CNN (MNIST-1D, input (1, 40))")
 def cnn1d(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
           width: float = 1.0) -> SmallCNN:
     """Small 1-D CNN for MNIST-1D (input (B, 1, 40)): conv 32 (k5), 64 (k3), 64 (k3) with BN
@@ -119,7 +119,7 @@ class LeNet5(Classifier):
         return self.body(x)
 
 
-@register_model("lenet5")
+@register_model("lenet5", description="LeNet-5 (ReLU, max-pool)")
 def lenet5(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
            width: float = 1.0) -> LeNet5:
     """LeNet-5 for images of size >= 12 (see :class:`LeNet5`)."""

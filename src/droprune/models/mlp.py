@@ -43,7 +43,8 @@ class MLP(Classifier):
         return self.body(x)
 
 
-@register_model("mlp")
+@register_model("mlp", description="flatten + Linear/ReLU hidden layers (any input "
+                                  "shape)")
 def mlp(*, num_classes: int, in_channels: int, input_size: tuple[int, ...], width: float = 1.0,
         hidden: Sequence[int] = (256, 256)) -> MLP:
     """MLP on any input shape ``(in_channels, *input_size)``; ``hidden`` scaled by ``width``."""

@@ -137,7 +137,7 @@ class ResNet(Classifier):
         return torch.flatten(self.avgpool(x), 1)
 
 
-@register_model("resnet18")
+@register_model("resnet18", description="CIFAR ResNet-18 (3x3 stem, no max-pool)")
 def resnet18(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
              width: float = 1.0) -> ResNet:
     """CIFAR ResNet-18: 3x3 stride-1 stem, no max-pool, (2, 2, 2, 2) basic blocks."""
@@ -146,7 +146,8 @@ def resnet18(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
                   stem="cifar", width=width)
 
 
-@register_model("resnet50")
+@register_model("resnet50", description="torchvision's ResNet-50 (same state-dict "
+                                       "keys)")
 def resnet50(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
              width: float = 1.0, variant: str = "v1.5") -> ResNet:
     """torchvision's ResNet-50 (ImageNet stem, (3, 4, 6, 3) bottlenecks), same state-dict

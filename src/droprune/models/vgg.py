@@ -62,5 +62,7 @@ def _vgg(name: str):
     return factory
 
 
-register_model("vgg16_bn")(_vgg("vgg16"))
-register_model("vgg19_bn")(_vgg("vgg19"))
+register_model("vgg16_bn", description="CIFAR VGG-16 with batch norm, one linear "
+                                       "head")(_vgg("vgg16"))
+register_model("vgg19_bn", description="CIFAR VGG-19 with batch norm, one linear "
+                                       "head")(_vgg("vgg19"))

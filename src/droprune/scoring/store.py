@@ -9,7 +9,8 @@ schema metadata under the key ``droprune``: scorer names, model, width, seeds, e
 name and fingerprint, droprune version, creation time (UTC) and the orientation.
 
 Files are written atomically (temporary file + ``os.replace``): a reader never sees a half
-written file.
+written file. :func:`load_scores` (and the format's constants) live in :mod:`droprune.inputs`,
+which reads score files without torch; they are re-exported here.
 
 Examples
 --------
@@ -27,28 +28,20 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .._checks import as_labels
-from .._io import atomic_write
+from .._io import write_table
 from .._json import dumps
+from ..inputs import METADATA_KEY, ORIENTATION, SEED_SEP, load_scores
 
 __all__ = ["METADATA_KEY", "ORIENTATION", "QueryResult", "SeedResult", "load_query_result",
            "load_scores", "save_query_result", "save_scores"]
-
-#: key of the JSON metadata in the Parquet schema metadata
-METADATA_KEY = b"droprune"
-#: the orientation every droprune score follows
-ORIENTATION = "higher = harder = kept first"
-_SEED_SEP = "@seed"
 
 
 def save_scores(path: str | Path, scores: Mapping[str, Any], *, labels: Any,
@@ -94,70 +87,13 @@ def save_scores(path: str | Path, scores: Mapping[str, Any], *, labels: Any,
             raise ValueError(f"scores[{name!r}] must be numbers, got dtype {arr.dtype}")
         columns[name] = arr.astype(np.float64)  # NaN (a sample never scored) is kept as NaN
     meta = dict(metadata or {})
-    meta.setdefault("scorers", [c for c in scores if _SEED_SEP not in c])
+    meta.setdefault("scorers", [c for c in scores if SEED_SEP not in c])
     meta.update(num_samples=int(lab.size), droprune_version=__version__,
                 created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 orientation=ORIENTATION)
     text = dumps(meta, "metadata", sort_keys=True)
-    table = pa.table(columns)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                           METADATA_KEY: text.encode()})
-    return atomic_write(path, lambda fh: pq.write_table(table, fh))
-
-
-def load_scores(path: str | Path, *, expected_fingerprint: str | None = None
-                ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read a score file written by :func:`save_scores`.
-
-    Parameters
-    ----------
-    path
-        The Parquet file.
-    expected_fingerprint
-        If given, the file's ``dataset_fingerprint`` must equal it (e.g.
-        ``dataset.fingerprint()``): scores are never applied to another dataset by mistake.
-
-    Returns
-    -------
-    (frame, metadata)
-        The table as a DataFrame (``index``, ``label``, score columns; row i = sample i) and the
-        metadata dict.
-
-    Raises
-    ------
-    FileNotFoundError
-        If ``path`` does not exist.
-    ValueError
-        If the file is not a readable droprune score file, or the fingerprint differs.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"score file {path} does not exist")
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:
-        raise ValueError(f"cannot read score file {path}: it is corrupt or not a Parquet file "
-                         f"({type(exc).__name__}: {exc}); recompute the scores") from None
-    raw = (table.schema.metadata or {}).get(METADATA_KEY)
-    if raw is None:
-        raise ValueError(f"{path} is a Parquet file without droprune metadata: not a droprune "
-                         f"score file")
-    try:
-        meta = json.loads(raw.decode())
-    except ValueError as exc:
-        raise ValueError(f"{path}: the droprune metadata is not valid JSON ({exc})") from None
-    frame = table.to_pandas()
-    if "index" not in frame or "label" not in frame or \
-            not np.array_equal(frame["index"].to_numpy(), np.arange(len(frame))):
-        raise ValueError(f"{path}: expected columns 'index' (0..N-1, in order) and 'label'; the "
-                         f"file is damaged or not written by droprune")
-    if expected_fingerprint is not None:
-        found = meta.get("dataset_fingerprint")
-        if found != expected_fingerprint:
-            raise ValueError(f"{path} holds scores of dataset fingerprint {found!r}, not "
-                             f"{expected_fingerprint!r}: these scores belong to another dataset "
-                             f"(or another version of it); recompute them for this one")
-    return frame, meta
+    return write_table(pd.DataFrame(columns), parquet=path,
+                       metadata={METADATA_KEY: text.encode()})[0]
 
 
 # -- query results ------------------------------------------------------------------------------
@@ -222,7 +158,7 @@ def save_query_result(path: str | Path, result: QueryResult) -> Path:
     columns = dict(result.scores)
     for s in result.per_seed:
         for name, values in s.scores.items():
-            columns[f"{name}{_SEED_SEP}{s.seed}"] = values
+            columns[f"{name}{SEED_SEP}{s.seed}"] = values
     meta = dict(result.metadata)
     meta.update(
         scorers=list(result.scores), val_recall=np.asarray(result.val_recall),
@@ -247,7 +183,7 @@ def load_query_result(path: str | Path, *, expected_fingerprint: str | None = No
                          f"validation recalls); read it with load_scores")
     names = list(meta["scorers"])
     per_seed = [SeedResult(seed=int(s["seed"]),
-                           scores={n: frame[f"{n}{_SEED_SEP}{s['seed']}"].to_numpy()
+                           scores={n: frame[f"{n}{SEED_SEP}{s['seed']}"].to_numpy()
                                    for n in names},
                            val_recall=_floats(s["val_recall"]), best_epoch=int(s["best_epoch"]),
                            val_accuracy=[float(v) for v in s["val_accuracy"]])
