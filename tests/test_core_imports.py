@@ -10,11 +10,14 @@ import sys
 import pytest
 
 CORE = ["droprune._checks", "droprune._json", "droprune._plot", "droprune.quotas",
-        "droprune.selection", "droprune.metrics", "droprune.methods", "droprune.pruning"]
+        "droprune.selection", "droprune.metrics", "droprune.methods", "droprune.pruning",
+        "droprune._columns", "droprune.inputs", "droprune.prune_output",
+        "droprune._registry", "droprune.scorers", "droprune.splits", "droprune.comparison"]
 
 
 def test_core_does_not_import_torch():
     code = ("import sys, droprune, droprune.quotas, droprune.selection, droprune.metrics\n"
+            "import droprune.scorers, droprune.splits, droprune.comparison, droprune.methods\n"
             "import importlib.util\n"
             "if importlib.util.find_spec('droprune.theory'): import droprune.theory\n"
             "assert 'torch' not in sys.modules, 'the numpy core imported torch'\n")

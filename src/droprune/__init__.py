@@ -6,6 +6,11 @@ out; see :func:`droprune.prune` and ``docs/prune.md``)::
     result = droprune.prune(labels, 0.5, val_labels=val_labels, val_pred=val_pred)
     result.kept, result.table
 
+Files in (labels, per-class recalls, scores; :mod:`droprune.inputs`), read exactly::
+
+    labels = droprune.read_labels("labels.csv")
+    recalls, val_counts, names = droprune.read_recalls("recalls.csv", labels=labels)
+
 The numpy core (quotas, selection, metrics, theory, :func:`prune`) is importable without
 torch::
 
@@ -20,6 +25,7 @@ The torch parts live in the subpackages ``droprune.data``, ``droprune.models``,
 """
 
 from ._checks import target_count
+from .inputs import ClassRecalls, read_labels, read_recalls, read_scores
 from .metrics import (
     RobustnessReport,
     class_counts,
@@ -31,6 +37,8 @@ from .metrics import (
 )
 from .quotas import (
     QUOTA_RULES,
+    QuotaOptions,
+    QuotaRule,
     QuotaWarning,
     balanced_quotas,
     drop_densities,
@@ -38,16 +46,23 @@ from .quotas import (
     make_quotas,
     proportional_quotas,
     quotas_from_selection,
+    register_quota_rule,
     starved_classes,
 )
 from .pruning import PruneResult, prune
+from .comparison import Candidate, CompareResult, compare
 from .selection import select, select_global
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClassRecalls",
     "PruneResult",
+    "Candidate",
+    "CompareResult",
     "QUOTA_RULES",
+    "QuotaOptions",
+    "QuotaRule",
     "QuotaWarning",
     "RobustnessReport",
     "__version__",
@@ -55,6 +70,7 @@ __all__ = [
     "class_counts",
     "class_densities",
     "class_recalls",
+    "compare",
     "density_accuracy_correlation",
     "drop_densities",
     "drop_quotas",
@@ -63,6 +79,10 @@ __all__ = [
     "proportional_quotas",
     "prune",
     "quotas_from_selection",
+    "read_labels",
+    "read_recalls",
+    "read_scores",
+    "register_quota_rule",
     "robustness_report",
     "select",
     "select_global",
