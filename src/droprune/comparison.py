@@ -16,7 +16,7 @@ split:
    proxy initialisation).
 
 The table gives, per candidate, the mean over seeds and a 95% t-interval of the mean
-(``mean +- t_{0.975, S-1} * sd / sqrt(S)``; none with one seed), the paired difference against
+(``mean +- t_{0.975, S-1} * sd / sqrt(S)``, clipped to [0, 1]; none with one seed), the paired difference against
 ``Random stratified`` (same seed, same halves), and the classes the rule starved.
 
 The recommendation is one documented criterion: among the candidates whose mean average
@@ -51,7 +51,8 @@ from ._checks import as_labels, as_scores, check_density, check_int, check_numbe
 from .pruning import PruneResult, parse_prune_method, prune, validation_predictions
 from .splits import stratified_split
 
-__all__ = ["DEFAULT_CANDIDATES", "Candidate", "CompareResult", "compare", "sklearn_proxy"]
+__all__ = ["DEFAULT_CANDIDATES", "Candidate", "CompareResult", "check_candidates", "compare",
+           "sklearn_proxy"]
 
 #: the paired baseline of the comparison
 BASELINE = "Random stratified"
@@ -116,8 +117,10 @@ TABLE_COLUMNS = ("candidate", "method", "worst_mean", "worst_lo", "worst_hi", "a
                  "avg_diff", "starved", "seeds", "error", "eligible", "recommended")
 
 
-def _interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% t-interval of the mean (NaN bounds with fewer than 2 values)."""
+def _interval(values: np.ndarray, low: float = 0.0, high: float = 1.0
+              ) -> tuple[float, float, float]:
+    """Mean and 95% t-interval of the mean, clipped to [low, high] (what the quantity can
+    take); NaN bounds with fewer than 2 values."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -127,7 +130,7 @@ def _interval(values: np.ndarray) -> tuple[float, float, float]:
         return mean, math.nan, math.nan
     t = _T95[v.size - 2] if v.size - 1 <= len(_T95) else 1.96
     half = t * float(v.std(ddof=1)) / math.sqrt(v.size)
-    return mean, mean - half, mean + half
+    return mean, max(low, mean - half), min(high, mean + half)
 
 
 def sklearn_proxy(estimator: Any, X: Any, X_val: Any, labels: Any) -> Callable[..., np.ndarray]:
@@ -252,7 +255,9 @@ def _signed(value: float) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{100 * value:+.1f}"
 
 
-def _check_candidates(candidates: Iterable[Any] | None, scores_given: bool) -> list[Candidate]:
+def check_candidates(candidates: Iterable[Any] | None, scores_given: bool) -> list[Candidate]:
+    """The candidates as :class:`Candidate` objects (default :data:`DEFAULT_CANDIDATES`),
+    each method parsed and its options named; ``ValueError`` naming the first bad one."""
     out = [Candidate.of(c) for c in (DEFAULT_CANDIDATES if candidates is None else candidates)]
     if not out:
         raise ValueError("candidates is empty: name at least one rule, e.g. 'Random+Balanced'")
@@ -385,7 +390,7 @@ def compare(labels: Any, density: float, *, val_labels: Any, val_pred: Any = Non
     lab = as_labels(lab, num_classes=k)
     y, pred = validation_predictions(val_labels, val_pred, val_proba, k)
     sc = None if scores is None else as_scores(scores, lab.size)
-    cands = _check_candidates(candidates, sc is not None)
+    cands = check_candidates(candidates, sc is not None)
     n_val = np.bincount(y, minlength=k)
     small = np.flatnonzero(n_val < 2)
     if small.size:
@@ -483,8 +488,10 @@ def _evaluate(cands: list[Candidate], seeds: list[int], lab: np.ndarray, d: floa
             for fold, (quota_part, measure_part) in enumerate(((half_a, half_b),
                                                                (half_b, half_a))):
                 for cand in cands:
-                    row = store.load(cand, seed, fold)
-                    if row is None:
+                    row = store.load(cand, seed, fold)  # keyed by method and options
+                    if row is not None:
+                        row = dict(row, candidate=cand.name)
+                    else:
                         row = _one(cand, seed, fold, quota_part, measure_part, lab, d, y, pred,
                                    sc, names, k, proxy, failed)
                         if not row["error"]:
@@ -552,8 +559,8 @@ def _conclude(cands: list[Candidate], rows: list[dict[str, Any]], lab: np.ndarra
         w, a = _interval(s["worst"].to_numpy()), _interval(s["avg"].to_numpy())
         dw = da = (math.nan, math.nan, math.nan)
         if base is not None and c.name != BASELINE:
-            dw = _interval((s["worst"] - base["worst"]).to_numpy())
-            da = _interval((s["avg"] - base["avg"]).to_numpy())
+            dw = _interval((s["worst"] - base["worst"]).to_numpy(), -1.0)
+            da = _interval((s["avg"] - base["avg"]).to_numpy(), -1.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", QuotaWarning)
             whole = prune(lab, d, val_labels=y, val_pred=pred, method=c.method, scores=sc,

@@ -41,7 +41,8 @@ OUTPUTS = ("kept.csv", "kept.npy", "classes.csv", "class_densities.png", "summar
 
 def write_prune_outputs(result: PruneResult, out: str | Path, *,
                         paths: Sequence[Any] | None = None,
-                        manifest: Mapping[str, Any] | None = None) -> list[Path]:
+                        manifest: Mapping[str, Any] | None = None,
+                        sections: Sequence[tuple[str, str]] = ()) -> list[Path]:
     """Write the output folder of a pruning.
 
     Parameters
@@ -56,6 +57,9 @@ def write_prune_outputs(result: PruneResult, out: str | Path, *,
         What to record about the inputs and options (JSON-able: file paths and hashes, the
         command, ...). The result's method, density, seed, kept and sample counts, starved
         classes, droprune's version and the list of outputs are added.
+    sections
+        More ``(title, html)`` sections of ``summary.html`` (e.g. why a compared rule was
+        recommended), placed after the summary.
 
     Returns
     -------
@@ -70,7 +74,7 @@ def write_prune_outputs(result: PruneResult, out: str | Path, *,
     atomic_save_npy(out / "kept.npy", result.kept)
     atomic_write_text(out / "classes.csv", result.table.to_csv(index=False))
     plot_class_densities(result, out / "class_densities.png")
-    atomic_write_text(out / "summary.html", summary_html(result))
+    atomic_write_text(out / "summary.html", summary_html(result, sections))
     atomic_write_text(out / "warnings.txt", "".join(f"{w}\n" for w in result.warnings))
     atomic_write_json(out / "manifest.json", dict(
         manifest or {}, droprune_version=__version__, method=result.method,
@@ -122,12 +126,14 @@ def plot_class_densities(result: PruneResult, path: str | Path) -> Path:
     return save_png(fig, path, dpi=100)
 
 
-def summary_html(result: PruneResult) -> str:
-    """A self-contained page: the summary, the figure, the warnings and the per-class table."""
+def summary_html(result: PruneResult, sections: Sequence[tuple[str, str]] = ()) -> str:
+    """A self-contained page: the summary, ``sections`` (title, html), the figure, the warnings
+    and the per-class table."""
+    extra = "".join(f"<h2>{html.escape(title)}</h2>\n{body}" for title, body in sections)
     warns = "".join(f"<li>{html.escape(w)}</li>" for w in result.warnings) or "<li>none</li>"
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>droprune prune: "
             f"{html.escape(result.method)}</title></head><body>\n"
-            f"<h1>droprune prune</h1>\n<pre>{html.escape(result.summary())}</pre>\n"
+            f"<h1>droprune prune</h1>\n<pre>{html.escape(result.summary())}</pre>\n{extra}"
             f"<p>Kept list: <a href=\"kept.csv\">kept.csv</a> (index, label, class_name, path);"
             f" per-class table: <a href=\"classes.csv\">classes.csv</a>.</p>\n"
             f"<img src=\"class_densities.png\" alt=\"class densities\">\n"

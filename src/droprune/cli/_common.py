@@ -3,6 +3,8 @@ options that choose an experiment and the CPU thread count of the commands that 
 
 from __future__ import annotations
 
+import argparse
+
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -179,3 +181,25 @@ def load_experiment(preset: str | None, config: str | None, overrides: list[str]
     from droprune.experiments.config import load_config
 
     return load_config(preset or config, overrides)
+
+
+def command_line(args: argparse.Namespace, prog: str) -> str:
+    """The command line ``prog ...``, rebuilt from the parsed options (given or defaulted), for
+    manifests.
+
+    Examples
+    --------
+    >>> command_line(argparse.Namespace(density=0.5, out="o", compare=True, set=["a=1"]),
+    ...              "droprune prune")
+    'droprune prune --density 0.5 --out o --compare --set a=1'
+    """
+    import shlex
+
+    parts = shlex.split(prog)
+    for key, value in vars(args).items():
+        if key in ("command", "handler") or value is None or value is False:
+            continue
+        flag = f"--{key.replace('_', '-')}"
+        for v in value if isinstance(value, list) else [value]:
+            parts += [flag] if v is True else [flag, str(v)]
+    return shlex.join(parts)

@@ -9,7 +9,6 @@ written.
 from __future__ import annotations
 
 import argparse
-import shlex
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,12 @@ from typing import Any
 import numpy as np
 
 from . import CLIError
+from ._compare import add_compare_arguments, check_compare, run_compare
 from ._common import (
     add_config_arguments,
     add_run_arguments,
     apply_threads,
+    command_line,
     load_experiment,
     resolve_threads,
 )
@@ -71,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     data.add_argument("--model", help="a registered model, or package.module:factory (your own)")
     add_config_arguments(data)
     add_run_arguments(data)
+    add_compare_arguments(p)
     rule = p.add_argument_group("quota rule")
     rule.add_argument("--min-per-class", type=int, default=0,
                       help="floor on every class's kept count (default 0: the paper's rule)")
@@ -88,6 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     from droprune.pruning import parse_prune_method
 
     _check_combination(args)
+    check_compare(args)
     # the grammar, Full and +CDBW refused; --scores with a method that picks at random refused
     method = parse_prune_method(args.method, scores_given=None if args.scores is None else True)
     need_recalls = method.needs_recalls and args.recalls is None
@@ -111,6 +114,8 @@ def _run(args: argparse.Namespace) -> int:
         apply_threads(threads)
         splits = load_splits(cfg)
     given, paths, manifest = _read_inputs(args, method, splits, cfg)
+    if args.compare:
+        return run_compare(args, cfg, splits, paths, manifest)
     quota = _quota_options(args, method, given, cfg)
     if need_recalls or need_scores:  # the query models compute what is missing
         from droprune.experiments.prune_query import query_missing
@@ -226,22 +231,11 @@ def _prune_and_write(args: argparse.Namespace, method, given: dict, quota: dict,
         result = droprune.prune(density=args.density, method=method.name, seed=args.seed,
                                 **given, **quota)
     write_prune_outputs(result, args.out, paths=paths,
-                        manifest=dict(manifest, command=_command(args), **quota))
+                        manifest=dict(manifest, command=command_line(args, "droprune prune"),
+                                      **quota))
     print(result.summary())
     if result.starved:
         print("to give every class a floor here: --min-per-class 5 (or --min-density), or "
               "--error-estimate beta (with a 'count' column in --recalls)")
     print(f"kept list: {Path(args.out) / 'kept.csv'}")
     return 0
-
-
-def _command(args: argparse.Namespace) -> str:
-    """The command line, rebuilt from the parsed options (those given or defaulted)."""
-    parts = ["droprune", "prune"]
-    for key, value in vars(args).items():
-        if key in ("command", "handler") or value is None or value is False:
-            continue
-        flag = f"--{key.replace('_', '-')}"
-        for v in value if isinstance(value, list) else [value]:
-            parts += [flag] if v is True else [flag, str(v)]
-    return shlex.join(parts)
