@@ -43,13 +43,14 @@ def sqrt_rule():
 
 
 def test_builtin_entries_carry_everything():
-    assert list(QUOTA_RULES) == ["drop", "proportional", "balanced", "from_selection", "none"]
+    assert list(QUOTA_RULES) == ["drop", "drop_floor", "proportional", "balanced",
+                                 "from_selection", "none"]
     assert {r.name: r.method_name for r in QUOTA_RULES.values()} == {
-        "drop": "DRoP", "proportional": "Proportional", "balanced": "Balanced",
-        "from_selection": None, "none": None}
-    assert [r.name for r in QUOTA_RULES.values() if r.needs_recalls] == ["drop"]
+        "drop": "DRoP", "drop_floor": "DRoPFloor", "proportional": "Proportional",
+        "balanced": "Balanced", "from_selection": None, "none": None}
+    assert [r.name for r in QUOTA_RULES.values() if r.needs_recalls] == ["drop", "drop_floor"]
     assert [r.name for r in QUOTA_RULES.values() if r.floors] == [
-        "drop", "proportional", "balanced"]
+        "drop", "drop_floor", "proportional", "balanced"]
     assert all(r.description for r in QUOTA_RULES.values())
 
 
@@ -214,6 +215,30 @@ def test_parse_method_does_not_import_torch():
 
 
 def test_unknown_quota_token_lists_the_registry(sqrt_rule):
-    with pytest.raises(ValueError, match="valid: DRoP, Proportional, Balanced, Sqrt, or "
+    with pytest.raises(ValueError, match="valid: DRoP, DRoPFloor, Proportional, Balanced, Sqrt, or "
                                          "<Strategy>Q"):
         parse_method("Random+Cube", strategies=())
+
+
+def test_drop_floor_is_the_front_doors_default_as_a_named_rule():
+    labels = np.repeat([0, 1, 2], [100, 100, 50])
+    recalls = [1.0, 0.6, 0.8]
+    for d in (0.1, 0.3, 0.5):
+        named = droprune.prune(labels, d, recalls=recalls, method="Random+DRoPFloor",
+                               min_density=0)
+        default = droprune.prune(labels, d, recalls=recalls)  # min_density=None: d / 2
+        np.testing.assert_array_equal(named.kept, default.kept)
+    np.testing.assert_array_equal(make_quotas("drop_floor", [100, 100], 0.3, recalls=[1.0, 0.5]),
+                                  [15, 45])
+    # on top of a larger floor of the options, and refused when they cannot both hold
+    np.testing.assert_array_equal(make_quotas("drop_floor", [100, 100], 0.3,
+                                              recalls=[1.0, 0.5], min_per_class=20), [20, 40])
+    # 100 one-sample classes: ceil(d / 2) = 1 each would not fit in 55; rounded down instead
+    sizes = [1] * 100 + [1000]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        counts = make_quotas("drop_floor", sizes, 0.05, recalls=[0.5] * 101)
+    assert counts.sum() == 55 and counts[-1] >= 25
+    # each floor fits alone (255 and 150 of 300), their maximum (350) does not
+    with pytest.raises(ValueError, match="drop_floor rule's floor"):
+        make_quotas("drop_floor", [1000] + [10] * 50, 0.2, recalls=[0.5] * 51, min_per_class=5)

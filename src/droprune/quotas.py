@@ -932,6 +932,23 @@ def _drop_allocation(inputs: QuotaInputs) -> np.ndarray:
     return real
 
 
+def _drop_floor_allocation(inputs: QuotaInputs) -> np.ndarray:
+    """DRoP with every class kept at least at half the target density (the front door's
+    default floor, ``min_density = d / 2``: ``ceil(d / 2 * N_k)``, or ``floor(d / 2 * N_k)``
+    where the ceilings of many tiny classes would not fit), on top of any floor of the
+    options."""
+    half = _floor_counts(inputs.sizes, 0, inputs.density / 2)  # ceil(d / 2 * N_k)
+    if int(half.sum()) > inputs.total:  # many tiny classes: round the floor down instead
+        half = np.floor(inputs.sizes * (inputs.density / 2)).astype(np.int64)
+    lower = np.maximum(inputs.lower, half)
+    if int(lower.sum()) > inputs.total:
+        raise ValueError(f"the drop_floor rule's floor (half the density per class) beside "
+                         f"the given floors needs {int(lower.sum())} samples but density "
+                         f"{inputs.density} keeps {inputs.total}: lower min_per_class or "
+                         f"min_density")
+    return _drop_allocation(dataclasses.replace(inputs, lower=lower))
+
+
 def _proportional_allocation(inputs: QuotaInputs) -> np.ndarray:
     sizes, total, lower = inputs.sizes, inputs.total, inputs.lower
     if not lower.any():
@@ -953,6 +970,10 @@ for _rule in (
               "water-filled (mode='count': kept count proportional to it)", _drop_allocation,
               needs=("recalls",), options=("mode",),
               reference="Vysogorets, Ahuja & Kempe, ICLR 2025 (Algorithm 1)"),
+    QuotaRule("drop_floor", "DRoPFloor", "DRoP with every class kept at least at half the "
+              "density (droprune.prune's default for DRoP, nameable in sweeps)",
+              _drop_floor_allocation, needs=("recalls",), options=("mode",),
+              reference="droprune (docs/quotas.md: the starvation study)"),
     QuotaRule("proportional", "Proportional", "stratified: every class keeps the density",
               _proportional_allocation),
     QuotaRule("balanced", "Balanced", "equal counts per class, capped at the class size",

@@ -17,8 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo", help="the main job: prune MNIST-1D with and without DRoP, then report",
         description=f"Run the `{PRESET}` preset (MNIST-1D generated offline; Random, EL2N, "
-                    "Forgetting and DynUnc with and without DRoP, Random+DRoP and the full "
-                    "data, densities 0.3-0.9, 3 seeds) and write the report. Resumable: run it "
+                    "Forgetting and DynUnc with and without DRoP, Random+DRoPFloor (DRoP with "
+                    "the front door's floor) and the full data, densities 0.3-0.9, 3 seeds) "
+                    "and write the report. Resumable: run it "
                     "again to continue after an interruption.")
     p.add_argument("--out", type=Path, default=Path("droprune-demo"),
                    help="output folder (default: ./droprune-demo)")
@@ -66,8 +67,11 @@ def headline(df) -> str:
     if not full.empty:
         lines.append(f"  {'Full data':<18} worst {100 * full['worst_class_accuracy'].mean():5.1f}"
                      f"   average {100 * full['accuracy'].mean():5.1f}")
-    if "Random+DRoP" in means.index:
-        rank = list(means.index).index("Random+DRoP") + 1
-        lines.append(f"Random+DRoP ranks {rank} of {len(means)} pruning methods by worst-class "
-                     f"accuracy at density {d:g}.")
+    for method, what in (("Random+DRoP", "the paper's rule"),
+                         ("Random+DRoPFloor", "DRoP with a floor of half the density, the "
+                                              "default of droprune prune")):
+        if method in means.index:
+            rank = list(means.index).index(method) + 1
+            lines.append(f"{method} ({what}) ranks {rank} of {len(means)} pruning methods by "
+                         f"worst-class accuracy at density {d:g}.")
     return "\n".join(lines)
