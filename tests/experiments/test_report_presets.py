@@ -90,3 +90,19 @@ def test_cli_report_of_all_presets_in_one_store(tmp_path, capsys):
     assert back.loc[mnist, "config.data.options.num_samples"].tolist() == [10000] * 2
     assert back.loc[~mnist, "config.data.options.num_samples"].isna().all()
     assert back.loc[~mnist, "config.data.options"].tolist() == ["{}"] * (len(back) - 2)
+
+
+def test_the_report_says_how_it_was_made(tmp_path):
+    import json
+    from importlib import metadata
+
+    sweep = _store(tmp_path / "sweep", ["mnist1d-cpu"])
+    assert main(["report", str(sweep), "--out", str(tmp_path / "report")]) == 0
+    info = json.loads((tmp_path / "report" / "provenance.json").read_text())
+    assert info["torch"] == metadata.version("torch") and info["numpy"] == metadata.version(
+        "numpy")
+    assert info["cpu"] and info["cpus"] >= 1 and info["time"].endswith("+00:00")
+    assert info["commit"] is None or len(info["commit"].split("+")[0]) >= 7
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "<h2>How this was made</h2>" in page and "Protocol <code>paper</code>" in page
+    assert f"torch {info['torch']}" in page and "bit for bit on the same CPU" in page

@@ -380,6 +380,10 @@ def write_report(sources: str | Path | Sequence[str | Path], out: str | Path | N
     atomic_write_text(folder / "report.html",
                       _html(df, summary, table, best, figs, captions, corr, starved, rep))
     rep.files.append(folder / "report.html")
+    from .._provenance import provenance
+
+    atomic_write_text(folder / "provenance.json", dumps(provenance(), "provenance", indent=2))
+    rep.files.append(folder / "provenance.json")
     return rep
 
 
@@ -446,6 +450,20 @@ def _starved_html(starved) -> list[str]:
             f"</th></tr>{rows}</table>"]
 
 
+def _provenance_html(cfg: Any) -> list[str]:
+    """"How this was made": the protocol, the build and the machine that wrote the report
+    (the runs were trained by the same build unless the folder was moved; the numbers are
+    bit-identical only on the same CPU and torch build)."""
+    from .._provenance import provenance, provenance_line
+
+    protocol = cfg.get("protocol", "paper") if isinstance(cfg, dict) else "paper"
+    return ["<h2>How this was made</h2>",
+            f"<p>Protocol <code>{html.escape(str(protocol))}</code>; report written by "
+            f"{html.escape(provenance_line(provenance()))}. Results reproduce bit for bit on "
+            f"the same CPU and torch build with the same thread count; on another machine "
+            f"expect the same conclusions within the seed ranges, not the same digits.</p>"]
+
+
 def _html(df, summary, table, best, figs, captions, corr, starved,
           rep: ReportFiles) -> str:
     cfg = df["config"].iloc[0] if "config" in df and len(df) else {}
@@ -484,5 +502,6 @@ def _html(df, summary, table, best, figs, captions, corr, starved,
               *[f"<p><i>{html.escape(n)}</i></p>" for n in rep.notes],
               "<h2>Configuration</h2>",
               f"<pre>{html.escape(dumps(cfg, 'config', indent=2))}</pre>",
+              *_provenance_html(cfg),
               "</body></html>"]
     return "\n".join(parts)
