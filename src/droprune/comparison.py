@@ -399,9 +399,15 @@ def compare(labels: Any, density: float, *, val_labels: Any, val_pred: Any = Non
                          f"for the quotas, one to measure): {listed}; add validation data or "
                          f"merge these classes")
     proxy = _proxy(fit_predict, estimator, X, X_val, lab)
-    for c in cands:  # a bad option fails here, before any training
-        prune(lab, d, val_labels=y, val_pred=pred, method=c.method, scores=sc,
-              class_names=class_names, num_classes=k, **c.options)
+    import warnings
+
+    from .quotas import QuotaWarning
+
+    with warnings.catch_warnings():  # a bad option fails here, before any training
+        warnings.simplefilter("ignore", QuotaWarning)  # the table reports starved classes
+        for c in cands:
+            prune(lab, d, val_labels=y, val_pred=pred, method=c.method, scores=sc,
+                  class_names=class_names, num_classes=k, **c.options)
     store = _Store(work_dir, dict(n=lab.size, k=k, density=d, proxy=proxy_key,
                                   inputs=_digest(lab, y, pred, sc)))
     rows = _evaluate(cands, seeds, lab, d, y, pred, sc, class_names, k, proxy, store, progress)
