@@ -62,12 +62,13 @@ def test_table_columns_and_values():
     r = prune(LABELS, 0.5, recalls=RECALLS, class_names=["a", "b", "c", "d"], seed=4)
     t = r.table
     assert list(t.columns) == ["class", "name", "size", "val_recall", "val_count", "kept",
-                               "density", "starved"]
+                               "density", "starved", "under_served"]
     counts = drop_quotas(SIZES, RECALLS, 0.5)
     assert t["class"].tolist() == [0, 1, 2, 3] and t["name"].tolist() == ["a", "b", "c", "d"]
     assert t["size"].tolist() == SIZES.tolist() and t["kept"].tolist() == counts.tolist()
     np.testing.assert_allclose(t["density"], counts / SIZES)
     assert not t["starved"].any() and r.starved == () and r.warnings == ()
+    assert not t["under_served"].any() and r.under_served == ()
     assert r.method == "Random+DRoP" and r.density == 0.5 and r.seed == 4
     np.testing.assert_array_equal(r.kept, select(LABELS, counts, seed=4))
     assert r.kept_frame()["class_name"].tolist() == [["a", "b", "c", "d"][y]

@@ -336,7 +336,8 @@ def test_no_warning_when_no_class_is_starved():
         drop_quotas([100, 100, 100], [0.5, 1.0, 1.0], 0.2, min_density=0.05)
         proportional_quotas([1000, 20], 0.1, min_per_class=5)
         balanced_quotas([100, 100, 100], 0.2)
-        make_quotas("from_selection", [100, 100], 0.5, selection_counts=[70, 5])
+        # (a selection keeping 5 of 100 at density 0.5 is under-served: tests/test_under_served.py)
+        make_quotas("from_selection", [100, 100], 0.5, selection_counts=[70, 30])
         make_quotas("none", [100, 100], 0.5)
         drop_densities([100, 100], [1.0, 0.5], 0.3)  # densities, not counts: no warning
         for rule in ("drop", "proportional", "balanced"):  # density 0 keeps nothing on purpose

@@ -314,7 +314,7 @@ def test_bad_input_raises_naming_the_argument(kwargs, match):
 def test_bad_mode_and_rule():
     with pytest.raises(ValueError, match="mode must be"):
         drop_quotas([10], [0.5], 0.5, mode="counts")
-    with pytest.raises(ValueError, match="valid quota rules: drop, proportional"):
+    with pytest.raises(ValueError, match="valid quota rules: drop, drop_floor, proportional"):
         make_quotas("drob", [10], 0.5)
     with pytest.raises(ValueError, match="needs recalls"):
         make_quotas("drop", [10], 0.5)

@@ -40,6 +40,7 @@ from .quotas import (
     QuotaOptions,
     QuotaRule,
     QuotaWarning,
+    UnderServedWarning,
     balanced_quotas,
     drop_densities,
     drop_quotas,
@@ -48,6 +49,7 @@ from .quotas import (
     quotas_from_selection,
     register_quota_rule,
     starved_classes,
+    under_served_classes,
 )
 from .pruning import PruneResult, prune
 from .comparison import Candidate, CompareResult, compare
@@ -64,6 +66,7 @@ __all__ = [
     "QuotaOptions",
     "QuotaRule",
     "QuotaWarning",
+    "UnderServedWarning",
     "RobustnessReport",
     "__version__",
     "balanced_quotas",
@@ -88,4 +91,5 @@ __all__ = [
     "select_global",
     "starved_classes",
     "target_count",
+    "under_served_classes",
 ]

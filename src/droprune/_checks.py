@@ -7,6 +7,7 @@ input fails early, with a ``ValueError`` that names the argument and says how to
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Set
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
@@ -15,6 +16,15 @@ import numpy as np
 
 #: the largest number of samples counted exactly (int64 and float64 alike)
 MAX_TOTAL = 2**53
+#: the most classes (or groups) droprune handles: every per-class array has K entries, so a
+#: larger ``num_classes`` is refused by name before anything is allocated
+MAX_CLASSES = 10**7
+#: when the number of classes is inferred from labels (no ``num_classes`` given), the largest
+#: label may be at most ``LABEL_FACTOR * N + LABEL_SLACK`` (``N`` samples): a label of 10**9
+#: among 1000 samples is a mistake (an id, a hash), not 10**9 classes, and counting it would
+#: allocate gigabytes. Pass ``num_classes`` to say there really are that many classes.
+LABEL_FACTOR = 10
+LABEL_SLACK = 1000
 
 __all__ = [
     "as_class_sizes",
@@ -25,6 +35,9 @@ __all__ = [
     "check_density",
     "check_int",
     "check_number",
+    "check_num_classes",
+    "infer_num_classes",
+    "refuse_mapping",
     "target_count",
 ]
 
@@ -96,6 +109,8 @@ def check_number(value: Any, name: str, *, minimum: float | None = None,
         return ValueError(f"{name} must be {text}{note}, got {value!r}")
 
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, (complex, np.complexfloating)):
+        raise fail("a real number (not complex)" if not integer else "an integer")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, kinds):
         raise fail("an integer" if integer else "a number")
     number = int(value) if integer else float(value)
@@ -184,7 +199,31 @@ def target_count(density: float, n: int) -> int:
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def refuse_mapping(value: Any, name: str, what: str = "class or sample") -> None:
+    """A dict or a set where an array in order is expected is refused by name: numpy would
+    read it as one object (or its keys), never as entry k for ``what`` k.
+
+    Examples
+    --------
+    >>> refuse_mapping({"cat": 0.9, "dog": 0.5}, "recalls", "class")
+    Traceback (most recent call last):
+    ...
+    ValueError: recalls is a dict: pass an array (a list) in class order, entry k for class k (e.g. [d[k] for k in range(K)], or [d[name] for name in class_names]); droprune.read_recalls reads a recalls file
+    """
+    if not isinstance(value, (Mapping, Set)):
+        return
+    kind = "a dict" if isinstance(value, Mapping) else "a set"
+    size, extra = "N", ")"
+    if what == "class":
+        size, extra = "K", ", or [d[name] for name in class_names])"
+        if name == "recalls":
+            extra += "; droprune.read_recalls reads a recalls file"
+    raise ValueError(f"{name} is {kind}: pass an array (a list) in {what} order, entry k for "
+                     f"{what} k (e.g. [d[k] for k in range({size})]{extra}")
+
+
 def _as_1d(values: Any, name: str) -> np.ndarray:
+    refuse_mapping(values, name)
     try:
         arr = np.asarray(values)
     except Exception as exc:  # pragma: no cover - numpy raises many types for ragged input
@@ -194,7 +233,29 @@ def _as_1d(values: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _as_integer_array(values: Any, name: str) -> np.ndarray:
+def _refuse_complex(arr: np.ndarray, name: str) -> None:
+    """Complex numbers are refused by name: casting them to float would silently drop their
+    imaginary parts."""
+    if np.iscomplexobj(arr) or (arr.dtype == object and any(
+            isinstance(v, (complex, np.complexfloating)) for v in arr.ravel()[:1000])):
+        raise ValueError(f"{name} holds complex numbers: pass real numbers (droprune never "
+                         f"drops an imaginary part silently)")
+
+
+def _text_hint(arr: np.ndarray, name: str) -> str | None:
+    """The hint for labels given as text (class names), or None when ``arr`` holds no text."""
+    text = arr.dtype.kind in "US" or (arr.dtype == object and arr.size > 0 and all(
+        isinstance(v, (str, bytes)) for v in arr.ravel()[:1000]))
+    if not text:
+        return None
+    first = arr.ravel()[0] if arr.size else ""
+    return (f"{name} holds text (class names such as {str(first)!r}), not integer class ids: "
+            f"encode them first, e.g. names, ids = np.unique({name}, return_inverse=True) "
+            f"(then pass ids, and class_names=names), or read a labels file with "
+            f"droprune.read_labels(path, class_names=...)")
+
+
+def _as_integer_array(values: Any, name: str, *, labels: bool = False) -> np.ndarray:
     arr = _as_1d(values, name)
     if arr.dtype == bool:
         raise ValueError(f"{name} must hold integers, got booleans")
@@ -209,7 +270,13 @@ def _as_integer_array(values: Any, name: str) -> np.ndarray:
             bad = arr[arr != np.round(arr)][0]
             raise ValueError(f"{name} must hold integers, got the non-integer value "
                              f"{bad.item()!r}")
+        if np.abs(arr).max() >= 2.0**63:
+            raise ValueError(f"{name} holds {np.abs(arr).max():g}, beyond the int64 range")
         return arr.astype(np.int64)
+    _refuse_complex(arr, name)
+    hint = _text_hint(arr, name) if labels else None
+    if hint is not None:
+        raise ValueError(hint)
     raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
 
 
@@ -242,18 +309,67 @@ def as_labels(labels: Any, name: str = "labels", num_classes: int | None = None)
 
     If ``num_classes`` is given, every label must be in ``[0, num_classes)``.
     """
-    lab = _as_integer_array(labels, name)
+    lab = _as_integer_array(labels, name, labels=True)
     if lab.size and lab.min() < 0:
         raise ValueError(f"{name} must be >= 0, got {lab.min()}")
     if num_classes is not None:
-        if int(num_classes) < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        num_classes = check_num_classes(num_classes)
         if lab.size and lab.max() >= num_classes:
             raise ValueError(
                 f"{name} must be in [0, {num_classes}), got {lab.max()}: "
                 f"pass a larger num_classes or relabel"
             )
     return lab
+
+
+def check_num_classes(num_classes: Any, name: str = "num_classes") -> int:
+    """Return ``num_classes`` as an int in ``[1, MAX_CLASSES]`` or raise ``ValueError``.
+
+    Examples
+    --------
+    >>> check_num_classes(np.int64(10))
+    10
+    >>> check_num_classes(10**9)
+    Traceback (most recent call last):
+    ...
+    ValueError: num_classes must be an integer in [1, 10000000] (droprune handles at most 10**7 classes; every per-class array has one entry per class), got 1000000000
+    """
+    return check_number(num_classes, name, minimum=1, maximum=MAX_CLASSES, integer=True,
+                        requirement=f"an integer in [1, {MAX_CLASSES}] (droprune handles at "
+                                    f"most 10**7 classes; every per-class array has one entry "
+                                    f"per class)")
+
+
+def infer_num_classes(*named: tuple[str, np.ndarray]) -> int:
+    """The number of classes of validated labels when none is given: the largest label + 1
+    (1 when every array is empty), refused by name when the largest label exceeds
+    ``LABEL_FACTOR * N + LABEL_SLACK`` (``N`` the most samples of any array) or
+    :data:`MAX_CLASSES`, before any per-class array is allocated.
+
+    Examples
+    --------
+    >>> infer_num_classes(("labels", np.array([0, 3, 1])))
+    4
+    >>> infer_num_classes(("labels", np.array([0, 10**9])))
+    Traceback (most recent call last):
+    ...
+    ValueError: labels holds the label 1000000000 among 2 samples: with no num_classes given, labels may go up to 10 * N + 1000 = 1020 (a larger one is an id or a hash, not a class index, and counting it would allocate 8.0 GB); encode the classes as 0..K-1 (np.unique(labels, return_inverse=True)) or pass num_classes= if there really are that many classes
+    """
+    tops = [(int(arr.max()), name) for name, arr in named if arr.size]
+    if not tops:
+        return 1
+    top, name = max(tops)
+    n = max(arr.size for _, arr in named)
+    bound = min(LABEL_FACTOR * n + LABEL_SLACK, MAX_CLASSES - 1)
+    if top > bound:
+        raise ValueError(
+            f"{name} holds the label {top} among {n} samples: with no num_classes given, "
+            f"labels may go up to {LABEL_FACTOR} * N + {LABEL_SLACK} = {bound} (a larger one "
+            f"is an id or a hash, not a class index, and counting it would allocate "
+            f"{8 * (top + 1) / 1e9:.1f} GB); encode the classes as 0..K-1 "
+            f"(np.unique({name}, return_inverse=True)) or pass num_classes= if there really "
+            f"are that many classes")
+    return top + 1
 
 
 def as_recalls(recalls: Any, size: int, name: str = "recalls",
@@ -266,6 +382,7 @@ def as_recalls(recalls: Any, size: int, name: str = "recalls",
         Boolean mask of entries where NaN is accepted (the classes that have no samples).
     """
     arr = _as_1d(recalls, name)
+    _refuse_complex(arr, name)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.number)):
         raise ValueError(f"{name} must be numbers in [0, 1], got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
@@ -295,6 +412,7 @@ def as_recalls(recalls: Any, size: int, name: str = "recalls",
 def as_scores(scores: Any, n: int, name: str = "scores") -> np.ndarray:
     """Validate per-sample scores: 1-D, finite, length ``n`` (float64 view when possible)."""
     arr = _as_1d(scores, name)
+    _refuse_complex(arr, name)
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
         raise ValueError(f"{name} must be numbers, got dtype {arr.dtype}")
     if arr.size != n:
@@ -404,8 +522,9 @@ def check_beta_prior(prior: Any, name: str = "prior") -> tuple[float, float]:
     (1.0, 1.0)
     """
     try:
-        a, b = (float(v) for v in prior)
-        valid = not any(isinstance(v, (bool, str)) for v in prior)
+        valid = not any(isinstance(v, (bool, str, complex, np.complexfloating))
+                        for v in prior)
+        a, b = (float(v) for v in prior) if valid else (0.0, 0.0)
     except (TypeError, ValueError):
         valid = False
     if not valid or not (np.isfinite(a) and np.isfinite(b) and a > 0 and b > 0):
@@ -424,6 +543,7 @@ def as_class_names(class_names: Any, size: int, name: str = "class_names") -> li
     """
     if class_names is None:
         return None
+    refuse_mapping(class_names, name, "class")
     if isinstance(class_names, str) or not hasattr(class_names, "__iter__"):
         raise ValueError(f"{name} must be a sequence of names, one per class, got {class_names!r}")
     names = [str(c) for c in class_names]

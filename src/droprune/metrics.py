@@ -14,7 +14,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._checks import as_class_sizes, as_labels, as_selection
+from ._checks import (
+    as_class_sizes,
+    as_labels,
+    as_selection,
+    check_num_classes,
+    infer_num_classes,
+)
 
 __all__ = [
     "RobustnessReport",
@@ -50,11 +56,25 @@ def class_recalls(y_true: Any, y_pred: Any, num_classes: int | None = None) -> n
         return np.where(support > 0, hits / np.maximum(support, 1), np.nan)
 
 
-def _num_classes(num_classes: int | None, *arrays: np.ndarray) -> int:
+def _num_classes(num_classes: int | None, *arrays: np.ndarray,
+                 names: tuple[str, ...] = ("y_true", "y_pred"), what: str = "num_classes"
+                 ) -> int:
+    """``num_classes`` checked, or inferred from the labels (a label far above the number of
+    samples is refused before anything is counted: :func:`droprune._checks.infer_num_classes`)."""
     if num_classes is not None:
-        return int(num_classes)
-    top = max((int(a.max()) for a in arrays if a.size), default=0)
-    return top + 1
+        return check_num_classes(num_classes, what)
+    return infer_num_classes(*zip(names, arrays))
+
+
+def _real_1d(values: Any, name: str) -> np.ndarray:
+    """A 1-D float64 array of real numbers (complex numbers refused by name)."""
+    arr = np.asarray(values)
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{name} holds complex numbers: pass real numbers")
+    try:
+        return arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold numbers, got dtype {arr.dtype}") from None
 
 
 @dataclass(frozen=True)
@@ -200,7 +220,7 @@ def robustness_report(y_true: Any, y_pred: Any, *, num_classes: int | None = Non
 
 
 def _group_accuracy(groups: np.ndarray, correct: np.ndarray, num_groups: int | None) -> np.ndarray:
-    m = _num_classes(num_groups, groups)
+    m = _num_classes(num_groups, groups, names=("groups",), what="num_groups")
     as_labels(groups, name="groups", num_classes=m)
     support = np.bincount(groups, minlength=m)
     hits = np.bincount(groups[correct], minlength=m)
@@ -209,7 +229,7 @@ def _group_accuracy(groups: np.ndarray, correct: np.ndarray, num_groups: int | N
 
 
 def _weighted(group_acc: np.ndarray, proportions: Any) -> float:
-    p = np.asarray(proportions, dtype=np.float64)
+    p = _real_1d(proportions, "train_group_proportions")
     if p.ndim != 1 or p.size != group_acc.size:
         raise ValueError(f"train_group_proportions must have one entry per group "
                          f"({group_acc.size}), got shape {p.shape}")
@@ -236,7 +256,7 @@ def class_densities(labels: Any, selected: Any, num_classes: int | None = None) 
     array([0.5, 1. ])
     """
     lab = as_labels(labels, num_classes=num_classes)
-    k = _num_classes(num_classes, lab)
+    k = _num_classes(num_classes, lab, names=("labels",))
     sizes = np.bincount(lab, minlength=k)
     kept = np.bincount(lab[as_selection(selected, lab.size)], minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -254,7 +274,7 @@ def min_samples_per_class(labels: Any, selected: Any, num_classes: int | None = 
     0
     """
     lab = as_labels(labels, num_classes=num_classes)
-    k = _num_classes(num_classes, lab)
+    k = _num_classes(num_classes, lab, names=("labels",))
     return int(np.bincount(lab[as_selection(selected, lab.size)], minlength=k).min())
 
 
@@ -270,8 +290,8 @@ def density_accuracy_correlation(class_density: Any, class_accuracy: Any) -> flo
     >>> round(density_accuracy_correlation([0.2, 0.5, 0.8], [0.9, 0.7, 0.5]), 6)
     -1.0
     """
-    d = np.asarray(class_density, dtype=np.float64)
-    a = np.asarray(class_accuracy, dtype=np.float64)
+    d = _real_1d(class_density, "class_density")
+    a = _real_1d(class_accuracy, "class_accuracy")
     if d.shape != a.shape or d.ndim != 1:
         raise ValueError(f"class_density and class_accuracy must be 1-D of the same length, "
                          f"got shapes {d.shape} and {a.shape}")
@@ -285,4 +305,5 @@ def density_accuracy_correlation(class_density: Any, class_accuracy: Any) -> flo
 def class_counts(labels: Any, num_classes: int | None = None) -> np.ndarray:
     """Per-class sample counts of a label array (a thin, validated ``bincount``)."""
     lab = as_labels(labels, num_classes=num_classes)
-    return as_class_sizes(np.bincount(lab, minlength=_num_classes(num_classes, lab)))
+    return as_class_sizes(np.bincount(lab, minlength=_num_classes(
+        num_classes, lab, names=("labels",))))

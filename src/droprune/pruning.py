@@ -27,13 +27,19 @@ import numpy as np
 from ._checks import (
     as_class_names,
     as_labels,
-    as_per_class_counts,
-    as_recalls,
     as_scores,
     check_density,
+    check_int,
+    refuse_mapping,
+)
+from ._recall_inputs import (  # noqa: F401 - validation_predictions is part of this module's API
+    _check_every_class_validated,
+    _check_val_pred,
+    _num_classes,
+    _recalls,
+    validation_predictions,
 )
 from .methods import Method, parse_method
-from .metrics import class_recalls
 from .quotas import (
     JEFFREYS_PRIOR,
     QUOTA_RULES,
@@ -44,6 +50,8 @@ from .quotas import (
     make_quotas,
     quotas_from_selection,
     starved_classes,
+    under_served_classes,
+    under_served_message,
 )
 from .selection import select, select_global
 
@@ -51,7 +59,7 @@ __all__ = ["PruneResult", "parse_prune_method", "prune", "select_by_method"]
 
 #: Columns of :attr:`PruneResult.table`.
 TABLE_COLUMNS = ("class", "name", "size", "val_recall", "val_count", "kept", "density",
-                 "starved")
+                 "starved", "under_served")
 
 
 def select_by_method(method: Method, labels: np.ndarray, density: float, *, num_classes: int,
@@ -128,11 +136,16 @@ class PruneResult:
         Sorted int64 indices of the kept samples (row i = sample i of ``labels``).
     table
         One row per class (pandas DataFrame; columns ``class``, ``name``, ``size``,
-        ``val_recall`` (NaN when unknown), ``val_count`` (validation samples; <NA> when
-        unknown), ``kept``, ``density`` (kept / size; NaN for an empty class) and ``starved``
-        (kept fewer than ``min(size, 5)``, see :func:`droprune.starved_classes`)).
+        ``val_recall`` (NaN when unknown, and for a class without validation samples under
+        ``error_estimate="beta"``, whose error is the prior mean), ``val_count`` (validation
+        samples; <NA> when unknown), ``kept``, ``density`` (kept / size; NaN for an empty
+        class), ``starved`` (kept fewer than ``min(size, 5)``, see
+        :func:`droprune.starved_classes`) and ``under_served`` (kept density below a quarter
+        of the target density, see :func:`droprune.quotas.under_served_classes`)).
     warnings
-        The messages of the :class:`~droprune.QuotaWarning` issued (also emitted as warnings).
+        The messages of the :class:`~droprune.QuotaWarning` issued (also emitted as warnings,
+        each with its category: :class:`~droprune.quotas.UnderServedWarning` when a call
+        under-serves classes without starving any).
     starved
         Indices of the starved classes.
     method
@@ -144,7 +157,10 @@ class PruneResult:
     class_names
         Name of each class (its index as text when none were given).
     seed
-        Seed of the random order.
+        Seed of the random order (None: fresh randomness, not reproducible).
+    under_served
+        Indices of the under-served classes (starved ones included when their density is
+        below a quarter of the target too).
     """
 
     kept: np.ndarray
@@ -155,7 +171,8 @@ class PruneResult:
     density: float
     labels: np.ndarray = field(repr=False)
     class_names: tuple[str, ...] = field(repr=False)
-    seed: int = 0
+    seed: int | None = 0
+    under_served: tuple[int, ...] = ()
 
     def __repr__(self) -> str:
         return (f"PruneResult(method={self.method!r}, density={self.density!r}, "
@@ -196,6 +213,10 @@ class PruneResult:
                          f"{dens[hi]:.3f} ({t['name'][hi]})")
         starved = ", ".join(str(t["name"][c]) for c in self.starved) or "none"
         lines.append(f"starved classes: {starved}")
+        under = [c for c in self.under_served if c not in self.starved]
+        if under:
+            lines.append("under-served classes (density below a quarter of the target): "
+                         + ", ".join(str(t["name"][c]) for c in under))
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -248,10 +269,14 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
         Predicted class of every validation sample, shape (M,).
     val_proba
         Predicted class probabilities (or logits) of the validation samples, shape (M, K);
-        the prediction is their argmax.
+        the prediction is their argmax. A row whose largest value is shared by several
+        classes (a tie) counts as wrong for the recalls, whichever its true class: no class
+        gets the ties (``argmax`` alone would give them all to the lowest class index).
     val_counts
         Validation samples per class, for ``error_estimate="beta"``; computed from
-        ``val_labels`` when they are given (then do not pass it).
+        ``val_labels`` when they are given (then do not pass it). Under ``"beta"`` a class
+        with no validation sample gets the prior mean ``a / (a + b)`` as its error, and the
+        table shows its recall as NaN (a recall given for it is ignored).
     scores
         Per-sample scores, shape (N,), higher = harder = kept first, for a method that reads
         them (``"X+DRoP"``, ``"X"``, ``"Random+XQ"``: ``X`` is then just the name of these
@@ -262,7 +287,8 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
         ``X`` alone), ``"Random+Balanced"``, ``"Random+Proportional"`` or ``"X+Balanced"`` ...
         (case-insensitive). ``Full`` and ``+CDBW`` concern training and are refused.
     seed
-        Seed of the random order (random selection and ties).
+        Seed of the random order (random selection and ties): an integer >= 0, or None for
+        fresh randomness (not reproducible), as in :func:`droprune.select`.
     error_estimate, prior, min_per_class, mode
         The quota rule's options (see :func:`droprune.drop_quotas`); the floors apply to the
         DRoP, Balanced and Proportional rules.
@@ -289,7 +315,10 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
     Warns
     -----
     QuotaWarning
-        When a class keeps fewer than ``min(N_k, 5)`` samples (also in ``result.warnings``).
+        When a class keeps fewer than ``min(N_k, 5)`` samples, or (an
+        :class:`~droprune.quotas.UnderServedWarning`) less than a quarter of ``density``
+        (also in ``result.warnings``; the default floor of DRoP, half the density, prevents
+        the latter).
 
     Examples
     --------
@@ -316,6 +345,14 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
     [0, 50, 100]
     """
     parsed = parse_prune_method(method, scores_given=scores is not None)
+    for value, name, what in ((labels, "labels", "sample"), (recalls, "recalls", "class"),
+                              (val_counts, "val_counts", "class"), (scores, "scores", "sample"),
+                              (class_names, "class_names", "class")):
+        refuse_mapping(value, name, what)
+    if seed is not None:
+        seed = check_int(seed, "seed", requirement="an integer >= 0, or None for fresh "
+                                                    "randomness")
+    _check_val_pred(val_pred)
     lab = as_labels(labels)
     k = _num_classes(num_classes, lab, recalls, class_names, val_proba, val_labels, val_pred)
     lab = as_labels(lab, num_classes=k)
@@ -327,6 +364,9 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
         raise ValueError(f"method {parsed.name!r} sets DRoP quotas from the validation recall "
                          f"of each class: pass recalls=, or val_labels= with val_pred= or "
                          f"val_proba=")
+    sizes = np.bincount(lab, minlength=k)
+    if parsed.needs_recalls and val_labels is not None and error_estimate == "point":
+        _check_every_class_validated(sizes, n_val, names)
     options = QuotaOptions(
         mode=mode, error_estimate=error_estimate, prior=prior, min_per_class=min_per_class,
         min_density=resolve_min_density(min_density, parsed.quota, density))
@@ -335,26 +375,46 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
         kept = select_by_method(parsed, lab, density, num_classes=k, scores=sc, recalls=rec,
                                 val_counts=n_val, options=options, class_names=names,
                                 seed=seed)
-    issued = [w for w in caught if issubclass(w.category, QuotaWarning)]
+    issued = [(str(w.message), w.category) for w in caught
+              if issubclass(w.category, QuotaWarning)]
     for w in caught:  # other warnings pass through untouched
         if not issubclass(w.category, QuotaWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    sizes = np.bincount(lab, minlength=k)
     counts = np.bincount(lab[kept], minlength=k)
     starved = tuple(starved_classes(counts, sizes))
-    messages = [str(w.message) for w in issued]
-    if starved and QUOTA_RULES.entry(parsed.quota).allocate is None:
-        listed = ", ".join(f"class {c} keeps {counts[c]} of {sizes[c]}" for c in starved[:10])
-        messages.append(f"the global ranking {parsed.name} (no class quotas) starves "
-                        f"{len(starved)} classes: {listed}; use a quota rule (e.g. "
-                        f"{parsed.strategy}+DRoP) with min_per_class=5")
-    for text in messages:
-        warnings.warn(text, QuotaWarning, stacklevel=2)
+    under = tuple(under_served_classes(counts, sizes, density))
+    if QUOTA_RULES.entry(parsed.quota).allocate is None:
+        issued += _global_ranking_warning(parsed, counts, sizes, density, names, starved)
+    for text, category in issued:
+        warnings.warn(text, category, stacklevel=2)
     shown = tuple(names) if names is not None else tuple(str(c) for c in range(k))
-    table = _table(sizes, counts, rec, n_val, shown, starved)
-    return PruneResult(kept=kept, table=table, warnings=tuple(messages), starved=starved,
-                       method=parsed.name, density=density, labels=lab, class_names=shown,
-                       seed=int(seed))
+    if rec is not None and n_val is not None and error_estimate == "beta":
+        rec = np.where(n_val == 0, np.nan, rec)  # the prior mean was used, not a recall
+    table = _table(sizes, counts, rec, n_val, shown, starved, under)
+    return PruneResult(kept=kept, table=table, warnings=tuple(t for t, _ in issued),
+                       starved=starved, method=parsed.name, density=density, labels=lab,
+                       class_names=shown, seed=seed, under_served=under)
+
+
+def _global_ranking_warning(parsed: Method, counts: np.ndarray, sizes: np.ndarray,
+                            density: float, names: list[str] | None, starved: tuple[int, ...]
+                            ) -> list[tuple[str, type[Warning]]]:
+    """The one warning of a global ranking (no quota rule warns for it) that starves or
+    under-serves classes."""
+    from .quotas import UnderServedWarning
+
+    under = under_served_message(counts, sizes, density, names, exclude=starved)
+    fix = f"use a quota rule (e.g. {parsed.strategy}+DRoP)"
+    if starved:
+        listed = ", ".join(f"class {c} keeps {counts[c]} of {sizes[c]}" for c in starved[:10])
+        also = "" if under is None else f"; under-served besides: {under}"
+        return [(f"the global ranking {parsed.name} (no class quotas) starves {len(starved)} "
+                 f"classes: {listed}; {fix} with min_per_class=5{also}", QuotaWarning)]
+    if under is not None:
+        return [(f"the global ranking {parsed.name} (no class quotas) under-serves classes: "
+                 f"{under}; {fix}, whose default floor is half the density",
+                 UnderServedWarning)]
+    return []
 
 
 def parse_prune_method(method: Any, *, scores_given: bool | None) -> Method:
@@ -393,80 +453,9 @@ def parse_prune_method(method: Any, *, scores_given: bool | None) -> Method:
     return parsed
 
 
-def _num_classes(num_classes: Any, labels: np.ndarray, recalls: Any, class_names: Any,
-                 val_proba: Any, val_labels: Any, val_pred: Any) -> int:
-    if num_classes is not None:
-        from ._checks import check_int
-
-        return check_int(num_classes, "num_classes", minimum=1)
-    if recalls is not None:
-        return int(np.size(recalls))
-    if class_names is not None and not isinstance(class_names, str):
-        return len(list(class_names))
-    if val_proba is not None and np.ndim(val_proba) == 2:
-        return int(np.shape(val_proba)[1])
-    tops = [int(a.max()) for a in (labels,) + tuple(
-        as_labels(v, name=n) for v, n in ((val_labels, "val_labels"), (val_pred, "val_pred"))
-        if v is not None) if a.size]
-    return max(tops, default=0) + 1
-
-
-def _recalls(k: int, recalls: Any, val_labels: Any, val_pred: Any, val_proba: Any,
-             val_counts: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Per-class recalls and validation counts from what was given (one source only)."""
-    given = [n for n, v in (("recalls", recalls), ("val_pred", val_pred),
-                            ("val_proba", val_proba)) if v is not None]
-    if len(given) > 1:
-        raise ValueError(f"give one source of recalls, not {' and '.join(given)}: recalls=, or "
-                         f"val_labels= with val_pred= or val_proba=")
-    if val_labels is None:
-        if given and given[0] != "recalls":
-            raise ValueError(f"{given[0]} needs val_labels (the true class of each validation "
-                             f"sample)")
-        n_val = None if val_counts is None else as_per_class_counts(val_counts, k, "val_counts")
-        if recalls is None:
-            return None, n_val
-        return as_recalls(recalls, k, allow_nan=np.ones(k, dtype=bool)), n_val
-    if not given or given[0] == "recalls":
-        raise ValueError("val_labels needs val_pred= (predicted classes) or val_proba= "
-                         "(predicted probabilities), not recalls=")
-    if val_counts is not None:
-        raise ValueError("val_counts is computed from val_labels: pass one of them, not both")
-    y, pred = validation_predictions(val_labels, val_pred, val_proba, k)
-    return class_recalls(y, pred, num_classes=k), np.bincount(y, minlength=k).astype(np.int64)
-
-
-def validation_predictions(val_labels: Any, val_pred: Any, val_proba: Any, k: int
-                           ) -> tuple[np.ndarray, np.ndarray]:
-    """Validated validation labels and predicted classes (``val_pred``, or the argmax of
-    ``val_proba``), int64, over ``k`` classes.
-
-    Examples
-    --------
-    >>> validation_predictions([0, 1], None, [[0.9, 0.1], [0.6, 0.4]], 2)[1].tolist()
-    [0, 0]
-    """
-    if (val_pred is None) == (val_proba is None):
-        raise ValueError("give the validation predictions once: val_pred= (predicted classes) "
-                         "or val_proba= (predicted probabilities)")
-    y = as_labels(val_labels, name="val_labels", num_classes=k)
-    if val_proba is not None:
-        proba = np.asarray(val_proba)
-        if proba.ndim != 2 or proba.shape != (y.size, k):
-            raise ValueError(f"val_proba must have shape (len(val_labels), K) = ({y.size}, {k}), "
-                             f"got {proba.shape}")
-        if not np.issubdtype(proba.dtype, np.number) or not np.all(np.isfinite(proba)):
-            raise ValueError("val_proba must hold finite numbers")
-        return y, proba.argmax(axis=1)
-    pred = as_labels(val_pred, name="val_pred", num_classes=k)
-    if pred.size != y.size:
-        raise ValueError(f"val_pred has {pred.size} entries but val_labels {y.size}: one "
-                         f"predicted class per validation sample")
-    return y, pred
-
-
 def _table(sizes: np.ndarray, counts: np.ndarray, recalls: np.ndarray | None,
-           val_counts: np.ndarray | None, names: tuple[str, ...], starved: tuple[int, ...]):
+           val_counts: np.ndarray | None, names: tuple[str, ...], starved: tuple[int, ...],
+           under_served: tuple[int, ...] = ()):
     import pandas as pd
 
     k = sizes.size
@@ -482,4 +471,5 @@ def _table(sizes: np.ndarray, counts: np.ndarray, recalls: np.ndarray | None,
         "kept": counts.astype(np.int64),
         "density": density,
         "starved": np.isin(np.arange(k), starved),
+        "under_served": np.isin(np.arange(k), under_served),
     }, columns=list(TABLE_COLUMNS))

@@ -59,6 +59,19 @@ which writes it to ``warnings.txt`` and prints it); filter it with :mod:`warning
 class is intended.
 :func:`drop_densities` (real-valued densities, no counts) does not warn.
 
+Under-served classes and :class:`UnderServedWarning`
+----------------------------------------------------
+A class is *under-served* when it has samples but keeps less than a quarter
+(:data:`UNDER_SERVED_FRACTION`) of the target density: ``c_k / N_k < d / 4``, compared on the
+decimals as written. It is not starved (it may keep hundreds of samples) but has been cut far
+below its share, and may become the worst class. The same one warning per call names these
+classes too: a call that starves a class issues a :class:`QuotaWarning` whose message ends with
+the under-served classes not already starved; a call that starves none but under-serves some
+issues an :class:`UnderServedWarning` (a subclass of :class:`QuotaWarning`, so filters on
+``QuotaWarning`` cover it). :func:`under_served_classes` returns the list without a warning.
+A floor of ``min_density >= d / 4`` guarantees none (:func:`droprune.prune`'s default for DRoP
+is ``d / 2``).
+
 Floors: ``min_per_class`` and ``min_density``
 ---------------------------------------------
 ``drop``, ``proportional`` and ``balanced`` accept a floor (default 0: no floor, results exactly
@@ -75,6 +88,7 @@ for ``balanced`` the count ``clip(lambda, L_k, N_k)``; one ``lambda`` makes the 
 exactly ``round(d * N)``. Integer counts are by largest remainder within both bounds, so
 ``L_k <= c_k <= N_k`` exactly. Zero-error classes sit at their floor until every class with an
 error is full, then share the rest as above. ``min_per_class = STARVATION_FLOOR`` guarantees no
+starved class, and ``min_density >= d / 4`` no under-served one: both together, no
 :class:`QuotaWarning`. Floors do not apply to ``from_selection`` (another selection's
 histogram) nor to ``none`` (a global ranking): asking for one there is a ``ValueError``.
 
@@ -95,7 +109,8 @@ recall was measured on), DRoP uses the posterior mean of the class error under a
 
 instead of ``1 - r_k``. It is never 0, tends to ``1 - r_k`` as ``n_k`` grows (the difference is
 at most ``max(a, b) / (n_k + a + b)``) and is the prior mean ``a / (a + b)`` for a class with
-no validation sample (whose recall may then be NaN). ``error_estimate="point"`` (default) uses
+no validation sample (whose recall may then be NaN; a recall given for it is ignored, and
+:func:`droprune.prune`'s table shows NaN). ``error_estimate="point"`` (default) uses
 ``1 - r_k`` exactly as before; ``val_counts`` and ``prior`` are then validated but not used.
 ``val_counts`` must hold one non-negative integer per class (NaN, negatives, fractions and a
 wrong length are refused); ``"beta"`` without ``val_counts`` is a ``ValueError``.
@@ -117,6 +132,7 @@ import dataclasses
 import sys
 import warnings
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
@@ -133,6 +149,7 @@ from ._checks import (
     check_beta_prior,
     check_density,
     check_int,
+    infer_num_classes,
     target_count,
 )
 
@@ -146,6 +163,8 @@ __all__ = [
     "QuotaOptions",
     "QuotaRule",
     "QuotaWarning",
+    "UNDER_SERVED_FRACTION",
+    "UnderServedWarning",
     "balanced_quotas",
     "check_quota_options",
     "drop_densities",
@@ -157,6 +176,7 @@ __all__ = [
     "quotas_from_selection",
     "register_quota_rule",
     "starved_classes",
+    "under_served_classes",
     "waterfill",
 ]
 
@@ -167,13 +187,27 @@ ERROR_ESTIMATES: tuple[str, ...] = ("point", "beta")
 JEFFREYS_PRIOR: tuple[float, float] = (0.5, 0.5)
 #: A non-empty class keeping fewer than ``min(N_k, STARVATION_FLOOR)`` samples is starved.
 STARVATION_FLOOR: int = 5
+#: A non-empty class whose kept density is below ``UNDER_SERVED_FRACTION * d`` (a quarter of
+#: the target density ``d``) is under-served.
+UNDER_SERVED_FRACTION: float = 0.25
 _LISTED = 10  # starved classes named in a warning message; the rest are counted
 
 
 class QuotaWarning(UserWarning):
-    """A quota rule starved a class: it keeps fewer than ``min(N_k, STARVATION_FLOOR)`` samples.
+    """A quota rule starved a class (it keeps fewer than ``min(N_k, STARVATION_FLOOR)``
+    samples) or under-served one (:class:`UnderServedWarning`).
 
     See the module docstring (:mod:`droprune.quotas`) and :func:`starved_classes`.
+    """
+
+
+class UnderServedWarning(QuotaWarning):
+    """A quota rule under-served a class without starving any: a non-empty class keeps less
+    than ``UNDER_SERVED_FRACTION`` (a quarter) of the target density. A
+    :class:`QuotaWarning` (filters on ``QuotaWarning`` catch it too); a call that also starves
+    a class issues one plain :class:`QuotaWarning` naming both kinds.
+
+    See :func:`under_served_classes`.
     """
 
 
@@ -366,24 +400,113 @@ def _starved(counts: np.ndarray, sizes: np.ndarray, floor: int = STARVATION_FLOO
     return np.flatnonzero((sizes > 0) & (counts < np.minimum(sizes, floor))).tolist()
 
 
+def under_served_classes(counts: Any, class_sizes: Any, density: float, *,
+                         fraction: float = UNDER_SERVED_FRACTION) -> list[int]:
+    """Indices of the non-empty classes whose kept density ``c_k / N_k`` is below
+    ``fraction * density`` (default a quarter of the target density).
+
+    Starved classes are usually under-served too; :func:`starved_classes` lists those. A
+    selection that keeps nothing at all under-serves no class (as it starves none).
+
+    Parameters
+    ----------
+    counts, class_sizes
+        As in :func:`starved_classes`.
+    density
+        The target density ``d`` (fraction KEPT).
+    fraction
+        In [0, 1]; default :data:`UNDER_SERVED_FRACTION` (0.25).
+
+    Examples
+    --------
+    >>> under_served_classes([5, 95, 50], [100, 100, 100], 0.5)   # 0.05 < 0.125
+    [0]
+    >>> under_served_classes([13, 87, 50], [100, 100, 100], 0.5)  # 0.13 >= 0.125
+    []
+    """
+    sizes = as_class_sizes(class_sizes)
+    kept = as_per_class_counts(counts, sizes.size, "counts")
+    d = check_density(density)
+    x = check_density(fraction, name="fraction")
+    return _under_served(kept, sizes, d, x)
+
+
+def _under_served(counts: np.ndarray, sizes: np.ndarray, density: float,
+                  fraction: float = UNDER_SERVED_FRACTION) -> list[int]:
+    if counts.sum() == 0:
+        return []
+    # c_k / N_k < fraction * d on the decimals as written (0.05 of 100 is 5, not 5.000...1):
+    # c_k * den < num * N_k with fraction * d = num / den, in integers
+    num, den = (Fraction(repr(float(fraction))) * Fraction(repr(float(density)))
+                ).as_integer_ratio()
+    big = max(int(sizes.max(initial=0)), int(counts.max(initial=0)))
+    if max(num, den) * big < 2**62:
+        below = counts * den < num * sizes
+    else:
+        below = np.array([int(c) * den < num * int(n) for c, n in zip(counts, sizes)])
+    return np.flatnonzero((sizes > 0) & below).tolist()
+
+
+def _listed(ks: list[int], counts: np.ndarray, sizes: np.ndarray, names: list[str] | None,
+            density: bool = False) -> str:
+    """``class 3 (cat) keeps 2 of 100[ (density 0.02)], ...`` for the first ``_LISTED``."""
+    items = [f"class {k}{f' ({names[k]})' if names else ''} keeps {counts[k]} of {sizes[k]}"
+             + (f" (density {counts[k] / sizes[k]:.3g})" if density else "")
+             for k in ks[:_LISTED]]
+    more = f" and {len(ks) - _LISTED} more" if len(ks) > _LISTED else ""
+    return ", ".join(items) + more
+
+
+def under_served_message(counts: np.ndarray, sizes: np.ndarray, density: float,
+                         names: list[str] | None, exclude: Sequence[int] = ()) -> str | None:
+    """The sentence naming the under-served classes not in ``exclude`` (the starved ones,
+    already named), or None when there are none. Shared by the rules' warning and
+    :func:`droprune.prune`'s global rankings."""
+    skip = set(exclude)
+    ks = [k for k in _under_served(counts, sizes, density) if k not in skip]
+    if not ks:
+        return None
+    return (f"{len(ks)} of {int((sizes > 0).sum())} non-empty classes keep less than a quarter "
+            f"of the target density {density:g} (density < {UNDER_SERVED_FRACTION * density:.4g}"
+            f"): {_listed(ks, counts, sizes, names, density=True)}")
+
+
 def _warn_if_starved(rule: QuotaRule, counts: np.ndarray, sizes: np.ndarray,
-                     names: list[str] | None, hint: str) -> None:
-    """One :class:`QuotaWarning` naming the starved classes, attributed to the first caller
-    outside this module (the user's line, whichever rule function it called)."""
+                     names: list[str] | None, hint: str, density: float) -> None:
+    """One :class:`QuotaWarning` naming the starved and the under-served classes (an
+    :class:`UnderServedWarning` when none is starved), attributed to the first caller outside
+    this module (the user's line, whichever rule function it called)."""
     starved = _starved(counts, sizes)
-    if not starved:
+    under = under_served_message(counts, sizes, density, names, exclude=starved)
+    if not starved and under is None:
         return
-    listed = [f"class {k}{f' ({names[k]})' if names else ''} keeps {counts[k]} of {sizes[k]}"
-              for k in starved[:_LISTED]]
-    more = f" and {len(starved) - _LISTED} more" if len(starved) > _LISTED else ""
+    level = _outside_this_module()
+    if not starved:
+        warnings.warn(f"{rule.name} quotas under-serve classes: {under}; "
+                      f"{_under_served_hint(rule, density)}", UnderServedWarning,
+                      stacklevel=level)
+        return
     need, total = int(np.minimum(sizes, STARVATION_FLOOR).sum()), int(counts.sum())
     if need > total and rule.floors:  # no floor of STARVATION_FLOOR fits
         hint = (f"the density keeps {total} samples, fewer than the {need} that "
                 f"min_per_class={STARVATION_FLOOR} would need: keep a larger density")
+    also = "" if under is None else f"; under-served besides: {under}"
     warnings.warn(
         f"{rule.name} quotas starve {len(starved)} of {int((sizes > 0).sum())} non-empty classes "
-        f"(fewer than min(N_k, {STARVATION_FLOOR}) samples kept): {', '.join(listed)}{more}; "
-        f"{hint}", QuotaWarning, stacklevel=_outside_this_module())
+        f"(fewer than min(N_k, {STARVATION_FLOOR}) samples kept): "
+        f"{_listed(starved, counts, sizes, names)}; {hint}{also}", QuotaWarning,
+        stacklevel=level)
+
+
+def _under_served_hint(rule: QuotaRule, density: float) -> str:
+    """How to avoid under-serving a class under ``rule``."""
+    floor = f"min_density={UNDER_SERVED_FRACTION * density:.4g}"
+    if not rule.floors:
+        with_floors = ", ".join(repr(r.name) for r in QUOTA_RULES.values() if r.floors)
+        return (f"the other selection keeps few of these classes; the {with_floors} rules take "
+                f"a floor such as {floor}")
+    return (f"pass {floor} (a quarter of the density) or more as a floor (droprune.prune's "
+            f"default for DRoP is half the density), if these classes matter")
 
 
 def _outside_this_module() -> int:
@@ -905,7 +1028,7 @@ def make_quotas(rule: str, class_sizes: Any, density: float, *, recalls: Any = N
     if inputs is None:
         return None
     counts = _counts(entry, inputs)
-    _warn_if_starved(entry, counts, sizes, names, _hint(entry, opts))
+    _warn_if_starved(entry, counts, sizes, names, _hint(entry, opts), inputs.density)
     return counts
 
 
@@ -1082,7 +1205,8 @@ def drop_quotas(class_sizes: Any, recalls: Any, density: float, *,
     -----
     QuotaWarning
         When a non-empty class keeps fewer than ``min(N_k, STARVATION_FLOOR)`` samples (see
-        :func:`starved_classes`).
+        :func:`starved_classes`); an :class:`UnderServedWarning` when none does but a class
+        keeps less than a quarter of the density (see :func:`under_served_classes`).
 
     Examples
     --------
@@ -1122,7 +1246,8 @@ def proportional_quotas(class_sizes: Any, density: float, *, min_per_class: int 
 
     With floors (see :func:`drop_quotas` for ``min_per_class``, ``min_density`` and
     ``class_names``), ``d_k = clip(lam, L_k / N_k, 1)``: the classes above their floor keep
-    one common fraction. Warns (:class:`QuotaWarning`) about starved classes.
+    one common fraction. Warns (:class:`QuotaWarning`) about starved and under-served
+    classes.
 
     Examples
     --------
@@ -1142,7 +1267,7 @@ def balanced_quotas(class_sizes: Any, density: float, *, min_per_class: int = 0,
     """Equal keep counts for every non-empty class, capped at ``N_k``, excess redistributed.
 
     With floors (see :func:`drop_quotas`), the count is ``clip(lam, L_k, N_k)``. Warns
-    (:class:`QuotaWarning`) about starved classes.
+    (:class:`QuotaWarning`) about starved and under-served classes.
 
     Examples
     --------
@@ -1175,6 +1300,6 @@ def quotas_from_selection(labels: Any, selected: Any, num_classes: int | None = 
     array([1, 0, 2])
     """
     lab = as_labels(labels, num_classes=num_classes)
-    k = int(num_classes) if num_classes is not None else (int(lab.max()) + 1 if lab.size else 1)
+    k = int(num_classes) if num_classes is not None else infer_num_classes(("labels", lab))
     sel = as_selection(selected, lab.size)
     return np.bincount(lab[sel], minlength=k).astype(np.int64)

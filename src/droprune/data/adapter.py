@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .._checks import as_labels
+from .._checks import as_labels, infer_num_classes
 from .base import LabelledDataset
 
 __all__ = ["as_labelled", "from_torch_dataset", "to_tensor"]
@@ -164,7 +164,8 @@ def from_torch_dataset(dataset: Any, num_classes: int | None = None,
     if class_names is None and classes is not None:
         class_names = tuple(str(c) for c in classes)
     if num_classes is None:
-        num_classes = len(class_names) if class_names is not None else int(labels.max()) + 1
+        num_classes = len(class_names) if class_names is not None else \
+            infer_num_classes((f"{name}: labels", labels))
     return LabelledDataset(TorchInputs(dataset, name), labels, num_classes=int(num_classes),
                            name=name, class_names=None if class_names is None
                            else tuple(class_names), groups=groups,
@@ -189,7 +190,7 @@ def _in_memory(x: Any, y: Any, num_classes: int | None, name: str) -> LabelledDa
     if y is None:
         raise ValueError(f"{name}: the inputs come without labels; {_LABELS_HINT}")
     labels = _given_labels(y, inputs.shape[0], "labels", name)
-    k = int(labels.max()) + 1 if num_classes is None else num_classes
+    k = infer_num_classes((f"{name}: labels", labels)) if num_classes is None else num_classes
     return LabelledDataset(inputs, labels, num_classes=k, name=name)
 
 

@@ -14,6 +14,7 @@ normalised float32 there.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Sequence
 
@@ -182,10 +183,14 @@ class LabelledDataset(torch.utils.data.Dataset):
         return x
 
     def fingerprint(self) -> str:
-        """Short hash of name, labels, input shape and input bytes (in-memory) or length (lazy).
+        """Short hash of name, labels, input shape and the inputs: their bytes (in memory), or
+        for lazy inputs their ``fingerprint_key`` (or length) and, when they are files
+        (:meth:`sample_paths`), the size and modification time of every file.
 
-        Used in score files and checkpoints so that scores are never applied to another
-        dataset by mistake.
+        Used in score files, checkpoints and the reuse of query models, so that scores and
+        models are never applied to another dataset by mistake: new images under the same
+        file names change it (a copy that does not keep modification times does too; then
+        the query models are trained again).
         """
         h = hashlib.sha256()
         h.update(self.name.encode())
@@ -195,7 +200,29 @@ class LabelledDataset(torch.utils.data.Dataset):
             h.update(self.inputs.contiguous().numpy().tobytes())
         else:
             h.update(repr(getattr(self.inputs, "fingerprint_key", len(self.inputs))).encode())
+            paths = self.sample_paths()
+            if paths is not None:
+                h.update(files_key(paths))
         return h.hexdigest()[:16]
+
+
+def files_key(paths: Sequence[str]) -> bytes:
+    """The size and modification time (ns) of every file, in order, as bytes to hash; a
+    missing file counts as size and time -1 (reading it fails later, naming it).
+
+    Examples
+    --------
+    >>> files_key(["/no/such/file"]) == np.array([[-1, -1]], dtype=np.int64).tobytes()
+    True
+    """
+    out = np.empty((len(paths), 2), dtype=np.int64)
+    for i, path in enumerate(paths):
+        try:
+            st = os.stat(path)
+            out[i] = st.st_size, st.st_mtime_ns
+        except OSError:
+            out[i] = -1, -1
+    return out.tobytes()
 
 
 class _LazySubset(Sequence):

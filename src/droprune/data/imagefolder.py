@@ -7,7 +7,11 @@ Layout::
                                     "test" is used if present, else "val")
 
 Class names are the sorted folder names of ``train/``; the held-out tree may lack some classes
-but may not add any. Images are decoded lazily (see :class:`droprune.data.images.ImageFiles`:
+but may not add any. A symbolic link under ``train/`` or the held-out folder that points
+outside ``ROOT`` is refused (one line naming it); links within ``ROOT`` are followed. The
+fingerprint covers the size and modification time of every image file
+(:meth:`droprune.data.LabelledDataset.fingerprint`), so new images under old names are a new
+dataset. Images are decoded lazily (see :class:`droprune.data.images.ImageFiles`:
 resize the shorter side to 256, centre-crop 224, for every split) and normalised with the
 ImageNet mean and std. For ImageNet the validation images must already be sorted into one
 folder per class (the official archive has them flat; ``valprep.sh`` of pytorch/examples sorts
@@ -20,7 +24,7 @@ from pathlib import Path
 
 from .base import LabelledDataset
 from .images import ImageFiles, list_class_folders
-from .layout import dataset_root, missing_error
+from .layout import dataset_root, missing_error, refuse_links_outside
 from .stats import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["load_imagefolder", "load_imagenet"]
@@ -55,6 +59,8 @@ def load_imagefolder(root: str | Path | None, *, train_dir: str = "train",
     if not test_path.is_dir():
         raise missing_error(name, test_path, "no such folder (the held-out images, one "
                                              "sub-folder per class)")
+    for split_path in (train_path, test_path):  # no file read from outside the root
+        refuse_links_outside(base, split_path, name)
     classes, train_files, train_labels = list_class_folders(train_path, dataset=name)
     _, test_files, test_labels = list_class_folders(test_path, dataset=name, classes=classes)
     sizes = dict(image_size=image_size, resize_size=resize_size, dataset=name)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .source import DATASETS
 
-__all__ = ["DatasetFormatError", "dataset_root", "format_error", "missing_error"]
+__all__ = ["DatasetFormatError", "dataset_root", "format_error", "missing_error",
+           "refuse_links_outside"]
 
 
 class DatasetFormatError(ValueError):
@@ -71,3 +72,64 @@ def dataset_root(root: str | Path | None, dataset: str, folder: str | None = Non
     if folder is not None and (path / folder).is_dir():
         return path / folder
     return path
+
+
+def refuse_links_outside(root: str | Path, folder: str | Path, dataset: str) -> None:
+    """Refuse a symbolic link under ``folder`` (itself included) that points outside ``root``,
+    with one line naming the link and its target. Links that stay inside the root are fine.
+
+    A dataset root is what the user names; a link inside it to elsewhere (``/etc``, another
+    user's files) would be read, copied into caches and listed in kept lists as if it were
+    part of the dataset. The walk reads directory entries only (no file is opened); linked
+    folders inside the root are walked too.
+
+    Raises
+    ------
+    DatasetFormatError
+        ``<dataset>: <link>: a symbolic link to <target>, outside the dataset root <root>:
+        copy the files into the root or remove the link``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = Path(tempfile.mkdtemp())
+    >>> (d / "train").mkdir(); os.symlink("/etc", d / "train" / "etc")
+    >>> refuse_links_outside(d, d / "train", "photos")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    droprune.data.layout.DatasetFormatError: photos: .../train/etc: a symbolic link to /etc, outside the dataset root ...: copy the files into the root or remove the link
+    """
+    import os
+
+    base = os.path.realpath(root)
+    inside = base.rstrip(os.sep) + os.sep
+
+    def check(path: str) -> str:
+        target = os.path.realpath(path)
+        if target != base and not target.startswith(inside):
+            raise DatasetFormatError(f"{dataset}: {path}: a symbolic link to {target}, outside "
+                                     f"the dataset root {base}: copy the files into the root "
+                                     f"or remove the link")
+        return target
+
+    start = str(folder)
+    if os.path.islink(start):
+        check(start)
+    pending, seen = [start], set()
+    while pending:
+        current = pending.pop()
+        real = os.path.realpath(current)
+        if real in seen:  # a link back up the tree: walked once
+            continue
+        seen.add(real)
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue  # unreadable: the reader says so when it lists the folder
+        for entry in entries:
+            if entry.is_symlink():
+                check(entry.path)
+                if entry.is_dir():
+                    pending.append(entry.path)
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)

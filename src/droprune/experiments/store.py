@@ -84,27 +84,39 @@ class ResultStore:
                 f"every other file of the folder is kept") from None
 
     def _check_or_create(self) -> None:
+        """Check the file (and create its tables when it has none) in ONE write transaction
+        (``BEGIN IMMEDIATE``): of several workers starting together exactly one creates the
+        tables, the others wait for its commit and then find them."""
         from droprune import __version__
 
-        with self._db() as conn, conn:
-            check = conn.execute("PRAGMA quick_check").fetchone()
-            if check is None or check[0] != "ok":
-                raise sqlite3.DatabaseError(f"quick_check: {check and check[0]}")
-            tables = {r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type='table'")}
-            if not tables and not self._readonly:
-                cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
-                conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                conn.execute(f"CREATE TABLE runs ({cols})")
-                conn.executemany("INSERT INTO meta VALUES (?, ?)", [
-                    ("schema_version", str(SCHEMA_VERSION)),
-                    ("created_by", f"droprune {__version__}"),
-                    ("created", datetime.now(timezone.utc).isoformat())])
-                return
-            if "meta" not in tables or "runs" not in tables:
-                raise ValueError(f"{self.path} is not a droprune results store (tables "
-                                 f"{sorted(tables)}); point to another file")
-            meta = dict(conn.execute("SELECT key, value FROM meta"))
+        with self._db() as conn:
+            if not self._readonly:
+                conn.isolation_level = None  # explicit transactions
+                conn.execute("BEGIN IMMEDIATE")
+            try:
+                check = conn.execute("PRAGMA quick_check").fetchone()
+                if check is None or check[0] != "ok":
+                    raise sqlite3.DatabaseError(f"quick_check: {check and check[0]}")
+                tables = {r[0] for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'")}
+                if not tables and not self._readonly:
+                    cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
+                    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, "
+                                 "value TEXT NOT NULL)")
+                    conn.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+                    conn.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)", [
+                        ("schema_version", str(SCHEMA_VERSION)),
+                        ("created_by", f"droprune {__version__}"),
+                        ("created", datetime.now(timezone.utc).isoformat())])
+                    conn.execute("COMMIT")
+                    return
+                if "meta" not in tables or "runs" not in tables:
+                    raise ValueError(f"{self.path} is not a droprune results store (tables "
+                                     f"{sorted(tables)}); point to another file")
+                meta = dict(conn.execute("SELECT key, value FROM meta"))
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
         version = meta.get("schema_version")
         if version != str(SCHEMA_VERSION):
             raise ValueError(
