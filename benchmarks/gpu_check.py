@@ -7,7 +7,9 @@ Checks and times, each on random data (no dataset needed):
    ``--amp``; both on by default on CUDA): images/s.
 2. ``train``: :func:`droprune.training.train` on in-memory tensors with every recorder scorer
    attached (Forgetting, DynUnc, AUM, EL2N trace) and validation each epoch: images/s, and the
-   recorders' scores are finite and index-aligned.
+   recorders' scores are finite and index-aligned; then ResNet-18 once more with
+   ``TrainConfig.amp`` (``fp16`` with its gradient scaler on CUDA, ``bf16`` on the CPU),
+   unless ``--no-amp``.
 3. ``grand``: exact GraNd with each method (ghost, vmap, loop) on the same model and samples:
    samples/s, and the methods agree (max relative difference).
 4. ``nccl``: a 1-process NCCL process group (gloo on the CPU): all-reduce and
@@ -127,9 +129,10 @@ def check_step(name: str, sizes: Sizes, device: torch.device, *, channels_last: 
             "peak_gib": _peak_gib(device)}
 
 
-def check_train(name: str, sizes: Sizes, device: torch.device) -> dict[str, Any]:
+def check_train(name: str, sizes: Sizes, device: torch.device,
+                amp: str | None = None) -> dict[str, Any]:
     """droprune's trainer with every recorder on in-memory tensors (batched augmentation on
-    the device, validation each epoch)."""
+    the device, validation each epoch), optionally with mixed precision (``amp``)."""
     from droprune.scoring import SCORERS
     from droprune.scoring.registry import make_recorders
     from droprune.training import TrainConfig, train
@@ -139,7 +142,7 @@ def check_train(name: str, sizes: Sizes, device: torch.device) -> dict[str, Any]
     recorders = make_recorders([n for n, s in SCORERS.items() if s.kind == "recorder"],
                                {"dynunc": {"window": 2}})
     config = TrainConfig(epochs=sizes.epochs, batch_size=sizes.batch, lr=0.01,
-                         augment_pad=4, augment_flip=True, num_workers=0)
+                         augment_pad=4, augment_flip=True, num_workers=0, amp=amp)
     t0 = time.perf_counter()
     result = train(_model(name, sizes, device), data, config, val_set=val, recorders=recorders,
                    device=device, progress=False)
@@ -263,6 +266,10 @@ def plan(sizes: Sizes, device: torch.device, *, channels_last: bool, amp: bool,
     for name in MODELS:
         checks.append((f"train {name} + recorders",
                        lambda n=name: check_train(n, sizes, device)))
+    if amp:  # droprune's own mixed precision: fp16 + GradScaler on CUDA (bf16 on the CPU)
+        mode = "fp16" if device.type == "cuda" else "bf16"
+        checks.append((f"train resnet18 + recorders amp={mode}",
+                       lambda: check_train("resnet18", sizes, device, amp=mode)))
     checks.append(("grand resnet18", lambda: check_grand("resnet18", sizes, device)))
     checks.append(("process group", lambda: check_process_group(device)))
     checks.append((f"jpeg folder, {workers} workers", lambda: check_jpeg(sizes, device,

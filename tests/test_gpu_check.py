@@ -3,23 +3,13 @@ sizes, so a change that breaks one of their code paths fails here, not on the GP
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
+from .benchmark_scripts import load_benchmark
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
+    return load_benchmark("gpu_check")
 
 
 def test_dry_run_passes_every_check(tmp_path, capsys):
@@ -32,7 +22,7 @@ def test_dry_run_passes_every_check(tmp_path, capsys):
     assert labels == [
         "step vgg16_bn", "step vgg16_bn channels-last amp", "step resnet18",
         "step resnet18 channels-last amp", "train vgg16_bn + recorders",
-        "train resnet18 + recorders", "grand resnet18", "process group",
+        "train resnet18 + recorders", "train resnet18 + recorders amp=bf16", "grand resnet18", "process group",
         "jpeg folder, 1 workers"]
     assert checks["process group"]["backend"] == "gloo"
     assert set(checks["train resnet18 + recorders"]["recorders"]) == {
@@ -40,4 +30,4 @@ def test_dry_run_passes_every_check(tmp_path, capsys):
     # the GraNd methods agree with the per-sample loop
     grand = checks["grand resnet18"]
     assert grand["vmap_max_rel_diff"] < 1e-2 and grand["ghost_max_rel_diff"] < 1e-2
-    assert capsys.readouterr().out.rstrip().endswith("9 of 9 checks passed")
+    assert capsys.readouterr().out.rstrip().endswith("10 of 10 checks passed")

@@ -5,7 +5,8 @@ training loop saves (:func:`checkpoint_payload`), finds (:func:`resume_state`) a
 A checkpoint is one file, ``checkpoint_dir/checkpoint.pt``, rewritten after every epoch by
 writing a temporary file in the same directory and ``os.replace``-ing it over the old one, so a
 crash leaves either the previous checkpoint or the new one, never a torn file. It holds only
-tensors and plain Python values, and is read with ``torch.load(weights_only=True)``.
+tensors and plain Python values, and is read with ``torch.load(weights_only=True)``. A run with
+``TrainConfig.amp="fp16"`` on CUDA also saves its gradient scaler's state (``"scaler"``).
 
 A checkpoint is a zip file (``torch.save``'s format) with a CRC-32 per member; they are
 verified before loading. A damaged checkpoint (flipped bits on disk) is never used: the run
@@ -72,10 +73,11 @@ def check_fingerprint(saved: dict[str, Any], current: dict[str, Any], path: Path
         if then == now:
             continue
         if isinstance(now, dict) and isinstance(then, dict):
-            for field in now:
-                if then.get(field) != now[field]:
+            # both sides' fields: a field left out at its default (amp, cdbw_loss) on one side
+            for field in [*now, *(f for f in then if f not in now)]:
+                if then.get(field) != now.get(field):
                     diffs.append(f"{key} {field}: {then.get(field)!r} in the checkpoint, "
-                                 f"{now[field]!r} now")
+                                 f"{now.get(field)!r} now")
         else:
             diffs.append(f"{key}: {then!r} in the checkpoint, {now!r} now")
     if diffs:
@@ -171,10 +173,12 @@ def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
 
 def checkpoint_payload(fingerprint: dict[str, Any], model: nn.Module,
                        optimizer: torch.optim.Optimizer, history: list[EpochStats],
-                       recorders: Sequence[Recorder], device: torch.device) -> dict[str, Any]:
+                       recorders: Sequence[Recorder], device: torch.device, *,
+                       scaler: torch.amp.GradScaler | None = None) -> dict[str, Any]:
     """What a checkpoint holds after ``len(history)`` finished epochs (see the module
-    docstring); the global RNG states are read now."""
-    return {
+    docstring); the global RNG states are read now. With float16 mixed precision the gradient
+    scaler's state (``scaler``) is saved too."""
+    payload = {
         "format": FORMAT,
         "fingerprint": fingerprint,
         "epochs_done": len(history),
@@ -184,13 +188,20 @@ def checkpoint_payload(fingerprint: dict[str, Any], model: nn.Module,
         "history": [h.to_dict() for h in history],
         "recorders": [rec.state_dict() for rec in recorders],
     }
+    if scaler is not None:
+        payload["scaler"] = scaler.state_dict()
+    return payload
 
 
 def restore(state: dict[str, Any], model: nn.Module, optimizer: torch.optim.Optimizer,
-            recorders: Sequence[Recorder], device: torch.device) -> list[EpochStats]:
-    """Load a checkpoint's model, optimizer, RNG and recorder states; returns its history."""
+            recorders: Sequence[Recorder], device: torch.device, *,
+            scaler: torch.amp.GradScaler | None = None) -> list[EpochStats]:
+    """Load a checkpoint's model, optimizer, RNG, recorder (and gradient scaler) states;
+    returns its history."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
+    if scaler is not None and "scaler" in state:
+        scaler.load_state_dict(state["scaler"])
     torch.set_rng_state(state["rng"]["cpu"])
     if device.type == "cuda" and "cuda" in state["rng"]:
         torch.cuda.set_rng_state(state["rng"]["cuda"], device)

@@ -9,10 +9,12 @@ from typing import Any
 
 from .._checks import check_density, check_int, check_number
 
-__all__ = ["CDBW_LOSSES", "TrainConfig"]
+__all__ = ["AMP_MODES", "CDBW_LOSSES", "TrainConfig"]
 
 #: how CDB-W averages the weighted losses of a batch (see TrainConfig.cdbw_loss)
 CDBW_LOSSES = ("mean1", "raw")
+#: mixed-precision modes of TrainConfig.amp ("off" is stored as None)
+AMP_MODES = ("off", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class TrainConfig:
     num_workers
         DataLoader worker processes for lazy (not in-memory) datasets. It cannot change
         results, so it is not part of a checkpoint's fingerprint.
+    amp
+        Mixed precision of the training forward pass and loss: None or ``"off"`` (default,
+        float32; ``"off"`` is stored as None), ``"bf16"`` (bfloat16 autocast, on CUDA and on the
+        CPU) or ``"fp16"`` (float16 autocast with a gradient scaler, CUDA only: refused when
+        training on another device). Validation, prediction and scoring stay float32.
 
     Examples
     --------
@@ -78,6 +85,7 @@ class TrainConfig:
     cdbw_loss: str = "mean1"
     eval_batch_size: int = 1024
     num_workers: int = 0
+    amp: str | None = None
 
     def __post_init__(self) -> None:
         def store(name: str, value: Any) -> None:  # numpy scalars become Python numbers
@@ -98,6 +106,10 @@ class TrainConfig:
                                           min_inclusive=False))
         if self.cdbw_loss not in CDBW_LOSSES:
             raise ValueError(f"cdbw_loss must be one of {CDBW_LOSSES}, got {self.cdbw_loss!r}")
+        if self.amp is not None and self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be None or one of {AMP_MODES}, got {self.amp!r}")
+        if self.amp == "off":
+            store("amp", None)
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0")
         try:
@@ -138,10 +150,12 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of the fields (``drop_epochs`` as a list), e.g. for JSON.
 
-        ``cdbw_loss`` is left out at its default ``"mean1"``, so the checkpoints and query files
-        written before it existed still match."""
+        ``cdbw_loss`` and ``amp`` are left out at their defaults (``"mean1"``, None), so the
+        checkpoints, query files and run ids written before they existed still match."""
         out = asdict(self)
         out["drop_epochs"] = list(self.drop_epochs)
         if out["cdbw_loss"] == "mean1":
             del out["cdbw_loss"]
+        if out["amp"] is None:
+            del out["amp"]
         return out

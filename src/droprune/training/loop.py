@@ -52,6 +52,7 @@ from .config import TrainConfig
 from .distributed import AUGMENT_STREAM, all_reduce_sum, barrier, derived_generator, is_distributed
 from .hooks import Callback, Recorder
 from .inference import check_model_fits, predict_logits, resolve_device
+from .precision import autocast, check_amp, grad_scaler
 from .stats import EpochStats, TrainResult
 from .threads import torch_threads
 
@@ -127,6 +128,7 @@ class _Run:
     bar: tqdm
     labels: torch.Tensor = field(init=False)  # the training labels, CPU int64
     history: list[EpochStats] = field(default_factory=list)
+    scaler: torch.amp.GradScaler | None = None  # amp="fp16" on CUDA (TrainConfig.amp)
 
     def __post_init__(self) -> None:
         self.labels = torch.from_numpy(self.train_set.labels)
@@ -221,19 +223,25 @@ def _train_epoch(run: _Run, epoch: int,
             x = augment_batch(x, pad=config.augment_pad, hflip=config.augment_flip,
                               generator=generator, positions=plan.draw_positions(b),
                               num_draws=plan.global_sizes[b])
-        logits = run.net(run.train_set.to_float(x))
         keep = real_dev[bounds[b][0]:bounds[b][1]] if plan.padded[b] else None
-        loss = _batch_loss(logits, y, class_weights, keep, plan.global_sizes[b] / world_size,
-                           raw=config.cdbw_loss == "raw", world=world_size)
-        out = logits.detach()
+        with autocast(device, config.amp):
+            logits = run.net(run.train_set.to_float(x))
+            loss = _batch_loss(logits, y, class_weights, keep, plan.global_sizes[b] / world_size,
+                               raw=config.cdbw_loss == "raw", world=world_size)
+        out = logits.detach().float()  # recorders see float32 logits under amp too
         if run.recorders:
             rec_idx, rec_out, rec_y = (idx, out, y) if keep is None else \
                 (idx[keep], out[keep], y[keep])
             for rec in run.recorders:
                 rec.on_batch(epoch, rec_idx, rec_out, rec_y)
         run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        run.optimizer.step()
+        if run.scaler is None:
+            loss.backward()
+            run.optimizer.step()
+        else:
+            run.scaler.scale(loss).backward()
+            run.scaler.step(run.optimizer)
+            run.scaler.update()
         batch_loss[b] = loss.detach()
         correct = out.argmax(1) == y
         batch_correct[b] = (correct if keep is None else correct & keep).sum()
@@ -384,6 +392,7 @@ def _train(model: nn.Module, train_set: LabelledDataset, config: TrainConfig, *,
            device: str | torch.device | None, progress: bool) -> TrainResult:
     rank, world_size = check_world(config)
     device = resolve_device(device)
+    check_amp(config.amp, device)
     model.to(device)
     check_model_fits(model, train_set, device)
     n, k = len(train_set), train_set.num_classes
@@ -392,13 +401,15 @@ def _train(model: nn.Module, train_set: LabelledDataset, config: TrainConfig, *,
     path = None if checkpoint_dir is None else Path(checkpoint_dir) / CHECKPOINT_NAME
     fingerprint = None if path is None else run_fingerprint(model, config, train_set, val_set,
                                                             seed, recorders)
+    scaler = grad_scaler(device, config.amp)
     cuda_devices = [_cuda_index(device)] if device.type == "cuda" else []
     state = None if path is None else resume_state(path, fingerprint)
     with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(seed)
         for rec in recorders:
             rec.on_train_begin(n, k, config.epochs, device)
-        history = [] if state is None else restore(state, model, optimizer, recorders, device)
+        history = [] if state is None else restore(state, model, optimizer, recorders, device,
+                                                   scaler=scaler)
         net = model
         if world_size > 1:
             ids = [_cuda_index(device)] if device.type == "cuda" else None
@@ -408,7 +419,7 @@ def _train(model: nn.Module, train_set: LabelledDataset, config: TrainConfig, *,
                    initial=len(history) * batches_per_epoch, unit="batch",
                    disable=not progress or rank != 0, dynamic_ncols=True, mininterval=0.5)
         run = _Run(net, model, train_set, val_set, config, seed, optimizer, recorders, device,
-                   rank, world_size, bar, history=history)
+                   rank, world_size, bar, history=history, scaler=scaler)
         try:
             for epoch in range(len(history), config.epochs):
                 stats = _run_epoch(run, epoch)
@@ -416,7 +427,8 @@ def _train(model: nn.Module, train_set: LabelledDataset, config: TrainConfig, *,
                 if path is not None:
                     if rank == 0:
                         save_checkpoint(path, checkpoint_payload(fingerprint, model, optimizer,
-                                                                 history, recorders, device))
+                                                                 history, recorders, device,
+                                                                 scaler=scaler))
                     barrier()  # epoch e is on disk before any rank starts epoch e + 1
                 for cb in callbacks:
                     cb.on_epoch_end(epoch, stats)
