@@ -59,22 +59,34 @@ def select(labels: Any, counts: Any, *, scores: Any = None, seed: int = 0) -> np
     >>> select([0, 0, 0, 1, 1], [1, 2], scores=[0.1, 0.9, 0.5, 0.3, 0.2])
     array([1, 3, 4])
     """
+    lab, counts, sizes = checked_counts(labels, counts)
+    sc = None if scores is None else as_scores(scores, lab.size)
+    order = _rank_order(lab.size, sc, np.random.default_rng(seed))
+    return first_in_each_class(order, lab, counts, sizes)
+
+
+def checked_counts(labels: Any, counts: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``(labels, counts, class sizes)`` of a selection by keep counts (a count above
+    its class's size is a ``ValueError``)."""
     counts = as_class_sizes(counts, name="counts")
     lab = as_labels(labels, num_classes=counts.size)
-    n = lab.size
-    sc = None if scores is None else as_scores(scores, n)
     sizes = np.bincount(lab, minlength=counts.size)
     if np.any(counts > sizes):
         k = int(np.flatnonzero(counts > sizes)[0])
         raise ValueError(f"counts[{k}] = {counts[k]} exceeds the {sizes[k]} samples of class {k}")
-    rng = np.random.default_rng(seed)
-    order = _rank_order(n, sc, rng)
+    return lab, counts, sizes
+
+
+def first_in_each_class(order: np.ndarray, lab: np.ndarray, counts: np.ndarray,
+                        sizes: np.ndarray) -> np.ndarray:
+    """The first ``counts[k]`` samples of each class ``k`` in ``order`` (a permutation of the
+    samples, first = kept first), as sorted indices."""
     # Stable sort by label keeps the rank order inside each class.
     lab_dtype = np.int16 if counts.size <= np.iinfo(np.int16).max else np.int64
     by_class = order[np.argsort(lab[order].astype(lab_dtype), kind="stable")]
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     lab_sorted = lab[by_class]
-    rank_in_class = np.arange(n) - starts[lab_sorted]
+    rank_in_class = np.arange(lab.size) - starts[lab_sorted]
     kept = by_class[rank_in_class < counts[lab_sorted]]
     kept.sort()
     return kept
