@@ -215,8 +215,13 @@ def gather_by_index(indices: Any, values: Any, num_samples: int) -> torch.Tensor
     --------
     >>> gather_by_index([2, 0, 1], torch.tensor([20.0, 0.0, 10.0]), 3)
     tensor([ 0., 10., 20.])
+    >>> gather_by_index(torch.tensor([1, 0]), torch.tensor([5.0, 4.0]), 2)  # tensor indices
+    tensor([4., 5.])
     """
-    idx = torch.as_tensor(np.asarray(indices, dtype=np.int64)).reshape(-1)
+    if isinstance(indices, torch.Tensor):  # on any device (a CUDA tensor cannot go to numpy)
+        idx = indices.detach().to("cpu", torch.int64).reshape(-1)
+    else:
+        idx = torch.as_tensor(np.asarray(indices, dtype=np.int64)).reshape(-1)
     vals = torch.as_tensor(values)
     if vals.dim() == 0 or vals.shape[0] != idx.numel():
         raise ValueError(f"values must have one row per index ({idx.numel()}), got shape "
