@@ -23,7 +23,7 @@ def test_compare_on_a_dataset_writes_the_recommended_kept_list(tmp_path, capsys)
     out = tmp_path / "out"
     assert run(*MIXTURE, "--compare", "--density", "0.3", "--candidate", "Random+Balanced",
                "--out", out) == 0
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err  # progress: the droprune logger, on stderr
     assert "compare: 7 rules x 2 seeds x 2 validation halves = 28 proxy trainings" in printed
     table = pd.read_csv(out / "compare.csv")
     assert table["candidate"].tolist() == [c.name for c in DEFAULT_CANDIDATES]
@@ -43,10 +43,18 @@ def test_compare_on_a_dataset_writes_the_recommended_kept_list(tmp_path, capsys)
     assert len(evaluations) == 28
     # again: every evaluation and the query model are reused, the result is the same
     stamps = [p.stat().st_mtime_ns for p in evaluations]
-    assert run(*MIXTURE, "--compare", "--density", "0.3", "--out", out) == 0
+    assert run(*MIXTURE, "--compare", "--density", "0.3", "--candidate", "Random+Balanced",
+               "--out", out) == 0
     assert [p.stat().st_mtime_ns for p in evaluations] == stamps
     again = pd.read_csv(out / "compare.csv")
     pd.testing.assert_frame_equal(table, again)
+    np.testing.assert_array_equal(np.load(out / "kept.npy"), kept)
+    # another command is refused on this folder; with --overwrite it still reuses what matches
+    capsys.readouterr()
+    assert run(*MIXTURE, "--compare", "--density", "0.3", "--out", out) == 2
+    assert "holds the kept list of another run" in error_line(capsys)
+    assert run(*MIXTURE, "--compare", "--density", "0.3", "--out", out, "--overwrite") == 0
+    assert [p.stat().st_mtime_ns for p in evaluations] == stamps
     np.testing.assert_array_equal(np.load(out / "kept.npy"), kept)
 
 

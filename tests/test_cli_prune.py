@@ -277,7 +277,7 @@ def photos(tmp_path):
 
 def image_args(photos, out, *extra, model="mlp"):
     return ["--data", "imagefolder", "--root", photos, "--option", "image_size=6",
-            "--set", "query.seeds=1", "--set", "train.epochs=2", "--set", "train.batch_size=8",
+            "--set", "protocol_options.fixed_query_epochs=2", "--set", "train.batch_size=8",
             "--set", "data.split_seed=1",
             "--model", model, "--density", "0.6", "--out", out, "--no-progress",
             "--min-per-class", "2", *extra]
@@ -293,10 +293,14 @@ def test_image_folder_with_query_models_writes_file_paths(photos, tmp_path, monk
     assert len(kept) == round(0.6 * len(train))
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["dataset"]["name"] == "imagefolder" and manifest["dataset"]["fingerprint"]
-    assert manifest["query"]["config"]["query"]["seeds"] == 1
+    # what ran: one fixed query model of 2 epochs (Random+DRoP's recalls, the paper protocol)
+    (ran,) = manifest["query"]["runs"]
+    assert ran["kind"] == "fixed" and ran["epochs_trained"] == [2] and ran["train"]["epochs"] == 2
+    assert ran["trained_seeds"] == ran["seeds"] == [800] and ran["train"]["batch_size"] == 8
+    assert manifest["query"]["input_shape"] == [3, 6, 6] and manifest["query"]["device"] == "cpu"
+    assert manifest["query"]["torch_version"] == manifest["torch_version"]
     # --set applies after --data: it may set the dataset's keys too
-    assert manifest["query"]["config"]["data"]["split_seed"] == 1
-    assert manifest["query"]["config"]["data"]["name"] == "imagefolder"
+    assert manifest["dataset"]["name"] == "imagefolder" and manifest["dataset"]["split_seed"] == 1
     classes = pd.read_csv(out / "classes.csv")
     assert classes["name"].tolist() == list(CLASS_SIZES)
     assert classes["val_count"].tolist() == [3, 3, 3]  # half of each test class validates
@@ -399,7 +403,8 @@ def test_a_model_factory_of_the_users_trains_the_query_models(photos, tmp_path):
     spec = f"{__name__}:tiny_image_net"
     assert run(*image_args(photos, out, model=spec)) == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["query"]["model"] == spec == manifest["query"]["config"]["model"]["name"]
+    assert manifest["query"]["model"] == spec
+    assert manifest["query"]["model_source"]["file"] == __file__
     assert list((out / "query").rglob("*.parquet"))  # query models trained and saved
     kept = pd.read_csv(out / "kept.csv")
     assert len(kept) == round(0.6 * len(sorted((photos / "train").rglob("*.png"))))

@@ -19,7 +19,7 @@ from droprune.manifest_sql import DIALECTS, _key_ctes, selection_sql
 
 needs_duckdb = pytest.mark.skipif(
     find_spec("duckdb") is None or find_spec("pyarrow") is None,
-    reason="the out-of-core path needs DuckDB and pyarrow: pip install duckdb")
+    reason='the out-of-core path needs DuckDB and pyarrow: pip install "droprune[outofcore]"')
 
 K = 37
 NAMES = [f"c{k:02d}" for k in range(K - 2)] + ["dog's", "a, b"]  # a quote and a comma
@@ -363,7 +363,7 @@ def test_without_duckdb_the_error_says_how_to_install(monkeypatch, tmp_path):
 
     monkeypatch.setitem(sys.modules, "duckdb", None)
     (tmp_path / "m.csv").write_text("label\n0\n")
-    with pytest.raises(ImportError, match="pip install duckdb") as info:
+    with pytest.raises(ImportError, match=r'pip install "droprune\[outofcore\]"') as info:
         outofcore.prune_manifest(tmp_path / "m.csv", 0.5, tmp_path / "k.parquet",
                                  method="Random+Balanced")
     assert info.value.name == "duckdb" and "\n" not in str(info.value)

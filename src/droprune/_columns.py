@@ -17,6 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ._extras import require
+
 __all__ = ["NUMBER", "Column", "as_floats", "as_numbers", "as_text", "check_suffix",
            "csv_columns", "csv_rows", "existing_file", "is_empty", "listed", "read_npy",
            "read_parquet", "read_table"]
@@ -78,6 +80,7 @@ def read_table(path: Path, allowed: tuple[str, ...], what: str) -> dict[str, Col
 
 
 def read_parquet(path: Path) -> dict[str, Column]:
+    require("parquet", "pyarrow", what=f"reading {path}")
     import pyarrow.parquet as pq
 
     try:

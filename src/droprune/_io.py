@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import numpy as np
 
+from ._extras import require
 from ._json import dumps
 
 if TYPE_CHECKING:
@@ -231,6 +232,7 @@ def flatten_frame(frame: "pd.DataFrame") -> "pd.DataFrame":
 
 def _parquet_bytes(frame: "pd.DataFrame", metadata: Mapping[bytes, bytes] | None) -> bytes:
     """``frame`` (no index) as Parquet bytes, ``metadata`` added to the schema metadata."""
+    require("parquet", "pyarrow", what="writing a Parquet file")
     import pyarrow as pa
     import pyarrow.parquet as pq
 

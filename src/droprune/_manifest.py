@@ -14,6 +14,7 @@ import numpy as np
 
 from ._checks import check_int
 from ._columns import NUMBER, check_suffix, existing_file, listed
+from ._extras import require
 from .manifest_sql import _ident, _sql_string
 
 #: more distinct labels than this is taken for a wrong label column
@@ -21,11 +22,9 @@ MAX_CLASSES = 1_000_000
 
 
 def _duckdb():
-    try:
-        import duckdb
-    except ImportError:
-        raise ImportError("the out-of-core path needs DuckDB: pip install duckdb",
-                          name="duckdb") from None
+    require("outofcore", "duckdb", "pyarrow", what="the out-of-core path")
+    import duckdb
+
     return duckdb
 
 

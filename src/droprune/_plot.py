@@ -3,7 +3,8 @@
 
 pyplot is never imported and the matplotlib backend is never switched, so drawing a report or
 a theory figure changes neither the backend of the caller nor pyplot's list of open figures,
-and works without a display. matplotlib itself is imported only when a figure is made.
+and works without a display. matplotlib itself is imported only when a figure is made (it
+comes with ``pip install "droprune[report]"``; without it, one ``ImportError`` saying so).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ._extras import require
 from ._io import atomic_write
 
 __all__ = ["agg_figure", "save_png"]
@@ -27,6 +29,7 @@ def agg_figure(width: float, height: float, **kwargs: Any) -> Any:
     >>> fig.get_size_inches().tolist(), type(fig.canvas).__name__
     ([2.0, 1.5], 'FigureCanvasAgg')
     """
+    require("report", "matplotlib", what="drawing a figure")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

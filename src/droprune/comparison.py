@@ -39,8 +39,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -347,8 +345,9 @@ def compare(labels: Any, density: float, *, val_labels: Any, val_pred: Any = Non
         inputs resumes without retraining what is done. ``proxy_key`` (any text naming the
         proxy) enters the saved keys: change it when the proxy changes.
     progress
-        A progress bar over the proxy trainings (default: when stderr is a terminal and
-        ``TQDM_DISABLE`` is not set).
+        Progress over the proxy trainings (default None: a bar when stderr is a terminal and
+        ``TQDM_DISABLE`` is not set, else one line logged to the ``droprune`` logger at the
+        end; False: nothing).
 
     Returns
     -------
@@ -472,13 +471,12 @@ class _Store:
 
 
 def _bar(total: int, progress: bool | None) -> Any:
-    if progress is None:
-        progress = sys.stderr.isatty() and not os.environ.get("TQDM_DISABLE")
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
+    """The progress bar over the proxy trainings (droprune's one progress helper: a bar on a
+    terminal, one logged line otherwise; ``progress=False``: nothing)."""
+    from ._progress import progress_bar
 
-    return tqdm(total=total, desc="compare: proxy trainings", unit="model", leave=False)
+    return progress_bar(total, "compare: proxy trainings", unit="model", leave=False,
+                        enabled=progress is not False)
 
 
 def _evaluate(cands: list[Candidate], seeds: list[int], lab: np.ndarray, d: float,
@@ -503,12 +501,10 @@ def _evaluate(cands: list[Candidate], seeds: list[int], lab: np.ndarray, d: floa
                         if not row["error"]:
                             store.save(cand, seed, fold, row)
                     rows.append(row)
-                    if bar is not None:
-                        bar.set_postfix_str(f"{cand.name}, seed {seed}", refresh=False)
-                        bar.update(1)
+                    bar.set_postfix_str(f"{cand.name}, seed {seed}", refresh=False)
+                    bar.update(1)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return rows
 
 

@@ -74,6 +74,7 @@ from ._columns import (
     read_parquet,
     read_table,
 )
+from ._extras import require
 
 __all__ = ["CLASS_IDS", "METADATA_KEY", "ORIENTATION", "SEED_SEP", "ClassRecalls",
            "load_scores", "read_labels", "read_recalls", "read_scores"]
@@ -327,11 +328,12 @@ def load_scores(path: str | Path, *, expected_fingerprint: str | None = None
     ValueError
         If the file is not a readable droprune score file, or the fingerprint differs.
     """
-    import pyarrow.parquet as pq
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: score file does not exist")
+    require("parquet", "pyarrow", what=f"reading the score file {path}")
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(path)
     except Exception as exc:

@@ -18,7 +18,8 @@ The selection is one SQL query (:func:`selection_sql`) that takes the per-class 
 ``VALUES`` table; :func:`emit_sql` writes it for Spark SQL, Trino or BigQuery, where a team can
 run it on its cluster (``docs/prune.md``, "A manifest of any size").
 
-DuckDB is imported only when a function needs it (``pip install duckdb``); pyarrow reads CSV.
+DuckDB is imported only when a function needs it; pyarrow reads CSV (both come with ``pip
+install "droprune[outofcore]"``).
 """
 
 from __future__ import annotations
@@ -314,7 +315,7 @@ def prune_manifest(manifest: Any, density: float, kept: Any, *,
         score that is not a finite number, a density out of range, ...), before anything is
         written.
     ImportError
-        Without DuckDB (``pip install duckdb``).
+        Without DuckDB or pyarrow (one line: ``pip install "droprune[outofcore]"``).
     """
     kept = Path(kept)
     with _open(manifest, density, seed, method, class_ids, label, path, score, memory_limit,

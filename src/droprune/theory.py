@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any, Literal, Sequence
 
 import numpy as np
-from scipy.stats import norm, spearmanr
 
 from ._checks import check_density, check_number, target_count
+from ._extras import require
 from ._plot import agg_figure, save_png
 from .metrics import class_recalls
 from .quotas import QuotaWarning, drop_quotas, largest_remainder, proportional_quotas
@@ -190,6 +190,15 @@ class TwoGaussians:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
+def _norm() -> Any:
+    """``scipy.stats.norm``, imported on first use: scipy comes with ``droprune[theory]``, and
+    importing ``scipy.stats`` costs most of a second (``droprune --help`` does not pay it)."""
+    require("theory", "scipy", what="droprune.theory")
+    from scipy.stats import norm
+
+    return norm
+
+
 def _t(t: ArrayLike) -> np.ndarray:
     arr = np.asarray(t, dtype=np.float64)
     if np.any(np.isnan(arr)):
@@ -215,7 +224,7 @@ def class_risks(mixture: TwoGaussians, t: ArrayLike) -> np.ndarray:
            [0.0228, 0.1587],
            [0.    , 1.    ]])
     """
-    tt = _t(t)
+    norm, tt = _norm(), _t(t)
     r0 = norm.sf((tt - mixture.mu0) / mixture.sigma0)
     r1 = norm.cdf((tt - mixture.mu1) / mixture.sigma1)
     return np.stack(np.broadcast_arrays(r0, r1), axis=-1)
@@ -281,7 +290,7 @@ def _t_star(mu0: Any, mu1: Any, s0: Any, s1: Any, p0: Any) -> np.ndarray:
     z0 = (cand - mu0[..., None]) / s0[..., None]
     z1 = (cand - mu1[..., None]) / s1[..., None]
     with np.errstate(invalid="ignore"):
-        risk = p0[..., None] * norm.sf(z0) + p1[..., None] * norm.cdf(z1)
+        risk = p0[..., None] * _norm().sf(z0) + p1[..., None] * _norm().cdf(z1)
     risk = np.where(np.isnan(cand), np.inf, risk)
     best = np.argmin(risk, axis=-1)
     return np.take_along_axis(cand, best[..., None], axis=-1)[..., 0]
@@ -366,7 +375,7 @@ def worst_class_ratio_attainable(mixture: TwoGaussians) -> bool | np.ndarray:
     """
     m = mixture
     total = m.sigma0 + m.sigma1
-    out = norm.sf((m.mu1 - m.mu0) / total) <= np.minimum(m.sigma0, m.sigma1) / total
+    out = _norm().sf((m.mu1 - m.mu0) / total) <= np.minimum(m.sigma0, m.sigma1) / total
     return bool(out) if np.ndim(out) == 0 else out
 
 
@@ -848,6 +857,8 @@ class RiskRatioSweep:
         out: dict[str, Any] = {"instances": self.size,
                                "infinite_t_star": int((~self.finite).sum()),
                                "attainable": int(self.attainable.sum()), "seed": self.seed}
+        from scipy.stats import spearmanr  # (scipy checked by _norm when the sweep was made)
+
         for suffix, mask in (("", self.finite), ("_attainable", self.finite & self.attainable)):
             a, b = self.log10_risk_ratio[mask], self.log10_density_ratio[mask]
             enough = a.size >= 3 and np.ptp(a) > 0 and np.ptp(b) > 0
@@ -897,7 +908,7 @@ def risk_ratio_sweep(instances: int = 1000, *, mu0: float = -1.0, mu1: float = 1
     z0 = (ts - mu0) / m.sigma0
     z1 = (ts - mu1) / m.sigma1
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = (norm.logsf(z0) - norm.logcdf(z1)) / np.log(10.0)  # exact in the tails
+        log_ratio = (_norm().logsf(z0) - _norm().logcdf(z1)) / np.log(10.0)  # exact in the tails
     log_ratio = np.where(np.isposinf(ts), -np.inf, np.where(np.isneginf(ts), np.inf, log_ratio))
     return RiskRatioSweep(mixture=m, t_star=ts, log10_risk_ratio=log_ratio,
                           log10_density_ratio=np.log10(optimal_density_ratio(m)),

@@ -182,7 +182,7 @@ def test_killed_sweep_resumes_without_losing_or_duplicating(cache, tmp_path):
     result = subprocess.run([sys.executable, "-m", "droprune", *args], env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "(2 already done)" in result.stdout
+    assert "(2 already done)" in result.stderr  # progress: the droprune logger, on stderr
     rows = ResultStore(store_path).records()
     ids = [r["run_id"] for r in rows]
     assert len(ids) == len(set(ids)) == 9  # 1 Full + 2 methods x 4 densities

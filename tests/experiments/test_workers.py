@@ -118,9 +118,9 @@ def _env(cache, **extra):
     return env
 
 
-def _started(stdout):
-    """Run ids of the "training started" lines of a worker's output."""
-    return re.findall(r"training started \((\S+)\)", stdout)
+def _started(stderr):
+    """Run ids of the "training started" lines of a worker's log (stderr)."""
+    return re.findall(r"training started \((\S+)\)", stderr)
 
 
 def _run_ids():
@@ -137,7 +137,7 @@ def test_workers_split_the_grid(cache, tmp_path, workers):
     outputs = [p.communicate(timeout=300) for p in procs]
     for p, (stdout, stderr) in zip(procs, outputs):
         assert p.returncode == 0, stdout + stderr
-    started = Counter(r for stdout, _ in outputs for r in _started(stdout))
+    started = Counter(r for _, stderr in outputs for r in _started(stderr))
     ids = _run_ids()
     assert sorted(started) == ids and set(started.values()) == {1}  # each trained once
     rows = [r["run_id"] for r in ResultStore(out / "results.sqlite").records()]
@@ -156,8 +156,8 @@ def test_killed_workers_run_is_taken_over_after_its_lease(cache, tmp_path):
                             timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
     assert re.search(r"taking over from worker \S+:\d+:\w+ \(its lease expired\)",
-                     second.stdout)
-    assert sorted(_started(second.stdout)) == _run_ids() and first in _started(second.stdout)
+                     second.stderr)
+    assert sorted(_started(second.stderr)) == _run_ids() and first in _started(second.stderr)
     rows = [r["run_id"] for r in ResultStore(out / "results.sqlite").records()]
     assert sorted(rows) == _run_ids()
 

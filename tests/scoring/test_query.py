@@ -3,6 +3,8 @@ seeds, validation recall at the best epoch, resume from work_dir, refusal of ano
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -109,11 +111,25 @@ def test_interrupted_seed_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     np.testing.assert_array_equal(resumed.scores["el2n"], straight.scores["el2n"])
 
 
-def test_work_dir_of_another_run_is_refused(tmp_path):
+def test_work_dir_of_another_run_is_retrained_or_refused(tmp_path):
+    """Query models of another setup are never reused: retrained, saying what changed (the
+    default), or refused (``on_change="refuse"``, what a sweep asks)."""
     sp = splits()
     run_query(sp, seeds=[0], scorers=["el2n"], work_dir=tmp_path, **ARGS)
     with pytest.raises(ValueError, match="another query run.*query_scorers"):
-        run_query(sp, seeds=[0], scorers=["el2n", "aum"], work_dir=tmp_path, **ARGS)
+        run_query(sp, seeds=[0], scorers=["el2n", "aum"], work_dir=tmp_path,
+                  on_change="refuse", **ARGS)
+    said = []
+    result = run_query(sp, seeds=[0], scorers=["el2n", "aum"], work_dir=tmp_path,
+                       log=said.append, **ARGS)
+    assert result.metadata["trained_seeds"] == [0] and "aum" in result.scores
+    assert len(said) == 1 and "(query_scorers (['el2n'] then, ['el2n', 'aum'] now)): " \
+                              "retraining" in said[0]
+    again = run_query(sp, seeds=[0], scorers=["el2n", "aum"], work_dir=tmp_path, **ARGS)
+    assert again.metadata["trained_seeds"] == []  # now reused
+    with pytest.warns(RuntimeWarning, match="config.lr"):  # the default log: a warning
+        run_query(sp, seeds=[0], scorers=["el2n", "aum"], work_dir=tmp_path,
+                  **dict(ARGS, config=dataclasses.replace(ARGS["config"], lr=0.01)))
 
 
 @pytest.mark.parametrize("kwargs, match", [

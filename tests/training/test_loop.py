@@ -321,12 +321,22 @@ def test_nan_input_names_the_batch_that_holds_it():
         train(mlp(ds), ds, TrainConfig(epochs=1, batch_size=8), seed=2, progress=False)
 
 
-def test_progress_bar_only_when_asked(capsys):
+def test_progress_bar_only_when_asked(capsys, caplog, monkeypatch):
+    import droprune._progress as progress
+
     ds = blobs(n=32)
+    caplog.set_level("INFO", logger="droprune")
     train(mlp(ds), ds, TrainConfig(epochs=1, **FAST), progress=False)
+    assert capsys.readouterr().err == "" and not caplog.records
+    # stderr is not a terminal here: no bar, one log line saying what trained
+    train(mlp(ds), ds, TrainConfig(epochs=1, **FAST), seed=4, progress=True)
     assert capsys.readouterr().err == ""
-    train(mlp(ds), ds, TrainConfig(epochs=1, **FAST), progress=True)
-    assert "batch" in capsys.readouterr().err
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("train MLP (seed 4, 1 epoch): 2/2 batch in ") and "loss" in line
+    # on a terminal: a tqdm bar, named the same way
+    monkeypatch.setattr(progress, "bars_enabled", lambda stream=None: True)
+    train(mlp(ds), ds, TrainConfig(epochs=1, **FAST), seed=4, progress=True)
+    assert "train MLP (seed 4, 1 epoch)" in capsys.readouterr().err
 
 
 class ThreadsSeen(Callback):

@@ -11,7 +11,15 @@ too long (``OSError``: the line names the path and the fix) and a diverged train
 (``FloatingPointError``). Ctrl-C exits with 130. When stdout is closed early (``droprune
 presets | head -1``) the command stops quietly with exit code 141 (128 + SIGPIPE), what
 ``cat`` or ``grep`` report in the same pipe, so ``set -o pipefail`` scripts see the same as
-with any other tool.
+with any other tool. A missing optional dependency is one line naming the ``pip install
+"droprune[EXTRA]"`` that brings it (:mod:`droprune._extras`), exit code 2; subcommand modules
+import nothing heavy at start-up (``droprune --help`` and ``droprune quotas`` import neither
+torch, scipy nor matplotlib).
+
+Output: what the user asked for (tables, summaries, JSON) goes to stdout; progress and notes go
+through the ``droprune`` logger to stderr (:func:`log_to_stderr`): ``--quiet`` keeps warnings
+only, ``--verbose`` adds debug lines. Progress bars are drawn only on a terminal
+(:mod:`droprune._progress`).
 """
 
 from __future__ import annotations
@@ -20,12 +28,15 @@ import argparse
 import contextlib
 import errno
 import importlib
+import logging
 import os
 import pkgutil
 import sys
 from typing import Sequence
 
-__all__ = ["build_parser", "main", "os_error_message"]
+from droprune._extras import missing_extra
+
+__all__ = ["build_parser", "log_to_stderr", "main", "os_error_message"]
 
 
 class CLIError(Exception):
@@ -46,10 +57,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "to a density (fraction KEPT) without sacrificing its hardest classes.",
     )
     parser.add_argument("--version", action="version", version=f"droprune {__version__}")
+    _add_verbosity(parser, 0)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _command_modules():
         importlib.import_module(f"{__name__}.{name}").register(sub)
+    for command in sub.choices.values():  # `droprune sweep -q` as well as `droprune -q sweep`
+        _add_verbosity(command, argparse.SUPPRESS)
     return parser
+
+
+def _add_verbosity(parser: argparse.ArgumentParser, default: object) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1,
+                       default=default, help="warnings and errors only on stderr (no progress)")
+    group.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=1,
+                       default=default, help="debug lines too on stderr")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +90,7 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return 0
     try:
-        with _distributed_session():
+        with log_to_stderr(getattr(args, "verbosity", 0)), _distributed_session():
             code = int(handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
         return code
@@ -76,12 +98,66 @@ def _main(argv: Sequence[str] | None) -> int:
         raise
     except (CLIError, ValueError, FloatingPointError) as exc:
         return _fail(args.command, str(exc))
+    except ImportError as exc:  # an optional dependency: which extra brings it
+        missing = missing_extra(exc, f"droprune {args.command}")
+        if missing is None:
+            raise
+        return _fail(args.command, str(missing))
     except OSError as exc:
         return _fail(args.command, os_error_message(exc))
     except KeyboardInterrupt:
         print(f"droprune {args.command}: interrupted; finished work is saved, run the same "
               f"command again to resume", file=sys.stderr)
         return 130
+
+
+class _Formatter(logging.Formatter):
+    """The message alone; ``warning: `` (``error: ``) in front of a warning (an error)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        return text if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {text}"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """A handler writing to whatever ``sys.stderr`` is when a record is emitted (a test's
+    captured stream, or a stream replaced after the handler was made)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D102
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def log_to_stderr(verbosity: int = 0):
+    """While a command runs, the ``droprune`` logger writes to stderr: INFO and above
+    (``verbosity`` 0), WARNING and above (-1, ``--quiet``, which draws no progress bars either)
+    or everything (1, ``--verbose``); under torchrun, ranks other than 0 show warnings only.
+    Only the command line configures logging; the library only logs. The logger's handlers and
+    level are restored afterwards."""
+    from droprune._progress import silenced
+
+    if not _is_rank_zero():  # one progress log per launch, as one error line
+        verbosity = -1
+    logger = logging.getLogger("droprune")
+    handler = _StderrHandler()
+    handler.setFormatter(_Formatter("%(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel({-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG))
+    try:
+        with silenced() if verbosity < 0 else contextlib.nullcontext():
+            yield logger
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _fail(command: str, message: str) -> int:

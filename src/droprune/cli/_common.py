@@ -102,7 +102,9 @@ def add_run_arguments(parser) -> None:
                              f"{DEFAULT_THREADS}: small models train fastest on one thread). "
                              f"Results can differ in the last bits between thread counts; the "
                              f"same count reproduces them")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bars (nor, off a terminal, the line per finished "
+                             "training that replaces them)")
 
 
 def resolve_threads(option: str | None, environ: Mapping[str, str] = os.environ) -> int:
@@ -185,7 +187,7 @@ def load_experiment(preset: str | None, config: str | None, overrides: list[str]
 
 def command_line(args: argparse.Namespace, prog: str) -> str:
     """The command line ``prog ...``, rebuilt from the parsed options (given or defaulted), for
-    manifests.
+    manifests (``--quiet`` / ``--verbose`` left out: they change only what is logged).
 
     Examples
     --------
@@ -197,7 +199,7 @@ def command_line(args: argparse.Namespace, prog: str) -> str:
 
     parts = shlex.split(prog)
     for key, value in vars(args).items():
-        if key in ("command", "handler") or value is None or value is False:
+        if key in ("command", "handler", "verbosity") or value is None or value is False:
             continue
         flag = f"--{key.replace('_', '-')}"
         for v in value if isinstance(value, list) else [value]:

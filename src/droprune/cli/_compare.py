@@ -60,26 +60,30 @@ def run_compare(args: argparse.Namespace, cfg: Any, splits: Any, paths: Any,
                 manifest: dict[str, Any]) -> int:
     """Compare, then write the recommended rule's outputs with the comparison beside them."""
     import droprune
-    from droprune.experiments.prune_compare import compare_on_dataset, compare_outputs
+    from droprune.experiments.prune_compare import (
+        compare_files,
+        compare_on_dataset,
+        compare_section,
+    )
     from droprune.prune_output import write_prune_outputs
 
     out = Path(args.out)
+    seeds = parse_int_list(args.compare_seeds, "--compare-seeds")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", droprune.QuotaWarning)
         res = compare_on_dataset(
-            cfg, splits, density=args.density, seed=args.seed,
-            seeds=parse_int_list(args.compare_seeds, "--compare-seeds"),
+            cfg, splits, density=args.density, seed=args.seed, seeds=seeds,
             proxy_epochs=args.proxy_epochs, candidates=args.candidate,
             tolerance=args.tolerance, tie=args.tie, work_dir=out / "compare",
             device=args.device or cfg.device, progress=False if args.no_progress else None)
     print(res.summary())
-    section = compare_outputs(res, out)
-    write_prune_outputs(res.result, out, paths=paths, sections=[section], manifest=dict(
-        manifest, command=command_line(args, "droprune prune"),
-        compare={"recommended": res.recommended, "reason": res.reason,
-                 "seeds": parse_int_list(args.compare_seeds, "--compare-seeds"),
-                 "proxy_epochs": args.proxy_epochs, "tolerance": res.tolerance,
-                 "tie": res.tie, "table": "compare.csv"}))
+    write_prune_outputs(res.result, out, paths=paths, sections=[compare_section(res)],
+                        extra=compare_files(res), manifest=dict(
+                            manifest, command=command_line(args, "droprune prune"),
+                            compare={"recommended": res.recommended, "reason": res.reason,
+                                     "seeds": seeds, "proxy_epochs": args.proxy_epochs,
+                                     "tolerance": res.tolerance, "tie": res.tie,
+                                     "table": "compare.csv"}))
     print(res.result.summary())
     print(f"kept list ({res.recommended}): {out / 'kept.csv'}")
     return 0

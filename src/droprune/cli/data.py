@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .._extras import require
 from .._kv import parse_assignment
 from ._common import dump_json, format_table
 
@@ -97,6 +98,7 @@ def _list_text(row: dict[str, Any]) -> str:
 
 
 def _run_list(args: argparse.Namespace) -> int:
+    require("torch", "torch", what="droprune data list")
     from droprune.data import DATASETS
 
     rows = [source_row(source) for source in DATASETS.values()]
@@ -105,6 +107,7 @@ def _run_list(args: argparse.Namespace) -> int:
 
 
 def _run_info(args: argparse.Namespace) -> int:
+    require("torch", "torch", what="droprune data info")
     from droprune.data.registry import load_dataset, summarize_splits
 
     splits = load_dataset(args.name, args.root, **_load_kwargs(args))
@@ -144,6 +147,7 @@ def print_summary(summary: dict[str, Any]) -> str:
 
 
 def _run_check(args: argparse.Namespace) -> int:
+    require("torch", "torch", what="droprune data check")
     from droprune.data.registry import check_dataset
 
     problems = check_dataset(args.name, args.root, decode=args.decode, **_load_kwargs(args))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from droprune._extras import require
+
 from ._common import add_run_arguments, apply_threads, load_experiment, resolve_threads
 
 PRESET = "mnist1d-cpu"
@@ -33,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    require("torch", "torch", "pydantic", "pyarrow", "mnist1d", what="droprune demo")
+    require("report", what="droprune demo (its report)")
     threads = resolve_threads(args.threads)
     overrides = (QUICK if args.quick else []) + list(args.set)
     cfg = load_experiment(PRESET, None, overrides)

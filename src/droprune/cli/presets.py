@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from droprune._extras import require
+
 from ._common import check_preset, dump_json, format_table
 
 
@@ -15,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _presets(args: argparse.Namespace) -> int:
+    require("torch", "torch", "pydantic", what="droprune presets")
     if args.show:
         check_preset(args.show)  # before torch: a typo is reported at once
     from droprune.experiments.presets import PRESETS

@@ -9,6 +9,7 @@ written.
 from __future__ import annotations
 
 import argparse
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -48,17 +49,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "name with --scores")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the selection and of the query models (default 0)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--out", type=Path, required=True, help="output folder: new or empty, or "
+                   "that of the same command (resumed); see --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace another run's output in "
+                   "--out, or write beside files droprune did not write")
     files = p.add_argument_group("what you have (no training)")
     files.add_argument("--recalls", type=Path, help="CSV with columns class (index or name), "
-                                                    "recall (a fraction), optionally count "
-                                                    "(validation samples)")
-    files.add_argument("--labels", type=Path, help="training labels: .npy, or .csv/.parquet "
-                                                   "with a 'label' column (indices or names; a "
-                                                   "CSV may have no header row)")
+                       "recall (a fraction), optionally count (validation samples)")
+    files.add_argument("--labels", type=Path, help="training labels: .npy, or .csv/.parquet with "
+                       "a 'label' column (indices or names; a CSV may have no header row)")
     files.add_argument("--scores", type=Path, help="per-sample scores (higher = harder = kept "
-                                                   "first): a droprune score file (.parquet) "
-                                                   "or a .npy")
+                       "first): a droprune score file (.parquet) or a .npy")
     files.add_argument("--class-ids", choices=("name", "index"), default="name",
                        help="with named classes (a dataset's, or those of --recalls): name "
                             "(default) matches the ids of --recalls/--labels to the names and "
@@ -87,8 +88,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from droprune.methods import parse_method
+    from droprune.prune_output import claim_output_folder, prune_run_key
     from droprune.pruning import parse_prune_method
 
+    start = time.perf_counter()
     _check_combination(args)
     check_compare(args)
     # the grammar, Full and +CDBW refused; --scores with a method that picks at random refused
@@ -102,21 +105,27 @@ def _run(args: argparse.Namespace) -> int:
             f"{method.quota_strategy or method.strategy} scores (--scores FILE)"
         raise CLIError(f"method {method.name} needs {what}; give it, or --data NAME (with "
                        f"--model) to train query models that compute it")
+    trains = need_recalls or need_scores or args.compare
     cfg = splits = None
     if args.data is not None:
-        from droprune.experiments.prune_query import load_splits, prune_query_config
+        from droprune.experiments.prune_query import (
+            check_query_options, load_splits, native_image_size, prune_query_config)
 
         threads = resolve_threads(args.threads)  # query models train with the CLI's policy
         base = load_experiment(args.preset, args.config, [], required=False).to_dict()
         cfg = prune_query_config(base, data=args.data, root=args.root, options=parse_options(
             args.option), model=args.model, overrides=args.set, method=method,
-            density=args.density, seed=args.seed, scores=need_scores)
+            density=args.density, seed=args.seed, scores=need_scores, recalls=need_recalls)
+        check_query_options(cfg, args.set, method=method, trains=trains, compare=args.compare,
+                            model=args.model, device=args.device or cfg.device)
         apply_threads(threads)
-        splits = load_splits(cfg)
+        cfg, splits = native_image_size(cfg, load_splits(cfg))
     given, paths, manifest = _read_inputs(args, method, splits, cfg)
+    quota = None if args.compare else _quota_options(args, method, given, cfg)
+    manifest["run_key"] = prune_run_key(vars(args), manifest, cfg and cfg.to_dict())
+    claim_output_folder(args.out, manifest["run_key"], overwrite=args.overwrite)
     if args.compare:
         return run_compare(args, cfg, splits, paths, manifest)
-    quota = _quota_options(args, method, given, cfg)
     if need_recalls or need_scores:  # the query models compute what is missing
         from droprune.experiments.prune_query import query_missing
 
@@ -125,15 +134,14 @@ def _run(args: argparse.Namespace) -> int:
                               device=args.device or cfg.device, progress=not args.no_progress)
         manifest = dict(manifest, query=found.pop("manifest"))
         given = dict(given, **found)
+    manifest["seconds"] = round(time.perf_counter() - start, 3)
     return _prune_and_write(args, method, given, quota, paths, manifest)
 
 
 def _check_combination(args: argparse.Namespace) -> None:
-    if args.labels is not None and args.data is not None:
-        raise CLIError("give the training labels once: --labels FILE or --data NAME, not both")
-    if args.labels is None and args.data is None:
-        raise CLIError("give the training labels: --labels FILE (with --recalls, no training) "
-                       "or --data NAME")
+    if (args.labels is None) == (args.data is None):
+        raise CLIError("give the training labels once: --labels FILE (with --recalls, no "
+                       "training) or --data NAME, not both")
     used = [flag for flag, value in (("--root", args.root), ("--option", args.option),
                                      ("--model", args.model), ("--preset", args.preset),
                                      ("--config", args.config), ("--set", args.set)) if value]

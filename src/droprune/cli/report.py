@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from droprune._extras import require
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -20,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    require("report", what="droprune report")
     from droprune.experiments.report import write_report
 
     rep = write_report(args.folders, args.out, corr_density=args.corr_density)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from droprune._extras import require
+
 from ._common import dump_json, format_table
 
 
@@ -20,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _scorers(args: argparse.Namespace) -> int:
+    require("torch", "torch", what="droprune scorers (the options of each score)")
     from droprune.scoring import SCORERS
 
     entries = [{"name": s.name, "method_name": s.method_name, "kind": s.kind,

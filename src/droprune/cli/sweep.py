@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from droprune._extras import require
+
 from ._common import (
     add_config_arguments,
     add_run_arguments,
@@ -50,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    require("torch", what="droprune sweep")
     threads = resolve_threads(args.threads)
     cfg = load_experiment(args.preset, args.config, args.set)
     apply_threads(threads)
@@ -64,6 +67,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    require("torch", what="droprune run")
     overrides = list(args.set) + [f"methods={args.method}", f"densities={args.density}",
                                   f"seeds={args.seed}"]
     if args.method.strip().lower() == "full":

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from droprune._checks import check_int
+from droprune._extras import require
 from droprune.quotas import drop_densities
 from droprune.theory import (
     FIT_METHODS,
@@ -70,6 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    require("theory", what="droprune theory")
+    if args.plot is not None:
+        require("report", "matplotlib", what="droprune theory --plot")
     check_int(args.sweep, "--sweep", requirement="an integer >= 0 (0 skips the sweep)")
     if args.plot is not None and args.plot.exists() and not args.plot.is_dir():
         raise ValueError(f"--plot {args.plot}: exists and is not a directory")

@@ -12,6 +12,10 @@ is one :class:`DatasetSource` given to :func:`register_dataset`. Your own data
 :func:`as_labelled` (docs/own_model.md).
 """
 
+from .._extras import require as _require
+
+_require("torch", "torch", what="droprune.data")  # one line naming the extra, not a traceback
+
 from .adapter import as_labelled, from_torch_dataset
 from .base import DatasetSplits, LabelledDataset, iter_batches
 from .cache import cache_dir

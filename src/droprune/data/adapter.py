@@ -80,16 +80,17 @@ def _read_labels(dataset: Any, name: str) -> np.ndarray:
     targets = getattr(dataset, "targets", None)
     if targets is not None:
         return _given_labels(targets, len(dataset), ".targets", name)
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     out = np.empty(len(dataset), dtype=np.int64)
-    for i in tqdm(range(len(dataset)), desc=f"reading {name} labels", unit="item",
-                  disable=None):
-        item = dataset[i]
-        if not isinstance(item, (tuple, list)) or len(item) < 2:
-            raise ValueError(f"{name}: item {i} is not an (input, label) pair; wrap the "
-                             f"dataset so that items are (x, y), or {_LABELS_HINT}")
-        out[i] = _integer_label(item[1], i, name)
+    with progress_bar(len(dataset), f"reading {name} labels", unit="item") as bar:
+        for i in range(len(dataset)):
+            item = dataset[i]
+            if not isinstance(item, (tuple, list)) or len(item) < 2:
+                raise ValueError(f"{name}: item {i} is not an (input, label) pair; wrap the "
+                                 f"dataset so that items are (x, y), or {_LABELS_HINT}")
+            out[i] = _integer_label(item[1], i, name)
+            bar.update(1)
     return as_labels(out)
 
 

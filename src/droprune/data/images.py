@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .._checks import check_int
+from .._extras import require
 from .layout import format_error, missing_error
 
 __all__ = ["IMAGE_EXTENSIONS", "ImageFiles", "decode_image", "list_class_folders",
@@ -62,6 +63,7 @@ def decode_image(path: str | Path, *, resize_size: int | None = None,
     Raises ``FileNotFoundError`` for a missing file and ``DatasetFormatError`` (naming the
     file) for one Pillow cannot decode.
     """
+    require("torch", "PIL", what=f"decoding the images of {dataset}")
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .._checks import check_int
+from .._extras import require
 from .base import LabelledDataset
 from .cache import cache_dir, cache_key, load_cached, save_cached
 from .stats import channel_stats
@@ -38,6 +39,7 @@ _NOT_ARGS = {"url"}
 
 
 def _generation_args(num_samples: int, seed: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    require("torch", "mnist1d", what="the mnist1d dataset")
     from mnist1d.data import get_dataset_args
 
     args = get_dataset_args(as_dict=True)
@@ -98,6 +100,7 @@ def generate_mnist1d(num_samples: int = DEFAULT_NUM_SAMPLES, seed: int = 42,
     >>> arrays["x"].shape, arrays["x_test"].shape
     ((80, 40), (20, 40))
     """
+    require("torch", "mnist1d", what="the mnist1d dataset")
     from mnist1d.data import ObjectView, make_dataset
 
     args = _generation_args(num_samples, seed, generation_args)

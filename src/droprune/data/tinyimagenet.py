@@ -177,12 +177,12 @@ def _fork_context() -> BaseContext | None:
 
 def _decode_all(root: Path, files: list[str], workers: int) -> np.ndarray:
     """Decode ``files`` to (N, 3, 64, 64) uint8, in ``workers`` processes for large lists."""
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
     out = np.empty((len(files), _SIZE, _SIZE, 3), dtype=np.uint8)
     chunk = 1000
     starts = range(0, len(files), chunk)
-    bar = tqdm(total=len(files), desc="decoding TinyImageNet", unit="img", disable=None)
+    bar = progress_bar(len(files), "decoding TinyImageNet", unit="img")
     context = _fork_context()
     try:
         if workers > 1 and len(files) >= _PARALLEL_MIN and context is not None:

@@ -22,6 +22,11 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Mapping, Sequence
 
 import numpy as np
+
+from .._extras import require
+
+require("torch", "torch", "pydantic", what="droprune.experiments (configs, presets, sweeps)")
+
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -892,15 +897,25 @@ def apply_overrides(values: Mapping[str, Any], overrides: Sequence[str]) -> dict
     return out
 
 
+def _toml() -> Any:
+    """The TOML parser: the standard ``tomllib`` (Python >= 3.11), else its backport ``tomli``
+    (installed with ``droprune[torch]`` on Python 3.10)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        require("torch", "tomli", what="reading a .toml config on Python < 3.11")
+        import tomli as tomllib
+    return tomllib
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist")
     text = path.read_text()
+    toml = _toml() if path.suffix == ".toml" else None
     try:
-        if path.suffix == ".toml":
-            import tomllib
-
-            values = tomllib.loads(text)
+        if toml is not None:
+            values = toml.loads(text)
         else:
             values = json.loads(text)
     except Exception as exc:  # noqa: BLE001 - both parsers raise their own types

@@ -30,6 +30,7 @@ plan is stored by some worker.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import Any
 
 from .._checks import check_int
 from .._io import atomic_write_json, remove_stale_temporaries
+from .._progress import progress_bar
 from .config import ExperimentConfig, check_device, config_from_dict
 from .pipeline import (
     QUERY_RUN_KINDS,
@@ -57,6 +59,8 @@ MAX_POLL_SECONDS = 30.0
 
 __all__ = ["SweepSummary", "check_inputs", "check_shard", "load_splits", "parse_shard",
            "query_for_seed", "run_sweep", "shard_runs"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -210,8 +214,17 @@ def query_plan(cfg: ExperimentConfig) -> tuple[dict[str, list[str]], dict[str, s
 
 
 def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, device=None,
-                   progress: bool = True) -> QueryOutputs:
-    """Train (or reload) the query models of one seed and collect their outputs."""
+                   progress: bool = True, on_change: str = "refuse", log=None,
+                   observer: Any = None) -> QueryOutputs:
+    """Train (or reload) the query models of one seed and collect their outputs.
+
+    ``on_change`` and ``log`` go to :func:`~droprune.scoring.query.run_query`: query models
+    of another setup in ``work_dir/query`` are refused by default (a sweep's finished runs
+    were selected with them) or retrained (``"retrain"``). ``observer``, when given, is told
+    about each query run: ``observer.before_training(kind, model, seeds, config)`` before it
+    trains anything, ``observer.finished(kind, result, seconds)`` once it is done."""
+    import functools
+
     from ..scoring.query import run_query
 
     runs, recall_runs = query_plan(cfg)
@@ -225,9 +238,14 @@ def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, 
              "fixed": [seed * 1000 + 800]}
     for kind in QUERY_RUN_KINDS:
         if runs[kind] or kind in recall_runs.values():
+            start = time.perf_counter()
             res = run_query(splits, config=query_train_config(cfg, kind=kind),
                             seeds=seeds[kind], scorers=runs[kind], work_dir=base / kind,
-                            **common)
+                            on_change=on_change, log=log, before_training=None
+                            if observer is None else functools.partial(
+                                observer.before_training, kind), **common)
+            if observer is not None:
+                observer.finished(kind, res, time.perf_counter() - start)
             scores.update(res.scores)
             recalls[kind] = res.val_recall
     return QueryOutputs(scores=scores, val_recall=recalls.get("short"),
@@ -237,7 +255,7 @@ def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, 
 
 def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
               shard: tuple[int, int] | None = None, device=None, progress: bool = True,
-              log=print) -> SweepSummary:
+              log: Any = None) -> SweepSummary:
     """Run (or resume) every final run of ``cfg`` that is not yet in the folder's stores.
 
     Any number of sweeps may run on one folder at once: they split the runs (a claim with a
@@ -255,17 +273,18 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
     device
         Torch device for training (default: ``cfg.device``, else CUDA when available).
     progress
-        Show progress bars (an overall one plus one per training run).
+        Show progress (an overall bar plus one per training run on a terminal, else one log
+        line per finished training; :func:`droprune._progress.progress_bar`).
     log
-        Where one-line messages go (``print`` by default).
+        Where the one-line progress messages go (``"N runs to do"``, ``"training started"``,
+        ...): a function of one string, or None (default) for the ``droprune`` logger at INFO
+        (``droprune sweep`` shows them on stderr; ``--quiet`` hides them).
 
     Distributed (``torchrun``): every rank runs the same plan (each training with DDP, every
     score gathered onto every rank); only rank 0 writes the folder (config, store rows,
     selections, query files), shows progress and logs; the other ranks receive what it read
     or decided (finished runs, selections) and wait until its writes are complete.
     """
-    from tqdm.auto import tqdm
-
     from ..training.distributed import is_main, run_on_main
 
     start = time.perf_counter()
@@ -274,6 +293,7 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
     device = device if device is not None else cfg.device
     check_inputs(cfg, out_dir, device=device)
     lease = lease_seconds()
+    log = logger.info if log is None else log
     if not is_main():
         progress, log = False, _silent
     store_path = out_dir / _store_name(shard)
@@ -292,8 +312,8 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
         return summary
     log(f"{cfg.name}: {_runs(len(todo))} to do ({summary.skipped} already done) -> {out_dir}")
     splits = load_splits(cfg)
-    bar = tqdm(total=len(mine), initial=summary.skipped, desc="sweep", unit="run",
-               disable=not progress, position=0)
+    bar = progress_bar(len(mine), f"sweep {cfg.name}", unit="run", initial=summary.skipped,
+                       enabled=progress)
     query: QueryOutputs | None = None
     query_seed = None
     told: set[str] = set()  # runs logged as held by another worker
@@ -324,7 +344,7 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
                 if spec.seed != query_seed:
                     bar.set_postfix_str(f"query models, seed {spec.seed}")
                     query = query_for_seed(cfg, splits, spec.seed, out_dir, device=device,
-                                           progress=progress)
+                                           progress=progress, log=log)
                     query_seed = spec.seed
                 claimed, other = run_on_main(_claim, claims, run_id)
                 if not claimed:

@@ -26,6 +26,10 @@ Examples
 64
 """
 
+from .._extras import require as _require
+
+_require("torch", "torch", what="droprune.models")  # one line naming the extra, not a traceback
+
 from .base import MODELS, Classifier, ModelEntry, build_model, register_model
 from .cnn import LeNet5, SmallCNN
 from .factory import ModelFactory, check_model_spec, model_spec_name, resolve_model, seeded_model

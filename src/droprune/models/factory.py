@@ -12,7 +12,13 @@ A model spec is one of
 :func:`resolve_model` turns a spec into a factory, :func:`seeded_model` builds the model of a
 seed: inside a fork of the CPU random generator seeded with ``seed``, so the initial weights
 depend on the seed only and the caller's RNG state is untouched (build on the CPU: droprune
-moves the model to its device). :func:`model_spec_name` is the string recorded in metadata.
+moves the model to its device). :func:`model_spec_name` is the string recorded in metadata;
+:func:`factory_source` (the sha256 of the file that defines the user's factory) and
+:func:`model_shapes` (a hash of the built model's parameter names and shapes) say whether a
+model trained earlier was built by the same code.
+
+An import path is imported, and a factory called, in this process: ``"package.module:factory"``
+runs the user's code, as ``import package.module`` would.
 
 Examples
 --------
@@ -30,6 +36,8 @@ ValueError: model 'math:nope': module 'math' has no attribute 'nope'
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
 import inspect
 from typing import Any, Callable, Mapping
@@ -39,8 +47,8 @@ from torch import nn
 
 from .base import MODELS, build_model
 
-__all__ = ["ModelFactory", "check_model_spec", "is_import_path", "model_spec_name",
-           "resolve_model", "seeded_model"]
+__all__ = ["ModelFactory", "check_model_spec", "factory_source", "is_import_path",
+           "model_shapes", "model_spec_name", "resolve_model", "seeded_model"]
 
 #: a model factory: ``factory(seed) -> nn.Module`` (a fresh, untrained model)
 ModelFactory = Callable[[int], nn.Module]
@@ -140,6 +148,54 @@ def model_spec_name(spec: Any) -> str:
     module = getattr(spec, "__module__", None) or type(spec).__module__
     qualname = getattr(spec, "__qualname__", None) or type(spec).__qualname__
     return f"{module}:{qualname}"
+
+
+def factory_source(spec: Any) -> dict[str, str] | None:
+    """The file that defines the user's factory and the sha256 of its bytes, as
+    ``{"file", "sha256"}``; None for a registry name or a callable without a source file
+    (a builtin). ``functools.partial`` is followed to its function.
+
+    A query model trained earlier is reused only when this is unchanged: editing the factory's
+    module retrains. Code imported from other modules is covered by :func:`model_shapes` only.
+
+    Examples
+    --------
+    >>> factory_source("mlp") is None
+    True
+    >>> factory_source(check_model_spec)["file"].endswith("factory.py")
+    True
+    """
+    if isinstance(spec, str) and not is_import_path(spec):
+        return None
+    obj = _import(spec) if isinstance(spec, str) else spec
+    while isinstance(obj, functools.partial):
+        obj = obj.func
+    try:
+        path = inspect.getsourcefile(obj if inspect.isroutine(obj) or inspect.isclass(obj)
+                                     else type(obj))
+    except TypeError:  # a builtin: no source file
+        path = None
+    try:
+        with open(path, "rb") as fh:  # type: ignore[arg-type]
+            return {"file": str(path), "sha256": hashlib.sha256(fh.read()).hexdigest()}
+    except (OSError, TypeError):  # no file (None, or code typed at a prompt)
+        return None
+
+
+def model_shapes(model: nn.Module) -> str:
+    """A short hash of a model's class, state-dict names and shapes: a layer added, removed or
+    resized changes it.
+
+    Examples
+    --------
+    >>> model_shapes(nn.Linear(4, 3)) == model_shapes(nn.Linear(4, 3))
+    True
+    >>> model_shapes(nn.Linear(4, 3)) == model_shapes(nn.Linear(4, 2))
+    False
+    """
+    shapes = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+    text = repr((type(model).__qualname__, shapes))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def resolve_model(spec: Any, dataset: Any = None,

@@ -16,6 +16,10 @@ dataset (row i = sample i).
 See ``docs/scoring.md`` for the formulas, conventions and benchmark figures.
 """
 
+from .._extras import require as _require
+
+_require("torch", "torch", what="droprune.scoring")  # one line naming the extra, not a traceback
+
 from .geometry import kcenter_order_scores, prototype_distances
 from .grand import grand_scores
 from .inputs import PosthocInputs

@@ -19,8 +19,16 @@ validation samples of each class, the same for every query model) for its noise-
 Resume: with ``work_dir``, every training run checkpoints in ``work_dir/seed<k>/`` after each
 epoch (an interrupted seed resumes from its last epoch, with identical results) and each
 finished seed is saved atomically as ``work_dir/seed<k>.parquet``; a rerun with the same
-arguments loads finished seeds instead of recomputing them. A work_dir holding a run with other
-arguments is refused.
+arguments loads finished seeds instead of recomputing them.
+
+What is reused is keyed on what determines the models (``work_dir/query.json``, and each
+finished seed's metadata): the model spec and its arguments, for the user's own factory the
+sha256 of the file that defines it and a hash of the built model's parameter names and shapes
+(:func:`~droprune.models.factory.factory_source`, :func:`~droprune.models.factory.model_shapes`),
+the training config, the datasets' fingerprints and the scorers with their options. When any
+of it changed, the files of the work_dir were made by another query run: they are removed and
+the models retrained, saying what changed (``on_change="retrain"``, the default), or the call
+is refused (``on_change="refuse"``, what a sweep asks: its finished runs used those models).
 
 Distributed (``torchrun``): every rank runs the same plan; each query model trains with DDP on
 the ranks' shards and every score is gathered by sample index onto every rank
@@ -31,18 +39,25 @@ trainer's checkpoints are written by rank 0 and read by every rank on resume).
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import warnings
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from .._checks import check_int
+from .._io import atomic_write_json
 from .._json import to_jsonable
 from ..data.base import DatasetSplits
 from ..models.factory import (
     ModelFactory,
+    factory_source,
+    is_import_path,
+    model_shapes,
     model_spec_name,
     resolve_model,
     seeded_model,
@@ -54,7 +69,12 @@ from ..training.loop import train
 from .registry import SCORERS, check_scorers, make_recorders, posthoc_scores
 from .store import QueryResult, SeedResult, load_query_result, save_query_result
 
-__all__ = ["QueryResult", "SeedResult", "run_query"]
+__all__ = ["KEY_FILE", "QueryResult", "SeedResult", "run_query"]
+
+#: the file of a work_dir that names the query run its models belong to (its metadata)
+KEY_FILE = "query.json"
+#: the files of a work_dir that belong to one query model: finished seeds and checkpoints
+_SEED_FILE = re.compile(r"^seed\d+(\.parquet)?$")
 
 
 def _check_seeds(seeds: Sequence[int]) -> list[int]:
@@ -74,9 +94,14 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
 
 def _query_metadata(splits: DatasetSplits, model: Any, model_kwargs: Mapping[str, Any],
                     config: TrainConfig, scorers: list[str],
-                    options: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """What identifies a query run (everything but the seeds)."""
-    return {
+                    options: Mapping[str, Mapping[str, Any]],
+                    built: torch.nn.Module | None) -> dict[str, Any]:
+    """What identifies a query run (everything but the seeds). For the user's own factory
+    (``built``: a model it built; None for a registry name) also the sha256 of its source
+    file and the model's parameter shapes."""
+    own = {} if built is None else {"model_source": (factory_source(model) or {}).get("sha256"),
+                                    "model_shapes": model_shapes(built)}
+    return {**own,
         "model": model_spec_name(model),
         "width": float(model_kwargs.get("width", 1.0)),
         "model_kwargs": dict(model_kwargs),
@@ -92,31 +117,114 @@ def _query_metadata(splits: DatasetSplits, model: Any, model_kwargs: Mapping[str
     }
 
 
-def _same_run(saved: Mapping[str, Any], wanted: Mapping[str, Any], path: Path) -> None:
-    """Refuse a finished-seed file written by another query run (JSON round trip compared)."""
-    plain = to_jsonable(wanted, "metadata")
-    diffs = [k for k in plain if saved.get(k) != plain[k]]
-    if diffs:
-        raise ValueError(f"{path} was written by another query run (differs in: "
-                         f"{', '.join(diffs)}); delete it or pass another work_dir")
+def _changes(saved: Any, plain: Mapping[str, Any]) -> list[str]:
+    """What differs between two query metadata (JSON round trip), as ``key`` or ``key.field``
+    (one level into sections such as the training config).
+
+    Examples
+    --------
+    >>> _changes({"config": {"lr": 0.1, "epochs": 3}, "model": "mlp"},
+    ...          {"config": {"lr": 0.01, "epochs": 3}, "model": "mlp"})
+    ['config.lr (0.1 then, 0.01 now)']
+    """
+    saved = saved if isinstance(saved, Mapping) else {}
+    out = []
+    for key, now in plain.items():
+        then = saved.get(key)
+        if then == now:
+            continue
+        if isinstance(then, Mapping) and isinstance(now, Mapping):
+            out += [f"{key}.{k} ({then.get(k)!r} then, {now.get(k)!r} now)"
+                    for k in sorted(set(then) | set(now), key=str) if then.get(k) != now.get(k)]
+        elif key in ("model_source", "model_shapes"):
+            out.append({"model_source": "the factory's source file",
+                        "model_shapes": "the model's parameter shapes"}[key])
+        else:
+            out.append(f"{key} ({then!r} then, {now!r} now)")
+    return out
 
 
-def _load_finished(path: Path, meta: Mapping[str, Any]) -> SeedResult | None:
-    """The saved result of a finished seed (None when there is none yet); a file written by
-    another query run is refused."""
-    if not path.exists():
-        return None
-    saved = load_query_result(path, expected_fingerprint=meta["dataset_fingerprint"])
-    _same_run(saved.metadata, meta, path)
-    return saved.per_seed[0]
+def _describe(changes: list[str]) -> str:
+    """At most four changes, joined."""
+    more = f"; and {len(changes) - 4} more" if len(changes) > 4 else ""
+    return "; ".join(changes[:4]) + more
+
+
+def _remove_seed_files(work: Path, seeds: Sequence[int] | None = None) -> None:
+    """Remove the finished-seed files and checkpoints of ``seeds`` (None: every seed)."""
+    for p in sorted(work.iterdir()) if work.is_dir() else []:
+        name = p.name[:-len(".parquet")] if p.name.endswith(".parquet") else p.name
+        if _SEED_FILE.match(p.name) and (seeds is None or name in {f"seed{s}" for s in seeds}):
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
+#: query files made by another query run: (where, what changed, their seeds; None: every seed)
+_Stale = tuple[str, list[str], "list[int] | None"]
+
+
+def _look(work: Path, seeds: list[int], meta: Mapping[str, Any]
+          ) -> tuple[dict[int, SeedResult], list[_Stale]]:
+    """What ``work`` holds for this query run, read only (rank 0 alone): the finished seeds
+    that can be reused, and the query files made by another query run (``query.json`` naming
+    another setup: every seed; else each finished seed whose metadata differs)."""
+    plain = to_jsonable(meta, "metadata")
+    key = work / KEY_FILE
+    if key.is_file() and any(_SEED_FILE.match(p.name) for p in work.iterdir()):
+        try:
+            saved = json.loads(key.read_text())
+        except (OSError, ValueError):
+            saved = None
+        if saved != plain:
+            return {}, [(str(work), _changes(saved, plain) or ["an unreadable query.json"],
+                         None)]
+    found: dict[int, SeedResult] = {}
+    stale: list[_Stale] = []
+    for seed in seeds:
+        path = work / f"seed{seed}.parquet"
+        if path.exists():
+            saved_seed = load_query_result(path)
+            changes = _changes(saved_seed.metadata, plain)
+            if changes:
+                stale.append((str(path), changes, [seed]))
+            else:
+                found[seed] = saved_seed.per_seed[0]
+    return found, stale
+
+
+def _bind(work: Path, meta: Mapping[str, Any], stale: list[_Stale],
+          log: Callable[[str], None]) -> None:
+    """Make ``work`` this query run's (rank 0 alone): the stale query files announced and
+    removed, ``query.json`` written."""
+    for where, changes, seeds in stale:
+        log(f"{where}: the query models there were made with another setup "
+            f"({_describe(changes)}): retraining")
+        _remove_seed_files(work, seeds)
+    atomic_write_json(work / KEY_FILE, to_jsonable(meta, "metadata"))
+
+
+def _copy(model: torch.nn.Module, factory: ModelFactory, seed: int) -> torch.nn.Module:
+    """A copy of a built model (built anew when it cannot be deep-copied)."""
+    import copy
+
+    try:
+        return copy.deepcopy(model)
+    except Exception:  # noqa: BLE001 -- a module that cannot be copied is built again
+        return seeded_model(factory, seed)
+
+
+def _warn(message: str) -> None:
+    """The default ``log`` of :func:`run_query`: a ``RuntimeWarning``."""
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def _run_seed(splits: DatasetSplits, seed: int, *, factory: ModelFactory,
               config: TrainConfig, scorers: list[str],
               options: Mapping[str, Mapping[str, Any]], device: torch.device | str | None,
-              checkpoint_dir: Path | None, progress: bool) -> SeedResult:
+              checkpoint_dir: Path | None, progress: bool,
+              model: torch.nn.Module | None = None) -> SeedResult:
     train_set = splits.train
-    model = seeded_model(factory, seed)  # the initial weights depend on the seed only
+    if model is None:  # (or built already, the same way) the initial weights depend on the seed
+        model = seeded_model(factory, seed)
     if any(SCORERS[n].needs_embeddings for n in scorers):
         check_embedding_source(model)  # before training, not after
     recording = [n for n in scorers if SCORERS[n].kind == "recorder"]
@@ -142,7 +250,9 @@ def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,
               device: torch.device | str | None = None, work_dir: str | Path | None = None,
               progress: bool = True,
               scorer_options: Mapping[str, Mapping[str, Any]] | None = None,
-              model_name: str | None = None) -> QueryResult:
+              model_name: str | None = None, on_change: str = "retrain",
+              before_training: Callable[[Any, list[int], TrainConfig], None] | None = None,
+              log: Callable[[str], None] | None = None) -> QueryResult:
     """Train one query model per seed, score the training split with each, average.
 
     Parameters
@@ -178,6 +288,18 @@ def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,
         "grand": {"chunk_size": 64}}``.
     model_name
         Deprecated alias of ``model`` (a registry name).
+    on_change
+        What a ``work_dir`` holding query models of another setup (see the module docstring)
+        gets: ``"retrain"`` (removed and retrained, after a message) or ``"refuse"``
+        (``ValueError``).
+    before_training
+        Called once before the first query model is trained (not when every seed is reused)
+        as ``before_training(model, seeds, config)``: a fresh model of the first seed to
+        train (the caller may run it, e.g. to time a batch), the seeds that will train and the
+        training config. An exception it raises stops the call before any training.
+    log
+        Where the one-line messages go (models retrained, and why); default: a
+        ``RuntimeWarning``.
 
     Returns
     -------
@@ -214,33 +336,51 @@ def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,
     if len(splits.val) == 0:
         raise ValueError("splits.val is empty: the query protocol needs validation data for "
                          "the per-class recall")
+    if on_change not in ("retrain", "refuse"):
+        raise ValueError(f"on_change must be 'retrain' or 'refuse', got {on_change!r}")
+    log = _warn if log is None else log
     factory = resolve_model(model, splits.train, model_kwargs)
-    meta = _query_metadata(splits, model, model_kwargs, config, names, options)
+    built: dict[int, torch.nn.Module] = {}  # models built before their training: used for it
+    own = not (isinstance(model, str) and not is_import_path(model))
+    if own:  # the user's factory: its model's shapes are part of the key
+        built[seed_list[0]] = seeded_model(factory, seed_list[0])
+    meta = _query_metadata(splits, model, model_kwargs, config, names, options,
+                           built.get(seed_list[0]))
     # model_kwargs and options must be storable in the score files: fail now
     to_jsonable(meta, "metadata")
     work = None if work_dir is None else Path(work_dir)
-    per_seed: list[SeedResult] = []
-    for seed in seed_list:
-        done = None if work is None else work / f"seed{seed}.parquet"
-        saved = None if done is None else run_on_main(_load_finished, done, meta)
-        if saved is not None:
-            per_seed.append(saved)
-            continue
-        result = _run_seed(splits, seed, factory=factory, config=config, scorers=names,
-                           options=options, device=device, progress=progress,
-                           checkpoint_dir=None if work is None else work / f"seed{seed}")
-        if done is not None:
-            run_on_main(save_query_result, done, _combine([result], splits, meta))
-        per_seed.append(result)
-    return _combine(per_seed, splits, meta)
+    found, stale = ({}, []) if work is None else run_on_main(_look, work, seed_list, meta)
+    if stale and on_change == "refuse":
+        where, changes, _ = stale[0]
+        raise ValueError(f"{where} holds query models of another query run "
+                         f"({_describe(changes)}); they cannot be reused: use a new folder")
+    pending = [s for s in seed_list if s not in found]
+    if pending and before_training is not None:  # before anything is written
+        first = built.setdefault(pending[0], seeded_model(factory, pending[0]))
+        before_training(_copy(first, factory, pending[0]), pending, config)
+    if work is not None:
+        run_on_main(_bind, work, meta, stale, log)
+    for seed in pending:
+        found[seed] = _run_seed(splits, seed, factory=factory, config=config, scorers=names,
+                                options=options, device=device, progress=progress,
+                                checkpoint_dir=None if work is None else work / f"seed{seed}",
+                                model=built.pop(seed, None))
+        if work is not None:
+            run_on_main(save_query_result, work / f"seed{seed}.parquet",
+                        _combine([found[seed]], splits, meta))
+    return _combine([found[s] for s in seed_list], splits, meta, trained=pending)
 
 
 def _combine(per_seed: list[SeedResult], splits: DatasetSplits,
-             meta: Mapping[str, Any]) -> QueryResult:
+             meta: Mapping[str, Any], trained: Sequence[int] | None = None) -> QueryResult:
+    """The result of ``per_seed``; with ``trained`` (the seeds trained by this call, the
+    others reused) the metadata records which."""
     names = list(per_seed[0].scores)
     scores = {n: np.mean([s.scores[n] for s in per_seed], axis=0) for n in names}
     val_recall = np.mean([s.val_recall for s in per_seed], axis=0)
     metadata = dict(meta, seeds=[s.seed for s in per_seed])
+    if trained is not None:
+        metadata["trained_seeds"] = list(trained)
     # every query model's recall is measured on the same validation samples: n_k per class
     val_counts = splits.val.class_sizes
     return QueryResult(scores=scores, val_recall=val_recall,

@@ -15,6 +15,10 @@ Examples
 300
 """
 
+from .._extras import require as _require
+
+_require("torch", "torch", what="droprune.training")  # one line naming the extra, not a traceback
+
 from .cdbw import cdbw_weights
 from .config import TrainConfig
 from .hooks import Callback, Recorder

@@ -31,9 +31,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from .._checks import check_int
+from .._progress import progress_bar
 from ..data.adapter import as_labelled
 from ..data.base import LabelledDataset
 from ..metrics import class_recalls
@@ -125,7 +125,7 @@ class _Run:
     device: torch.device
     rank: int
     world_size: int
-    bar: tqdm
+    bar: Any  # droprune._progress.progress_bar
     labels: torch.Tensor = field(init=False)  # the training labels, CPU int64
     history: list[EpochStats] = field(default_factory=list)
     scaler: torch.amp.GradScaler | None = None  # amp="fp16" on CUDA (TrainConfig.amp)
@@ -344,7 +344,8 @@ def train(model: nn.Module, train_set: Any, config: TrainConfig, *, seed: int = 
     device
         Where to train; None means CUDA when available, else the CPU.
     progress
-        Show a tqdm progress bar (rank 0 only).
+        Show progress (rank 0 only): a bar on a terminal, else one log line when training
+        ends (:func:`droprune._progress.progress_bar`; ``$TQDM_DISABLE`` honoured).
     threads
         Number of CPU threads torch uses during this call (``torch.set_num_threads``; the
         previous value is restored afterwards). None (default) leaves torch's setting as it is.
@@ -415,9 +416,11 @@ def _train(model: nn.Module, train_set: LabelledDataset, config: TrainConfig, *,
             ids = [_cuda_index(device)] if device.type == "cuda" else None
             net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         batches_per_epoch = len(batch_bounds(n, config.batch_size))
-        bar = tqdm(total=config.epochs * batches_per_epoch,
-                   initial=len(history) * batches_per_epoch, unit="batch",
-                   disable=not progress or rank != 0, dynamic_ncols=True, mininterval=0.5)
+        bar = progress_bar(config.epochs * batches_per_epoch,
+                           f"train {type(model).__name__} (seed {seed}, {config.epochs} "
+                           f"epoch{'' if config.epochs == 1 else 's'})",
+                           initial=len(history) * batches_per_epoch, unit="batch",
+                           enabled=progress and rank == 0)
         run = _Run(net, model, train_set, val_set, config, seed, optimizer, recorders, device,
                    rank, world_size, bar, history=history, scaler=scaler)
         try:
