@@ -4,6 +4,8 @@ padded convolutions; method selection; errors."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from droprune.models import build_model
+from droprune.models.base import Classifier
 from droprune.scoring.grand import ghost_unsupported, grand_auto_method, grand_scores
 from .scoring_nets import (
     ScaledMLP,
@@ -27,8 +30,6 @@ from .scoring_nets import (
 def reference(model: nn.Module, data) -> np.ndarray:
     """Per-sample gradient norms, one ``.backward()`` per sample in float64, BN in eval mode
     (written independently of the library: a deep copy, ``.grad`` fields, double precision)."""
-    import copy
-
     net = copy.deepcopy(model).double().eval()
     x = data.to_float(data.inputs).double()
     out = []
@@ -186,3 +187,154 @@ def test_ghost_is_exact_on_every_droprune_model(name):
     assert grand_auto_method(model) == "ghost"
     np.testing.assert_allclose(grand_scores(model, data, method="ghost"),
                                reference(model, data), rtol=1e-4)
+
+
+# -- the ghost method's per-layer rules and its backward ----------------------------------------
+def per_sample_sq_norms(layer: nn.Module, a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """``||d <layer(a_i), g_i> / d theta||^2`` per sample by autograd, in float64: the squared
+    norm of the gradient of the layer's trainable parameters for the output gradient g_i."""
+    layer = copy.deepcopy(layer).double()
+    params = [p for p in layer.parameters() if p.requires_grad]
+    out = []
+    for i in range(a.shape[0]):
+        value = (layer(a[i:i + 1].double()) * g[i:i + 1].double()).sum()
+        out.append(sum(t.pow(2).sum() for t in torch.autograd.grad(value, params)))
+    return torch.stack(out)
+
+
+CONVS = {
+    "2d": lambda: nn.Conv2d(4, 6, 3, padding=1),
+    "2d-strided-grouped": lambda: nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2),
+    "2d-dilated-rect": lambda: nn.Conv2d(3, 5, (3, 2), dilation=(2, 1), padding=(2, 0),
+                                        bias=False),
+    "2d-circular": lambda: nn.Conv2d(3, 4, 3, padding=1, padding_mode="circular"),
+    "2d-same": lambda: nn.Conv2d(3, 4, 4, padding="same"),
+    "2d-depthwise": lambda: nn.Conv2d(4, 8, 3, padding=1, groups=4),
+    "2d-1x1-wide": lambda: nn.Conv2d(40, 3, 1, stride=2),
+    "1d": lambda: nn.Conv1d(3, 5, 5, stride=2, dilation=2, padding=3),
+    "1d-reflect": lambda: nn.Conv1d(2, 4, 3, padding="same", padding_mode="reflect"),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("route", ["gram", "grouped"])
+@pytest.mark.parametrize("conv", list(CONVS))
+def test_conv_rules_are_exact_by_either_route(conv, route, monkeypatch):
+    from droprune.scoring import grand
+
+    torch.manual_seed(0)
+    layer = CONVS[conv]()
+    shape = (5, layer.in_channels) + ((11,) if isinstance(layer, nn.Conv1d) else (9, 10))
+    a = torch.randn(shape)
+    g = torch.randn(layer(a).shape)
+    expected = per_sample_sq_norms(layer, a, g)
+    # the grouped route in chunks of 2 samples (5 = 2 + 2 + 1), as wide layers are run
+    monkeypatch.setattr(grand, "_grouped_chunk", lambda channels, batch: 2)
+    got = grand._conv_sq_norm(layer, a, g, route=route)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-4)
+    layer.weight.requires_grad_(False)  # bias only
+    if layer.bias is not None:
+        np.testing.assert_allclose(grand._conv_sq_norm(layer, a, g, route=route).numpy(),
+                                   per_sample_sq_norms(layer, a, g).numpy(), rtol=1e-4)
+
+
+@pytest.mark.parametrize("frozen", [None, "weight", "bias"])
+@pytest.mark.parametrize("shape", [(6, 5), (6, 5, 7), (6, 5, 4, 3)])
+def test_batch_norm_rule_is_exact(shape, frozen):
+    from droprune.scoring import grand
+
+    bn = {2: nn.BatchNorm1d, 3: nn.BatchNorm1d, 4: nn.BatchNorm2d}[len(shape)](shape[1])
+    randomize_bn(bn)
+    bn.eval()
+    if frozen:
+        getattr(bn, frozen).requires_grad_(False)
+    torch.manual_seed(0)
+    a, g = torch.randn(shape) * 2 + 1, torch.randn(shape)
+    np.testing.assert_allclose(grand._bn_sq_norm(bn, a, g).numpy(),
+                               per_sample_sq_norms(bn, a, g).numpy(), rtol=1e-4)
+
+
+class Branches(Classifier):
+    """Two parallel convolutions of the input (two lowest layers), one of them frozen-weight
+    batch norm after it, and a linear layer whose output never reaches the loss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left = nn.Conv2d(3, 4, 3, padding=1)
+        self.right = nn.Conv2d(3, 4, 1, stride=2)
+        self.bn = nn.BatchNorm2d(4)
+        self.bn.weight.requires_grad_(False)
+        self.unused = nn.Linear(3, 2)
+        self.classifier = nn.Linear(8, 4)
+
+    def features(self, x):
+        self.unused(x.mean((2, 3)))  # computed, never used
+        left = torch.relu(self.bn(self.left(x))).mean((2, 3))
+        right = self.right(x).amax((2, 3))
+        return torch.cat([left, right], 1)
+
+
+def test_ghost_with_parallel_lowest_layers_and_an_unused_layer():
+    torch.manual_seed(3)
+    model, data = randomize_bn(Branches()), image_dataset(7)
+    model.bn.weight.requires_grad_(False)
+    expected = reference(model, data)
+    for chunk in (3, 7):
+        np.testing.assert_allclose(grand_scores(model, data, method="ghost", chunk_size=chunk),
+                                   expected, rtol=1e-4)
+
+
+def test_ghost_without_gradient_edges_is_exact_too(monkeypatch):
+    """Old torch (no backward stopping at graph edges): the input's gradient is requested."""
+    from droprune.scoring import grand
+
+    assert grand._edges_work()  # this torch stops at edges
+    torch.manual_seed(0)
+    model, data = randomize_bn(TinyResNet()), image_dataset(6)
+    expected = reference(model, data)
+    monkeypatch.setattr(grand, "_EDGES", [False])
+    np.testing.assert_allclose(grand_scores(model, data, method="ghost", chunk_size=4),
+                               expected, rtol=1e-4)
+
+
+def test_ghost_backward_stops_at_the_lowest_layers():
+    """The backward runs no autograd node below the lowest layer's output: the convolution of
+    a conv-linear net is never differentiated (no weight gradient, no input gradient); its
+    norm comes from its rule alone."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3))
+    data = image_dataset(4, num_classes=3)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        got = grand_scores(model, data, method="ghost")
+    calls = {e.key: e.count for e in prof.key_averages()}
+    assert calls["aten::threshold_backward"] == 1  # the ReLU above it was differentiated
+    # one call: the rule's grouped weight gradient of the 4 samples; autograd would add one
+    assert calls["aten::convolution_backward"] == 1
+    np.testing.assert_allclose(got, reference(model, data), rtol=1e-4)
+
+
+class MutatesInput(nn.Module):
+    """Modifies the input of ``second`` in place after ``second`` ran."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.second = nn.Linear(4, 4), nn.Linear(4, 2)
+
+    def forward(self, x):
+        h = self.first(x)
+        out = self.second(h)
+        h.mul_(3.0)
+        return out + h[:, :2]
+
+
+def test_input_modified_in_place_after_the_layer_is_refused_by_ghost():
+    # (autograd itself refuses this net once a weight gradient is asked for: vmap, loop)
+    from droprune.data.base import LabelledDataset
+
+    torch.manual_seed(0)
+    data = LabelledDataset(torch.randn(5, 4), np.arange(5) % 2, 2)
+    model = MutatesInput()
+    with pytest.raises(RuntimeError, match="modified in place"):  # its norm would be wrong
+        grand_scores(model, data, method="ghost")

@@ -8,18 +8,20 @@ depend on which other samples share the chunk. Higher = larger gradient = harder
 Methods (``method=``)
 ---------------------
 ``"ghost"``
-    One batched forward and one batched backward per chunk. Forward hooks keep each layer's
-    input ``a``; tensor hooks on its output receive ``g = dL/d(output)`` during the backward
-    (which asks only for the gradient of the input, so no weight gradient is ever formed), and
-    each layer's per-sample squared gradient norm is computed from ``a`` and ``g`` alone:
-    linear ``||g||^2 ||a||^2`` (Goodfellow's trick); convolution either through Gram matrices
-    of the unfolded input ``U`` and of ``g``, ``sum_{t,t'} (g g^T)_{tt'} (U U^T)_{tt'}``
-    ("ghost norm", cheap when the layer has few output positions ``T``), or by forming all
-    per-sample weight gradients of the chunk as one grouped convolution of the input with
-    ``g`` (cheap when ``T`` is large), whichever costs fewer operations for that layer; batch
-    norm from the normalised input. Exact; supports Linear,
-    Conv1d, Conv2d (any stride, padding, dilation, groups) and BatchNorm with running
-    statistics, each module called once per forward.
+    One batched forward and ONE batched backward of the summed loss per chunk. Forward hooks
+    keep each layer's input ``a``; tensor hooks on its output receive ``g = dL/d(output)``
+    during the backward, and each layer's per-sample squared gradient norm is computed from
+    ``a`` and ``g`` alone. The backward requests only the output gradients of the lowest
+    layers (graph edges), so it forms no weight gradient and no gradient of the input.
+    Linear: ``||g||^2 ||a||^2`` (Goodfellow's trick; Gram matrices or per-sample gradients for
+    sequences, whichever is cheaper). Convolution: either the "ghost norm" through Gram
+    matrices of the unfolded input ``U`` and of ``g``, ``sum_{t,t'} (g g^T)_{tt'}
+    (U U^T)_{tt'}`` (few output positions ``T``), or the per-sample weight gradients of a few
+    samples at a time as the weight gradient of one grouped convolution whose groups are the
+    samples (many positions), whichever costs fewer operations for that layer. Batch norm:
+    per-channel sums from its own backward kernel with the samples folded into the channels.
+    Exact; supports Linear, Conv1d, Conv2d (any stride, padding, dilation, groups) and
+    BatchNorm with running statistics, each module called once per forward.
 ``"vmap"``
     ``torch.func``: ``vmap(grad(loss))`` over the chunk with ``functional_call``. Works for any
     architecture; materialises ``chunk_size x (number of parameters)`` gradient values.
@@ -60,7 +62,7 @@ __all__ = ["GRAND_METHODS", "ghost_unsupported", "grand_auto_method", "grand_sco
 #: method name -> one-line description
 GRAND_METHODS: dict[str, str] = {
     "auto": "ghost when the model only has supported layers, else vmap",
-    "ghost": "per-layer norm tricks from one batched forward+backward (Linear, Conv1d/2d, BN)",
+    "ghost": "per-layer norms from one batched forward+backward (Linear, Conv1d/2d, BN)",
     "vmap": "torch.func vmap(grad) per chunk (any architecture)",
     "loop": "one backward pass per sample (reference; slow)",
 }
@@ -234,22 +236,17 @@ def _linear_sq_norm(m: nn.Linear, a: torch.Tensor, g: torch.Tensor) -> torch.Ten
     return sq
 
 
-def _prefer_gram(t: int, o: int, i: int) -> bool:
-    """Whether the Gram route is expected to beat per-sample gradients as a grouped convolution
-    for a layer with ``t`` output positions, ``o`` outputs and ``i`` inputs per group.
-
-    Operation counts are ``t^2 (o + i)`` (Gram) and ``o i t`` (grouped convolution); the rates
-    are rough measurements with oneDNN on the CPU: the Gram products (batched matrix
-    multiplications) run about 1.5x the rate of a grouped convolution with a large kernel, and
-    the grouped convolution slows down as its kernel (the ``t`` positions) shrinks, about as
-    ``(t / 256) ** 0.7`` below 256 positions. Both routes are exact; this only picks the faster.
-    """
-    gram = t * t * (o + i) / 1.5
-    grouped = o * i * t / min(1.0, t / 256) ** 0.7
-    return gram < grouped
+def _grouped_chunk(channels_per_group: int, batch: int) -> int:
+    """Samples per grouped weight-gradient call: about 512 input channels in all (oneDNN's
+    grouped kernels slow down with many wide groups; measured on the CPU, see docs)."""
+    return max(1, min(batch, 512 // max(1, channels_per_group)))
 
 
-def _conv_sq_norm(m: nn.Conv1d | nn.Conv2d, a: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+def _conv_sq_norm(m: nn.Conv1d | nn.Conv2d, a: torch.Tensor, g: torch.Tensor,
+                  route: str | None = None) -> torch.Tensor:
+    """Per-sample squared gradient norm of a convolution's weight (and bias) from its input
+    ``a`` and output gradient ``g``. ``route``: ``"gram"`` or ``"grouped"`` (tests); default:
+    whichever costs fewer operations for this layer."""
     b = a.shape[0]
     sq = torch.zeros(b, dtype=g.dtype, device=g.device)
     if m.bias is not None and m.bias.requires_grad:
@@ -268,33 +265,50 @@ def _conv_sq_norm(m: nn.Conv1d | nn.Conv2d, a: torch.Tensor, g: torch.Tensor) ->
                                              (0, padding[0]), (1, stride[0]))
     groups = m.groups
     t = g.shape[2] * g.shape[3]
-    o, i = m.out_channels // groups, m.in_channels // groups * kernel[0] * kernel[1]
-    if _prefer_gram(t, o, i):  # few positions: Gram matrices of the unfolded input
+    cg = m.in_channels // groups
+    o, i = m.out_channels // groups, cg * kernel[0] * kernel[1]
+    if route is None:
+        route = "gram" if t * (o + i) < o * i else "grouped"
+    if route == "gram":  # few positions: Gram matrices (T x T) of the unfolded input and of g
         u = F.unfold(a, kernel, dilation=dilation, padding=padding, stride=stride)  # (B, CK, T)
         u = u.view(b, groups, -1, t).transpose(2, 3).reshape(b * groups, t, -1)
         g = g.reshape(b, groups, -1, t).transpose(2, 3).reshape(b * groups, t, -1)
         return sq + _weight_sq_norm(g, u).view(b, groups).sum(1)
-    # Many positions: every per-sample weight gradient at once, as one convolution of the
-    # input with the output gradient (batch x groups as convolution groups; stride and
-    # dilation swap roles), without unfolding the input.
-    x = a.reshape(b * groups, -1, *a.shape[2:]).transpose(0, 1)  # (C/G, B*G, H, W)
-    k = g.reshape(b * m.out_channels, 1, *g.shape[2:])  # (B*O, 1, Ho, Wo)
-    per_sample = F.conv2d(x, k, stride=dilation, padding=padding, dilation=stride,
-                          groups=b * groups)[:, :, : kernel[0], : kernel[1]]
-    return sq + per_sample.pow(2).sum((0, 2, 3)).view(b, -1).sum(1)
+    # Many positions: the per-sample weight gradients of a few samples at a time, as the weight
+    # gradient of ONE grouped convolution whose groups are (sample, group) pairs: the same
+    # kernel (and the same operation count) as the batched weight gradient of a backward pass.
+    n = _grouped_chunk(cg, b)
+    a = a.contiguous()
+    g = g.contiguous()
+    for s in range(0, b, n):
+        k = min(n, b - s)
+        gw = torch.nn.grad.conv2d_weight(
+            a[s:s + k].reshape(1, k * m.in_channels, *a.shape[2:]),
+            (k * m.out_channels, cg, *kernel),
+            g[s:s + k].reshape(1, k * m.out_channels, *g.shape[2:]),
+            stride=stride, padding=padding, dilation=dilation, groups=k * groups)
+        sq[s:s + k] += gw.reshape(k, -1).pow(2).sum(1)
+    return sq
 
 
 def _bn_sq_norm(m: nn.modules.batchnorm._BatchNorm, a: torch.Tensor,
                 g: torch.Tensor) -> torch.Tensor:
-    shape = (1, -1) + (1,) * (a.dim() - 2)
-    dims = tuple(range(2, a.dim()))
-    sq = torch.zeros(a.shape[0], dtype=g.dtype, device=g.device)
-    if m.weight is not None and m.weight.requires_grad:
-        xhat = (a - m.running_mean.view(shape)) * torch.rsqrt(m.running_var.view(shape) + m.eps)
-        gw = g * xhat
-        sq += (gw.sum(dims) if dims else gw).pow(2).sum(1)
-    if m.bias is not None and m.bias.requires_grad:
-        sq += (g.sum(dims) if dims else g).pow(2).sum(1)
+    """Eval-mode batch norm is ``w * (a - mean) / sqrt(var + eps) + b`` per channel, so per
+    sample ``dL/dw_c = sum_t g_ct xhat_ct`` and ``dL/db_c = sum_t g_ct``. Both come from ONE
+    call of batch norm's own backward kernel with the samples folded into the channels
+    (``(1, B*C, ...)``, running statistics repeated): a single fused pass, no temporaries."""
+    b, c = a.shape[0], a.shape[1]
+    want_w = m.weight is not None and m.weight.requires_grad
+    want_b = m.bias is not None and m.bias.requires_grad
+    shape = (1, b * c, *a.shape[2:])
+    _, gw, gb = torch.ops.aten.native_batch_norm_backward(
+        g.reshape(shape), a.reshape(shape), None, m.running_mean.repeat(b),
+        m.running_var.repeat(b), None, None, False, m.eps, [False, want_w, want_b])
+    sq = torch.zeros(b, dtype=g.dtype, device=g.device)
+    if want_w:
+        sq += gw.view(b, c).pow(2).sum(1)
+    if want_b:
+        sq += gb.view(b, c).pow(2).sum(1)
     return sq
 
 
@@ -306,11 +320,61 @@ def _layer_sq_norm(m: nn.Module, a: torch.Tensor, g: torch.Tensor) -> torch.Tens
     return _bn_sq_norm(m, a, g)
 
 
+_EDGES: list[bool] = []
+
+
+def _edges_work() -> bool:
+    """Whether this torch can stop a backward at graph edges taken before an in-place op
+    (``torch.autograd.graph.get_gradient_edge`` as an ``inputs`` of ``autograd.grad``, with the
+    tensor hooks of the edges' tensors run): probed once on a 2x2 graph. Without it (old
+    torch) the backward asks for the input's gradient instead (exact too, slower)."""
+    if not _EDGES:
+        ok = False
+        try:
+            with torch.enable_grad():
+                w = torch.ones(2, 2, requires_grad=True)
+                h = torch.ones(1, 2) @ w
+                seen: list[torch.Tensor] = []
+                h.register_hook(seen.append)
+                edge = torch.autograd.graph.get_gradient_edge(h)
+                h.mul_(2.0)
+                (grad,) = torch.autograd.grad(h.sum(), [edge])
+            ok = (len(seen) == 1 and torch.equal(seen[0], grad)
+                  and torch.equal(grad, torch.full((1, 2), 2.0)))
+        except (AttributeError, TypeError, RuntimeError):
+            ok = False
+        _EDGES.append(ok)
+    return _EDGES[0]
+
+
+def _lowest_nodes(root: Any, hooked: set[Any]) -> set[Any]:
+    """The nodes of ``hooked`` reachable from ``root`` (a loss's ``grad_fn``) below which no
+    other node of ``hooked`` lies: requesting gradients at these alone makes the backward run
+    every other hooked node, and nothing below them."""
+    below: dict[Any, bool] = {}  # node -> some hooked node lies strictly below it
+    stack = [root]
+    while stack:  # iterative post-order walk (deep nets exceed the recursion limit)
+        node = stack[-1]
+        if node in below:
+            stack.pop()
+            continue
+        children = [c for c, _ in node.next_functions if c is not None]
+        pending = [c for c in children if c not in below]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        below[node] = any(below[c] or c in hooked for c in children)
+    return {n for n in hooked if n in below and not below[n]}
+
+
 def _ghost_sq_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     layers = [m for m in model.modules()
               if any(p.requires_grad for p in m.parameters(recurse=False))]
     sq = torch.zeros(x.shape[0], dtype=torch.float32, device=x.device)
     calls: dict[nn.Module, int] = {}
+    edges: list[Any] = []
+    edges_work = _edges_work()
 
     def forward_hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         calls[module] = calls.get(module, 0) + 1
@@ -323,20 +387,35 @@ def _ghost_sq_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch
                                    f"after the layer ran; use method='vmap'")
             sq.add_(_layer_sq_norm(module, a, g.detach()))
 
-        output.register_hook(on_grad)
+        if output.grad_fn is not None:
+            output.register_hook(on_grad)
+            if edges_work:  # the edge as it is now, before any in-place op on the output
+                edges.append(torch.autograd.graph.get_gradient_edge(output))
 
     handles = [m.register_forward_hook(forward_hook) for m in layers]
     try:
-        x = x.detach().requires_grad_(True)
+        x = x.detach()
+        if not edges_work:
+            x.requires_grad_(True)
         loss = F.cross_entropy(model(x), y, reduction="sum")
         repeated = [type(m).__name__ for m, c in calls.items() if c > 1]
         if repeated:
             raise RuntimeError(f"method='ghost' needs each layer called once per forward; "
                                f"{repeated} ran more often. Use method='vmap'.")
-        # Only the input gradient is requested: the hooks see every layer's output gradient
-        # and no weight gradient is computed or accumulated into .grad.
-        torch.autograd.grad(loss, x)
     finally:
         for h in handles:
             h.remove()
+    if loss.grad_fn is None:  # no parameter reaches the loss
+        return sq
+    # The hooks see every layer's output gradient during ONE backward of the summed loss. It
+    # asks for no weight gradient (nothing is formed or accumulated into .grad) and stops at
+    # the lowest layers: the gradients requested are those of their outputs (graph edges,
+    # taken before any in-place op), not of the input, and only these few are kept.
+    if edges_work:
+        lowest = _lowest_nodes(loss.grad_fn, {e.node for e in edges})
+        wanted = [e for e in edges if e.node in lowest]
+        if wanted:
+            torch.autograd.grad(loss, wanted)
+    else:
+        torch.autograd.grad(loss, x)
     return sq
