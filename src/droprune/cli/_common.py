@@ -205,3 +205,13 @@ def command_line(args: argparse.Namespace, prog: str) -> str:
         for v in value if isinstance(value, list) else [value]:
             parts += [flag] if v is True else [flag, str(v)]
     return shlex.join(parts)
+
+
+def read_flagged(flag: str, reader: Any, *args: Any, **kwargs: Any) -> Any:
+    """``reader(*args, **kwargs)``, its one-line error prefixed with the option naming the file
+    (``--labels labels.csv: ...``)."""
+    try:
+        return reader(*args, **kwargs)
+    except (FileNotFoundError, ValueError) as exc:
+        raise (FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError)(
+            f"{flag} {exc}") from None

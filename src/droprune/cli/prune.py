@@ -1,10 +1,8 @@
 """``droprune prune``: prune your own data and write the kept list (``docs/prune.md``).
 
-Argparse and calls: the files are read by :mod:`droprune.inputs`, the query models trained by
-:mod:`droprune.experiments.prune_query`, the output folder written by
-:mod:`droprune.prune_output`. Everything is read and validated before anything is trained or
-written.
-"""
+Argparse and calls: files read by :mod:`droprune.inputs`, query models trained by
+:mod:`droprune.experiments.prune_query`, outputs written by :mod:`droprune.prune_output`;
+everything read and validated before anything is trained or written."""
 
 from __future__ import annotations
 
@@ -18,12 +16,14 @@ import numpy as np
 
 from . import CLIError
 from ._compare import add_compare_arguments, check_compare, run_compare
+from ._outofcore import add_outofcore_arguments, run_out_of_core, wants_out_of_core
 from ._common import (
     add_config_arguments,
     add_run_arguments,
     apply_threads,
     command_line,
     load_experiment,
+    read_flagged,
     resolve_threads,
 )
 from .data import parse_options
@@ -74,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_arguments(data)
     add_run_arguments(data)
     add_compare_arguments(p)
+    add_outofcore_arguments(p)
     rule = p.add_argument_group("quota rule")
     rule.add_argument("--min-per-class", type=int, default=0,
                       help="floor on every class's kept count (default 0: the paper's rule)")
@@ -93,6 +94,8 @@ def _run(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     _check_combination(args)
+    if wants_out_of_core(args):  # a manifest of any size, read by DuckDB
+        return run_out_of_core(args)
     check_compare(args)
     # the grammar, Full and +CDBW refused; --scores with a method that picks at random refused
     method = parse_prune_method(args.method, scores_given=None if args.scores is None else True)
@@ -150,15 +153,6 @@ def _check_combination(args: argparse.Namespace) -> None:
                        f"give --data NAME too, or leave them out")
 
 
-def _read(flag: str, reader, *args: Any, **kwargs: Any) -> Any:
-    """``reader(*args, **kwargs)``, its one-line error prefixed with the option naming the file."""
-    try:
-        return reader(*args, **kwargs)
-    except (FileNotFoundError, ValueError) as exc:
-        raise (FileNotFoundError if isinstance(exc, FileNotFoundError) else ValueError)(
-            f"{flag} {exc}") from None
-
-
 def _read_inputs(args: argparse.Namespace, method, splits, cfg
                  ) -> tuple[dict[str, Any], list[str] | None, dict[str, Any]]:
     """What was given, as keyword arguments of ``droprune.prune`` (labels, num_classes,
@@ -177,18 +171,18 @@ def _read_inputs(args: argparse.Namespace, method, splits, cfg
         manifest["dataset"] = dataset_record(cfg, train)
         fingerprint = manifest["dataset"]["fingerprint"]
     else:  # a recalls file that names its classes sets the class order
-        names = args.recalls and _read("--recalls", read_recalls, args.recalls).class_names
-        labels = _read("--labels", read_labels, args.labels, class_names=names,
+        names = args.recalls and read_flagged("--recalls", read_recalls, args.recalls).class_names
+        labels = read_flagged("--labels", read_labels, args.labels, class_names=names,
                        class_ids=args.class_ids)
         k, manifest["labels"] = None if names is None else len(names), file_record(args.labels)
     recalls = counts = scores = None
     if args.recalls is not None:
-        recalls, counts, names = _read("--recalls", read_recalls, args.recalls, labels=labels,
+        recalls, counts, names = read_flagged("--recalls", read_recalls, args.recalls, labels=labels,
                                        class_names=names, num_classes=k,
                                        class_ids=args.class_ids)
         manifest["recalls"] = file_record(args.recalls)
     if args.scores is not None:
-        scores = _read("--scores", read_scores, args.scores, labels.size, labels=labels,
+        scores = read_flagged("--scores", read_scores, args.scores, labels.size, labels=labels,
                        column=_score_columns(method), fingerprint=fingerprint)
         manifest["scores"] = file_record(args.scores)
     if names is not None:  # how the class ids of the files were read
