@@ -62,13 +62,15 @@ def test_table_columns_and_values():
     r = prune(LABELS, 0.5, recalls=RECALLS, class_names=["a", "b", "c", "d"], seed=4)
     t = r.table
     assert list(t.columns) == ["class", "name", "size", "val_recall", "val_count", "kept",
-                               "density", "starved", "under_served"]
+                               "density", "starved", "under_served", "bound", "paper_kept"]
     counts = drop_quotas(SIZES, RECALLS, 0.5)
     assert t["class"].tolist() == [0, 1, 2, 3] and t["name"].tolist() == ["a", "b", "c", "d"]
     assert t["size"].tolist() == SIZES.tolist() and t["kept"].tolist() == counts.tolist()
     np.testing.assert_allclose(t["density"], counts / SIZES)
     assert not t["starved"].any() and r.starved == () and r.warnings == ()
     assert not t["under_served"].any() and r.under_served == ()
+    assert t["paper_kept"].tolist() == counts.tolist()  # the floor did not bind here
+    assert set(t["bound"]) <= {"", "whole class"}
     assert r.method == "Random+DRoP" and r.density == 0.5 and r.seed == 4
     np.testing.assert_array_equal(r.kept, select(LABELS, counts, seed=4))
     assert r.kept_frame()["class_name"].tolist() == [["a", "b", "c", "d"][y]
@@ -261,3 +263,17 @@ def test_method_names_parse_without_the_registry():
         parse_method("Random+Q", strategies="any")
     with pytest.raises(ValueError, match="strategies must be a collection of names"):
         parse_method("Random", strategies="EL2N")
+
+
+def test_the_table_says_which_bound_decided_and_what_the_paper_would_keep():
+    labels = np.repeat([0, 1, 2], [100, 100, 20])
+    r = prune(labels, 0.5, recalls=[1.0, 0.6, 0.2])  # the default floor: half the density
+    t = r.table.set_index("class")
+    paper = drop_quotas([100, 100, 20], [1.0, 0.6, 0.2], 0.5)
+    assert t["paper_kept"].tolist() == paper.tolist() and paper[0] == 0
+    assert t.loc[0, "kept"] == 25 and t.loc[0, "bound"] == "floor"  # ceil(0.25 * 100)
+    assert t.loc[2, "kept"] == 20 and t.loc[2, "bound"] == "whole class"
+    assert t.loc[1, "bound"] == ""  # the rule itself decided
+    # methods without recalls have no paper count; a global ranking has no bound but whole
+    plain = prune(labels, 0.5, method="Random+Balanced").table
+    assert plain["paper_kept"].isna().all() and plain.loc[2, "bound"] == "whole class"

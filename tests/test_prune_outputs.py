@@ -44,8 +44,16 @@ def args_at(files, density, *extra):  # noqa: F811
 
 
 def outputs(folder):
-    """The bytes of every output but the manifest (which holds a time)."""
-    return {p.name: p.read_bytes() for p in folder.iterdir()
+    """The bytes of every output but the manifest (which holds a time), with summary.html's
+    "How this was made" table (the run's duration and command line) cut out."""
+    def content(p):
+        data = p.read_bytes()
+        if p.name == "summary.html":
+            data = re.sub(rb"<h2>How this was made</h2>\n<table>.*?</table>", b"", data,
+                          flags=re.S)
+        return data
+
+    return {p.name: content(p) for p in folder.iterdir()
             if p.name in OUTPUTS + EXTRA_OUTPUTS and p.name != "manifest.json"}
 
 
@@ -411,3 +419,42 @@ def test_how_a_run_is_shown_or_sped_up_is_not_part_of_it(files, capsys):  # noqa
         assert run(*args_at(files, 0.5, *extra)) == 0, extra
     assert run(*args_at(files, 0.5, "--seed", "1")) == 2  # the seed is part of the run
     assert "holds the kept list of another run" in error_line(capsys)
+
+
+# -- summary.html says why, and the figure stays cheap for many classes ---------------------------
+
+def test_summary_html_explains_the_counts(tmp_path):
+    import droprune
+    from droprune.prune_output import write_prune_outputs
+
+    labels = np.repeat([0, 1, 2], [100, 100, 20])
+    with pytest.warns(droprune.QuotaWarning):
+        droprune.prune(labels, 0.5, recalls=[1.0, 0.6, 0.2], min_density=0)  # the paper: 0
+    result = droprune.prune(labels, 0.5, recalls=[1.0, 0.6, 0.2], class_names=["a", "b", "c"])
+    write_prune_outputs(result, tmp_path / "out", manifest={
+        "command": "droprune prune --labels l.npy", "seconds": 1.25,
+        "query": {"model": "mlp", "device": "cpu", "seconds": 0.5,
+                  "runs": [{"kind": "fixed", "seeds": [0], "epochs": 16}]}})
+    page = (tmp_path / "out" / "summary.html").read_text()
+    assert "<h2>Why these counts</h2>" in page
+    assert "Held up by the floor: a (25 kept)" in page and "Kept whole: c" in page
+    assert "<code>paper_kept</code>; 2 of 3 classes keep a different count here" in page
+    assert "mlp on cpu (fixed: seeds [0], 16 epochs; 0.5 s)" in page and "1.2 s" in page
+    assert "droprune prune --labels l.npy" in page
+    assert "pd.read_csv(&quot;kept.csv&quot;)" in page and "torch.utils.data.Subset" in page
+
+
+def test_the_figure_summarises_many_classes(tmp_path):
+    import droprune
+    from droprune.prune_output import PLOT_BARS, plot_class_densities
+
+    rng = np.random.default_rng(0)
+    k = 1000
+    labels = rng.integers(0, k, 50_000)
+    result = droprune.prune(labels, 0.3, recalls=rng.uniform(0.3, 1.0, k))
+    assert k > PLOT_BARS
+    path = plot_class_densities(result, tmp_path / "many.png")
+    from PIL import Image
+
+    width, height = Image.open(path).size
+    assert width <= 1700 and height <= 700  # one readable figure, not 1,000 bars wide

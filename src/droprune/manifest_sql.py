@@ -79,6 +79,7 @@ class ManifestPlan:
     recalls: np.ndarray | None = None
     val_counts: np.ndarray | None = None
     warnings: tuple[str, ...] = ()
+    options: Any = None  # the droprune.QuotaOptions the quotas were computed with
 
 
 

@@ -189,7 +189,8 @@ def _make_plan(distinct: Any, n: np.ndarray, source: Any, density: float, *, met
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     messages = tuple(str(w.message) for w in caught if issubclass(w.category, QuotaWarning))
     total = target_count(density, plan.total) if quotas is None else int(quotas.sum())
-    return replace(plan, quotas=quotas, total=total, score=score, warnings=messages)
+    return replace(plan, quotas=quotas, total=total, score=score, warnings=messages,
+                   options=options)
 
 
 def _scalar(value: Any) -> Any:
@@ -360,8 +361,8 @@ def _write(m: _Manifest, sql: str, kept: Path, k: int) -> np.ndarray:
 
 
 def _result(plan: ManifestPlan, counts: np.ndarray, kept: Path, sql: str) -> ManifestResult:
-    from .pruning import _table
-    from .quotas import QUOTA_RULES, QuotaWarning, starved_classes
+    from .pruning import _table, _why, parse_prune_method
+    from .quotas import QUOTA_RULES, QuotaWarning, starved_classes, under_served_classes
 
     starved = tuple(starved_classes(counts, plan.sizes))
     messages = list(plan.warnings)
@@ -374,8 +375,11 @@ def _result(plan: ManifestPlan, counts: np.ndarray, kept: Path, sql: str) -> Man
                         f"{strategy}+DRoP) with min_per_class=5")
     for text in messages:
         warnings.warn(text, QuotaWarning, stacklevel=3)
+    bound, paper = _why(parse_prune_method(plan.method, scores_given=None), plan.sizes, counts,
+                        plan.density, plan.recalls, plan.val_counts, plan.options)
     table = _table(plan.sizes, counts, plan.recalls, plan.val_counts, plan.class_names,
-                   starved)
+                   starved, tuple(under_served_classes(counts, plan.sizes, plan.density)),
+                   bound, paper)
     return ManifestResult(kept, int(counts.sum()), int(plan.sizes.sum()), table,
                           tuple(messages), starved, plan.method, plan.density, plan.seed,
                           plan.class_names, sql, plan)

@@ -138,8 +138,8 @@ def write_prune_outputs(result: PruneResult, out: str | Path, *,
         ("kept.npy", lambda p: atomic_save_npy(p, result.kept)),
         ("classes.csv", lambda p: atomic_write_text(p, result.table.to_csv(index=False))),
         *([("class_densities.png", lambda p: plot_class_densities(result, p))] if figure else []),
-        ("summary.html", lambda p: atomic_write_text(p, summary_html(result, sections,
-                                                                     figure=figure))),
+        ("summary.html", lambda p: atomic_write_text(p, summary_html(
+            result, sections, figure=figure, manifest=record))),
         ("warnings.txt", lambda p: atomic_write_text(p, "".join(f"{w}\n"
                                                                 for w in result.warnings))),
         *extra]
@@ -339,49 +339,130 @@ def file_record(path: str | Path) -> dict[str, str]:
     return {"path": str(path), "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
 
 
+#: classes drawn one bar each; above this the figure summarises (sorted line + histogram)
+PLOT_BARS = 40
+
+
 def plot_class_densities(result: PruneResult, path: str | Path) -> Path:
-    """Classes sorted by kept density (top), kept vs original count of every class (bottom),
-    as a PNG."""
+    """Kept density of every class (top) and kept vs original count (bottom), both in the same
+    class order (densest first), legends outside the bars, as a PNG. Above :data:`PLOT_BARS`
+    classes the figure stays cheap and readable: the sorted class densities as one line with
+    the 5 least kept classes named (top), and a histogram of class densities (bottom)."""
     t = result.table
     k = len(t)
-    fig = agg_figure(max(6.0, min(16.0, 0.25 * k + 4)), 6.5, layout="constrained")
-    top, bottom = fig.subplots(2, 1)
+    overall = result.kept.size / max(result.labels.size, 1)
     order = np.argsort(-t["density"].fillna(-1).to_numpy(), kind="stable")
-    x = np.arange(k)
-    top.bar(x, t["density"].to_numpy()[order], color="tab:blue")
-    top.axhline(result.kept.size / max(result.labels.size, 1), color="black", lw=1, ls="--",
-                label="overall density")
+    dens = t["density"].to_numpy(dtype=float)[order]
+    fig = agg_figure(max(7.0, min(16.0, 0.25 * min(k, PLOT_BARS) + 5)), 6.5,
+                     layout="constrained")
+    top, bottom = fig.subplots(2, 1)
+    top.set_title(f"{result.method} at density {result.density:g}: classes by kept density")
     top.set_ylabel("class density (kept / size)")
-    top.set_title(f"{result.method} at density {result.density:g}: classes by density")
-    top.legend(loc="upper right")
-    bottom.bar(x - 0.2, t["size"].to_numpy(), width=0.4, color="0.75", label="original")
-    bottom.bar(x + 0.2, t["kept"].to_numpy(), width=0.4, color="tab:blue", label="kept")
-    bottom.set_ylabel("samples")
-    bottom.set_title("kept vs original samples per class")
-    bottom.legend(loc="upper right")
-    if k <= 40:
-        top.set_xticks(x, [str(n) for n in t["name"].to_numpy()[order]], rotation=90)
-        bottom.set_xticks(x, [str(n) for n in t["name"]], rotation=90)
+    if k <= PLOT_BARS:
+        x = np.arange(k)
+        names = [str(n) for n in t["name"].to_numpy()[order]]
+        top.bar(x, dens, color="tab:blue", label="class density")
+        bottom.bar(x - 0.2, t["size"].to_numpy()[order], width=0.4, color="0.75",
+                   label="original")
+        bottom.bar(x + 0.2, t["kept"].to_numpy()[order], width=0.4, color="tab:blue",
+                   label="kept")
+        top.set_xticks(x, names, rotation=90)
+        bottom.set_xticks(x, names, rotation=90)
+        bottom.set_ylabel("samples")
+        bottom.set_title("kept vs original samples per class (same order)")
+        bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     else:
-        top.set_xlabel("classes, densest first")
-        bottom.set_xlabel("class index")
+        finite = dens[np.isfinite(dens)]
+        top.plot(np.arange(finite.size), finite, color="tab:blue", label="class density")
+        shown = t["name"].to_numpy()[order]
+        for rank in range(max(0, finite.size - 5), finite.size):  # the 5 least kept
+            top.annotate(str(shown[rank]), (rank, finite[rank]), fontsize=7, rotation=90,
+                         va="bottom")
+        top.set_xlabel(f"{k} classes, densest first")
+        bottom.hist(finite, bins=min(50, max(10, int(np.sqrt(finite.size)))),
+                    color="tab:blue")
+        bottom.set_xlabel("class density")
+        bottom.set_ylabel("classes")
+        bottom.set_title("how many classes keep each density")
+    top.axhline(overall, color="black", lw=1, ls="--", label="overall density")
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return save_png(fig, path, dpi=100)
 
 
 def summary_html(result: PruneResult, sections: Sequence[tuple[str, str]] = (), *,
-                 figure: bool = True) -> str:
-    """A self-contained page: the summary, ``sections`` (title, html), the figure (``figure``:
-    whether ``class_densities.png`` was drawn), the warnings and the per-class table."""
+                 figure: bool = True, manifest: Mapping[str, Any] | None = None) -> str:
+    """A self-contained page: what was kept and why (the per-class table with the bound that
+    decided each count and what the paper's rule would have kept), ``sections`` (title, html),
+    the query model, the command and its duration (from ``manifest``), how to load the kept
+    list in pandas and PyTorch, the figure (``figure``: whether ``class_densities.png`` was
+    drawn) and the warnings."""
     img = "<img src=\"class_densities.png\" alt=\"class densities\">" if figure else (
         f"<p>(No figure: matplotlib is not installed; {html.escape(install_hint('report'))} "
         f"draws it.)</p>")
     extra = "".join(f"<h2>{html.escape(title)}</h2>\n{body}" for title, body in sections)
     warns = "".join(f"<li>{html.escape(w)}</li>" for w in result.warnings) or "<li>none</li>"
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>droprune prune: "
-            f"{html.escape(result.method)}</title></head><body>\n"
+            f"{html.escape(result.method)}</title>\n<style>body{{font-family:sans-serif;"
+            f"max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;font-size:13px}}"
+            f"td,th{{border:1px solid #ccc;padding:3px 7px}}img{{max-width:100%}}</style>"
+            f"</head><body>\n"
             f"<h1>droprune prune</h1>\n<pre>{html.escape(result.summary())}</pre>\n{extra}"
-            f"<p>Kept list: <a href=\"kept.csv\">kept.csv</a> (index, label, class_name, path);"
-            f" per-class table: <a href=\"classes.csv\">classes.csv</a>.</p>\n"
-            f"{img}\n"
-            f"<h2>Warnings</h2>\n<ul>{warns}</ul>\n<h2>Classes</h2>\n"
-            f"{result.table.to_html(index=False, na_rep='')}\n</body></html>\n")
+            f"<h2>Why these counts</h2>\n{_why_html(result)}\n"
+            f"{result.table.to_html(index=False, na_rep='')}\n"
+            f"{img}\n{_run_html(manifest or {})}\n{_next_html()}\n"
+            f"<h2>Warnings</h2>\n<ul>{warns}</ul>\n</body></html>\n")
+
+
+def _why_html(result: PruneResult) -> str:
+    t = result.table
+    names = t["name"].astype(str)
+    floors = t.index[t["bound"] == "floor"].tolist()
+    whole = t.index[t["bound"] == "whole class"].tolist()
+    lines = ["<p>Each row: the class's validation recall (and how many validation samples it "
+             "was measured on), what it kept, and which bound decided the count: <b>floor</b> "
+             "(the rule alone would keep fewer: the floor holds it up), <b>whole class</b> "
+             "(every sample kept), or blank (the rule itself).</p>"]
+    if floors:
+        listed = ", ".join(f"{names[i]} ({t['kept'][i]} kept)" for i in floors[:10])
+        lines.append(f"<p>Held up by the floor: {html.escape(listed)}"
+                     f"{' and more' if len(floors) > 10 else ''}.</p>")
+    if whole:
+        lines.append(f"<p>Kept whole: {html.escape(', '.join(names[i] for i in whole[:10]))}"
+                     f"{' and more' if len(whole) > 10 else ''}.</p>")
+    if t["paper_kept"].notna().any():
+        moved = int((t["paper_kept"].astype("float") != t["kept"]).sum())
+        lines.append(f"<p>The paper's rule (DRoP as published: no floor, point estimate) would "
+                     f"have kept the counts in <code>paper_kept</code>; {moved} of {len(t)} "
+                     f"classes keep a different count here.</p>")
+    return "\n".join(lines)
+
+
+def _run_html(m: Mapping[str, Any]) -> str:
+    rows = []
+    query = m.get("query") or {}
+    if query:
+        runs = "; ".join(f"{r.get('kind')}: seeds {r.get('seeds')}, {r.get('epochs')} epochs"
+                         for r in query.get("runs") or [])
+        rows.append(("query model", f"{query.get('model')} on {query.get('device')} ({runs}; "
+                                    f"{float(query.get('seconds') or 0):.1f} s)"))
+    if "seconds" in m:
+        rows.append(("duration", f"{float(m['seconds']):.1f} s"))
+    if m.get("command"):
+        rows.append(("command", m["command"]))
+    if not rows:
+        return ""
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code>"
+                   f"</td></tr>" for k, v in rows)
+    return f"<h2>How this was made</h2>\n<table>{body}</table>"
+
+
+def _next_html() -> str:
+    code = ('import pandas as pd\n'
+            'kept = pd.read_csv("kept.csv")      # index, label, class_name, path\n'
+            'x_kept, y_kept = x_train[kept["index"]], y_train[kept["index"]]   # arrays\n'
+            'subset = torch.utils.data.Subset(train_dataset, kept["index"].tolist())  # PyTorch\n'
+            'files = kept["path"]                 # image folders: each kept file')
+    return ("<h2>Next: train on the kept list</h2>\n<p><a href=\"kept.csv\">kept.csv</a> holds "
+            "row i of the training set when <code>index</code> = i; the per-class table is "
+            "<a href=\"classes.csv\">classes.csv</a>.</p>\n"
+            f"<pre>{html.escape(code)}</pre>")

@@ -47,6 +47,7 @@ from .quotas import (
     ErrorEstimate,
     QuotaOptions,
     QuotaWarning,
+    floor_counts,
     make_quotas,
     quotas_from_selection,
     starved_classes,
@@ -59,7 +60,7 @@ __all__ = ["PruneResult", "parse_prune_method", "prune", "select_by_method"]
 
 #: Columns of :attr:`PruneResult.table`.
 TABLE_COLUMNS = ("class", "name", "size", "val_recall", "val_count", "kept", "density",
-                 "starved", "under_served")
+                 "starved", "under_served", "bound", "paper_kept")
 
 
 def select_by_method(method: Method, labels: np.ndarray, density: float, *, num_classes: int,
@@ -390,7 +391,8 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
     shown = tuple(names) if names is not None else tuple(str(c) for c in range(k))
     if rec is not None and n_val is not None and error_estimate == "beta":
         rec = np.where(n_val == 0, np.nan, rec)  # the prior mean was used, not a recall
-    table = _table(sizes, counts, rec, n_val, shown, starved, under)
+    bound, paper = _why(parsed, sizes, counts, density, rec, n_val, options)
+    table = _table(sizes, counts, rec, n_val, shown, starved, under, bound, paper)
     return PruneResult(kept=kept, table=table, warnings=tuple(t for t, _ in issued),
                        starved=starved, method=parsed.name, density=density, labels=lab,
                        class_names=shown, seed=seed, under_served=under)
@@ -453,9 +455,37 @@ def parse_prune_method(method: Any, *, scores_given: bool | None) -> Method:
     return parsed
 
 
+def _why(parsed: Method, sizes: np.ndarray, counts: np.ndarray, density: float,
+         recalls: np.ndarray | None, val_counts: np.ndarray | None, options: QuotaOptions
+         ) -> tuple[list[str], np.ndarray | None]:
+    """Per class, what bound decided its count (``"floor"``: the floor, where the rule without
+    it keeps fewer; ``"whole class"``: every sample; ``""``: the rule itself), and what the
+    paper's rule (DRoP, point estimate, no floor) would keep, for rules that read recalls."""
+    rule = QUOTA_RULES.entry(parsed.quota)
+    bound = np.where((counts == sizes) & (sizes > 0), "whole class", "").astype(object)
+    paper = None
+    if rule.allocate is None or "selection" in rule.needs:
+        return bound.tolist(), paper
+    opts = options.for_rule(rule.name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QuotaWarning)
+        if opts.has_floor:
+            lower = floor_counts(sizes, opts.min_per_class, opts.min_density)
+            bare = make_quotas(rule.name, sizes, density, recalls=recalls,
+                               val_counts=val_counts,
+                               options=opts.replace(min_per_class=0, min_density=0.0))
+            bound[(counts == lower) & (lower > 0) & (bare < lower)] = "floor"
+        known = recalls is not None and bool(np.all(np.isfinite(recalls[sizes > 0])))
+        if rule.needs_recalls and known:  # (a class without a recall has no paper count)
+            paper = make_quotas("drop", sizes, density, recalls=recalls,
+                                options=QuotaOptions(mode=options.mode))
+    return bound.tolist(), paper
+
+
 def _table(sizes: np.ndarray, counts: np.ndarray, recalls: np.ndarray | None,
            val_counts: np.ndarray | None, names: tuple[str, ...], starved: tuple[int, ...],
-           under_served: tuple[int, ...] = ()):
+           under_served: tuple[int, ...] = (), bound: Sequence[str] | None = None,
+           paper_kept: np.ndarray | None = None):
     import pandas as pd
 
     k = sizes.size
@@ -472,4 +502,7 @@ def _table(sizes: np.ndarray, counts: np.ndarray, recalls: np.ndarray | None,
         "density": density,
         "starved": np.isin(np.arange(k), starved),
         "under_served": np.isin(np.arange(k), under_served),
+        "bound": [""] * k if bound is None else list(bound),
+        "paper_kept": pd.array([None] * k if paper_kept is None else paper_kept.tolist(),
+                               dtype="Int64"),
     }, columns=list(TABLE_COLUMNS))

@@ -169,6 +169,7 @@ __all__ = [
     "check_quota_options",
     "drop_densities",
     "drop_quotas",
+    "floor_counts",
     "largest_remainder",
     "make_quotas",
     "proportional_quotas",
@@ -541,8 +542,15 @@ def _check_floors(min_per_class: Any, min_density: Any) -> tuple[int, float]:
             check_density(min_density, name="min_density"))
 
 
-def _floor_counts(sizes: np.ndarray, min_per_class: int, min_density: float) -> np.ndarray:
-    """``L_k = min(N_k, max(min_per_class, ceil(min_density * N_k)))``."""
+def floor_counts(sizes: np.ndarray, min_per_class: int, min_density: float) -> np.ndarray:
+    """The floors ``L_k = min(N_k, max(min_per_class, ceil(min_density * N_k)))`` (validated
+    int64 sizes; no feasibility check).
+
+    Examples
+    --------
+    >>> floor_counts(np.array([100, 10, 3]), 5, 0.2).tolist()
+    [20, 5, 3]
+    """
     lower = np.full(sizes.shape, min_per_class, dtype=np.int64)
     if min_density > 0:
         lower = np.maximum(lower, ceil_fraction(min_density, sizes))
@@ -554,7 +562,7 @@ def _lower_bounds(sizes: np.ndarray, total: int, density: float, min_per_class: 
     """Validated floors ``L_k``; a ``ValueError`` with the largest feasible floor if
     ``sum_k L_k > total``."""
     m, x = _check_floors(min_per_class, min_density)
-    lower = _floor_counts(sizes, m, x)
+    lower = floor_counts(sizes, m, x)
     need = int(lower.sum())
     if need <= total:
         return lower
@@ -579,7 +587,7 @@ def _feasible_floors(sizes: np.ndarray, total: int, m: int, x: float) -> list[st
         return lo
 
     def need(mm: int, xx: float) -> int:
-        return int(_floor_counts(sizes, mm, xx).sum())
+        return int(floor_counts(sizes, mm, xx).sum())
 
     grid = 10**6  # min_density is reported to 6 decimals (rounded down: it fits)
 
@@ -1060,7 +1068,7 @@ def _drop_floor_allocation(inputs: QuotaInputs) -> np.ndarray:
     default floor, ``min_density = d / 2``: ``ceil(d / 2 * N_k)``, or ``floor(d / 2 * N_k)``
     where the ceilings of many tiny classes would not fit), on top of any floor of the
     options."""
-    half = _floor_counts(inputs.sizes, 0, inputs.density / 2)  # ceil(d / 2 * N_k)
+    half = floor_counts(inputs.sizes, 0, inputs.density / 2)  # ceil(d / 2 * N_k)
     if int(half.sum()) > inputs.total:  # many tiny classes: round the floor down instead
         half = np.floor(inputs.sizes * (inputs.density / 2)).astype(np.int64)
     lower = np.maximum(inputs.lower, half)
