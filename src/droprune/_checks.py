@@ -16,6 +16,9 @@ import numpy as np
 
 #: the largest number of samples counted exactly (int64 and float64 alike)
 MAX_TOTAL = 2**53
+#: Training epochs above this are refused (a typo, not a schedule: 100,000 epochs of one step
+#: each already run for hours).
+MAX_EPOCHS = 100_000
 #: the most classes (or groups) droprune handles: every per-class array has K entries, so a
 #: larger ``num_classes`` is refused by name before anything is allocated
 MAX_CLASSES = 10**7

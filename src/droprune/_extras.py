@@ -5,18 +5,20 @@ one check of them.
 ``droprune quotas`` and ``droprune prune`` on ``.npy`` / ``.csv`` files. The rest comes with
 extras, as cleanlab and transformers do it:
 
-=========  ====================================================  ==================================
-extra      brings                                                for
-=========  ====================================================  ==================================
-torch      torch, pydantic, mnist1d, pillow, tqdm, pyarrow,      training, scoring, query models,
-           tomli (Python < 3.11)                                 experiments, datasets, presets
-report     matplotlib, pyarrow                                   figures, HTML reports
-theory     scipy                                                 ``droprune.theory``,
-                                                                 ``droprune theory``
-parquet    pyarrow                                               ``.parquet`` label / score files
-outofcore  duckdb, pyarrow                                       ``droprune.outofcore``
-all        all of the above
-=========  ====================================================  ==================================
+===========  ================================================  =====================================
+extra        brings                                            for
+===========  ================================================  =====================================
+torch        torch, pydantic, mnist1d, pillow, tqdm, pyarrow,  training, scoring, query models,
+             tomli (Python < 3.11)                             experiments, datasets, presets
+report       matplotlib, pyarrow                               figures, HTML reports
+theory       scipy                                             ``droprune.theory``,
+                                                               ``droprune theory``
+parquet      pyarrow                                           ``.parquet`` label / score files
+outofcore    duckdb, pyarrow                                   ``droprune.outofcore``
+lightning    lightning (and the torch extra)                   ``droprune.integrations.lightning``
+huggingface  transformers, accelerate, datasets (and torch)    ``droprune.integrations.huggingface``
+all          torch, report, theory, parquet, outofcore
+===========  ================================================  =====================================
 
 Every place that needs an optional module calls :func:`require` before it does anything (in
 the command line: before anything is read, trained or written), which raises one
@@ -48,6 +50,8 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "theory": ("scipy",),
     "parquet": ("pyarrow",),
     "outofcore": ("duckdb", "pyarrow"),
+    "lightning": ("lightning",),
+    "huggingface": ("transformers", "accelerate"),
 }
 
 #: top-level module -> the extra that installs it (what an unexpected ``ModuleNotFoundError``
@@ -59,6 +63,8 @@ MODULE_EXTRAS: dict[str, str] = {
     "scipy": "theory",
     "pyarrow": "parquet",
     "duckdb": "outofcore",
+    "lightning": "lightning",
+    "transformers": "huggingface", "accelerate": "huggingface", "datasets": "huggingface",
 }
 
 

@@ -45,7 +45,7 @@ STALE_SECONDS = 3600.0
 _HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:4]
 
 
-def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], object]) -> Path:
     """Call ``write(fh)`` on a temporary file next to ``path``, fsync it, then move it into
     place. The folder is created when missing. Returns ``path``.
 
@@ -224,9 +224,9 @@ def flatten_frame(frame: "pd.DataFrame") -> "pd.DataFrame":
         twice = sorted(set(out.columns[out.columns.duplicated()]))
         raise ValueError(f"table columns {twice} occur twice once nested dicts are spread into "
                          f"dotted columns: rename the column or the key")
-    for key, column in out.items():
+    for col, column in out.items():  # every column name is a str (built above)
         if column.dtype == object and not _arrow_writable(column):
-            out[key] = column.map(lambda v, k=key: v if _missing(v) else dumps(v, k))
+            out[col] = column.map(lambda v, k=str(col): v if _missing(v) else dumps(v, k))
     return out
 
 

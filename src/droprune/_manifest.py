@@ -8,7 +8,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import numpy as np
 
@@ -74,7 +74,8 @@ class _Manifest:
         if threads is not None:
             self.con.execute(f"SET threads = {check_int(threads, 'threads', minimum=1)}")
         names = self._csv_header() if self.csv else self._describe(self.source)
-        self.label = _pick(names, label, "label", self.source, required=True, only=True)
+        self.label = cast(str, _pick(names, label, "label", self.source,  # required: a str
+                                     required=True, only=True))
         self.path = _pick(names, path_column, "path", self.source)
         self.score = _pick(names, score, "score", self.source)
         self.parquet = self.source

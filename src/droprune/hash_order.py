@@ -34,12 +34,15 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._checks import as_labels, as_scores, check_int, target_count
 from .selection import checked_counts, first_in_each_class
+
+if TYPE_CHECKING:  # quotas is imported where it is used
+    from .quotas import DropMode, ErrorEstimate
 
 __all__ = ["MIX_MULTIPLIERS", "hash_keys", "hashed_kept", "round_keys", "select_global_hashed",
            "select_hashed"]
@@ -152,8 +155,8 @@ def select_global_hashed(density: float, n: int, *, scores: Any = None,
 def hashed_kept(labels: Any, density: float, *, method: str = "Random+DRoP",
                 scores: Any = None, seed: int = 0, recalls: Any = None,
                 val_counts: Any = None, num_classes: int | None = None,
-                error_estimate: str = "point", prior: Any = None, min_per_class: int = 0,
-                min_density: float | None = None, mode: str = "density") -> np.ndarray:
+                error_estimate: ErrorEstimate = "point", prior: Any = None, min_per_class: int = 0,
+                min_density: float | None = None, mode: DropMode = "density") -> np.ndarray:
     """The kept indices of :func:`droprune.prune` with the same arguments, picked in the hash
     order: the in-memory reference that :func:`droprune.outofcore.prune_manifest` equals
     exactly (same per-class counts as ``droprune.prune``; other samples inside each class).

@@ -238,7 +238,7 @@ def read_recalls(path: str | Path, *, class_names: Sequence[str] | None = None,
         counts = _prefixed(lambda: as_per_class_counts(
             as_floats(table["count"], path, "count")[order], k, "count"), path)
     sizes = None if lab is None else np.bincount(lab, minlength=k)
-    no_recall = np.ones(k, bool) if lab is None else sizes == 0
+    no_recall = np.ones(k, bool) if sizes is None else sizes == 0
     if counts is not None:
         no_recall |= counts == 0
     recalls = _prefixed(lambda: as_recalls(as_floats(table["recall"], path, "recall")[order], k,
@@ -367,6 +367,7 @@ def _names(class_names: Sequence[str] | None) -> list[str] | None:
     if class_names is None:
         return None
     names = as_class_names(class_names, len(list(class_names)))
+    assert names is not None  # None only for class_names=None
     if len(set(names)) != len(names):
         raise ValueError(f"class_names repeats a name ({listed(names)}): give each class its own")
     return names

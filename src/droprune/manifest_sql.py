@@ -134,7 +134,7 @@ def _classes_cte(plan: ManifestPlan, dialect: str) -> str:
     rows = []
     for v, c in zip(plan.values, plan.value_class):
         cells = [_literal(v, dialect), str(int(c)), _sql_string(plan.class_names[c], dialect)]
-        rows.append(cells + ([str(int(plan.quotas[c]))] if quota else []))
+        rows.append(cells + ([str(int(plan.quotas[c]))] if plan.quotas is not None else []))
     cols = ["value", "class_id", "class_name"] + (["quota"] if quota else [])
     if dialect == "bigquery":
         types = ["STRING" if isinstance(plan.values[0], str) else

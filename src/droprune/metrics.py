@@ -194,8 +194,9 @@ def robustness_report(y_true: Any, y_pred: Any, *, num_classes: int | None = Non
             raise ValueError(f"class_names has {len(names)} names but there are {k} classes")
     present = recall[~np.isnan(recall)]
     worst = int(np.nanargmin(recall))
-    report = dict(
+    report: dict[str, Any] = dict(
         accuracy=float(np.mean(yt == yp)),
+
         class_recall=recall,
         worst_class_accuracy=float(present.min()),
         worst_class=worst,

@@ -28,7 +28,7 @@ import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from ._checks import check_density, check_int, target_count
 from ._columns import listed
 from ._manifest import MAX_CLASSES, _Distinct, _Manifest
 from .manifest_sql import DIALECTS, ManifestPlan, _sql_string, selection_sql
+
+if TYPE_CHECKING:  # quotas is imported where it is used
+    from .quotas import DropMode, ErrorEstimate
 
 __all__ = ["DIALECTS", "ManifestPlan", "ManifestResult", "emit_sql", "file_record_streamed",
            "plan_manifest", "prune_manifest", "selection_sql", "write_manifest_outputs"]
@@ -53,8 +56,9 @@ def plan_manifest(manifest: Any, density: float, *, method: str = "Random+DRoP",
                   class_names: Sequence[str] | None = None, class_ids: str = "name",
                   num_classes: int | None = None, label: str = "label",
                   path: str | None = "path", score: str | None = None,
-                  error_estimate: str = "point", prior: Any = None, min_per_class: int = 0,
-                  min_density: float | None = None, mode: str = "density",
+                  error_estimate: ErrorEstimate = "point", prior: Any = None,
+                  min_per_class: int = 0, min_density: float | None = None,
+                  mode: DropMode = "density",
                   memory_limit: str = MEMORY_LIMIT, threads: int | None = None,
                   temp_dir: Any = None) -> ManifestPlan:
     """The class counts of a manifest (one pass in DuckDB) and the quotas of ``method``: what
@@ -122,8 +126,9 @@ def _rule(method: str) -> str:
 
 def _make_plan(distinct: Any, n: np.ndarray, source: Any, density: float, *, method: str,
                seed: int, recalls: Any, val_counts: Any, class_names: Any, class_ids: str,
-               num_classes: Any, error_estimate: str, prior: Any, min_per_class: int,
-               min_density: Any, mode: str, score: str | None, score_is_float: bool,
+               num_classes: Any, error_estimate: ErrorEstimate, prior: Any,
+               min_per_class: int, min_density: Any, mode: DropMode, score: str | None,
+               score_is_float: bool,
                selection: Any = None) -> ManifestPlan:
     """Classes of the distinct labels, recalls, quotas (the rules of ``droprune prune``)."""
     from .inputs import _check_class_ids, _class_indices, _names, read_recalls
@@ -146,10 +151,10 @@ def _make_plan(distinct: Any, n: np.ndarray, source: Any, density: float, *, met
     k = len(names) if names is not None else (
         None if num_classes is None else check_int(num_classes, "num_classes", minimum=1))
     if from_file:
-        recalls, val_counts, names = read_recalls(
+        recalls, val_counts, file_names = read_recalls(
             recalls, labels=np.unique(ids), class_names=names, num_classes=k,
             class_ids=class_ids)
-        names = None if names is None else list(names)
+        names = None if file_names is None else list(file_names)
     if recalls is not None:
         k = int(np.size(recalls))
     k = k if k is not None else int(ids.max()) + 1
@@ -266,8 +271,9 @@ def prune_manifest(manifest: Any, density: float, kept: Any, *,
                    val_counts: Any = None, class_names: Sequence[str] | None = None,
                    class_ids: str = "name", num_classes: int | None = None,
                    label: str = "label", path: str | None = "path", score: str | None = None,
-                   error_estimate: str = "point", prior: Any = None, min_per_class: int = 0,
-                   min_density: float | None = None, mode: str = "density",
+                   error_estimate: ErrorEstimate = "point", prior: Any = None,
+                   min_per_class: int = 0, min_density: float | None = None,
+                   mode: DropMode = "density",
                    memory_limit: str = MEMORY_LIMIT, threads: int | None = None,
                    temp_dir: Any = None, ordered: bool = True) -> ManifestResult:
     """Prune a manifest of any size out of core: ``droprune.prune`` on a file, the kept list
@@ -390,8 +396,9 @@ def emit_sql(manifest: Any, density: float, *, dialect: str = "spark",
              path: str | None = "path", score: str | None = None, method: str = "Random+DRoP",
              seed: int = 0, recalls: Any = None, val_counts: Any = None,
              class_names: Sequence[str] | None = None, class_ids: str = "name",
-             num_classes: int | None = None, error_estimate: str = "point", prior: Any = None,
-             min_per_class: int = 0, min_density: float | None = None, mode: str = "density",
+             num_classes: int | None = None, error_estimate: ErrorEstimate = "point",
+             prior: Any = None, min_per_class: int = 0, min_density: float | None = None,
+             mode: DropMode = "density",
              memory_limit: str = MEMORY_LIMIT, threads: int | None = None,
              temp_dir: Any = None) -> str:
     """The selection query of :func:`prune_manifest` for another SQL engine.

@@ -66,7 +66,8 @@ TABLE_COLUMNS = ("class", "name", "size", "val_recall", "val_count", "kept", "de
 def select_by_method(method: Method, labels: np.ndarray, density: float, *, num_classes: int,
                      scores: np.ndarray | None = None, recalls: Any = None,
                      val_counts: Any = None, options: QuotaOptions | None = None,
-                     class_names: Sequence[Any] | None = None, seed: int = 0) -> np.ndarray:
+                     class_names: Sequence[Any] | None = None, seed: int | None = 0,
+                     ties: str = "random") -> np.ndarray:
     """Indices a parsed method keeps at ``density`` (sorted int64): the one dispatch from a
     method to the quota rules and selections of the numpy core.
 
@@ -100,6 +101,9 @@ def select_by_method(method: Method, labels: np.ndarray, density: float, *, num_
         Names of the classes, for warnings.
     seed
         Seed of the random order.
+    ties
+        How equal scores are ordered (:func:`droprune.select`): ``"random"`` or
+        ``"highest_index"`` (the DRoP reference code).
 
     Examples
     --------
@@ -117,14 +121,14 @@ def select_by_method(method: Method, labels: np.ndarray, density: float, *, num_
     selection_counts = None
     if "selection" in rule.needs:  # Random inside the other strategy's class counts
         selection_counts = quotas_from_selection(
-            labels, select_global(scores, density, seed=seed), num_classes)
+            labels, select_global(scores, density, seed=seed, ties=ties), num_classes)
         scores = None
     counts = make_quotas(rule.name, sizes, density, recalls=recalls, val_counts=val_counts,
                          selection_counts=selection_counts, options=options,
                          class_names=class_names)
     if counts is None:  # no quotas: a global ranking
-        return select_global(scores, density, seed=seed, n=n)
-    return select(labels, counts, scores=scores, seed=seed)
+        return select_global(scores, density, seed=seed, n=n, ties=ties)
+    return select(labels, counts, scores=scores, seed=seed, ties=ties)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -239,7 +243,7 @@ def resolve_min_density(min_density: float | None, quota: str, density: float) -
 
 def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any = None,
           val_pred: Any = None, val_proba: Any = None, val_counts: Any = None,
-          scores: Any = None, method: str = "Random+DRoP", seed: int = 0,
+          scores: Any = None, method: str = "Random+DRoP", seed: int | None = 0,
           error_estimate: ErrorEstimate = "point",
           prior: tuple[float, float] = JEFFREYS_PRIOR, min_per_class: int = 0,
           min_density: float | None = None, mode: DropMode = "density",
@@ -376,8 +380,8 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
         kept = select_by_method(parsed, lab, density, num_classes=k, scores=sc, recalls=rec,
                                 val_counts=n_val, options=options, class_names=names,
                                 seed=seed)
-    issued = [(str(w.message), w.category) for w in caught
-              if issubclass(w.category, QuotaWarning)]
+    issued: list[tuple[str, type[Warning]]] = [(str(w.message), w.category) for w in caught
+                                                if issubclass(w.category, QuotaWarning)]
     for w in caught:  # other warnings pass through untouched
         if not issubclass(w.category, QuotaWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

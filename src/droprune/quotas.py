@@ -133,12 +133,14 @@ import sys
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Literal, Sequence
+from types import FrameType
+from typing import Any, Callable, Literal, Sequence, cast
 
 import numpy as np
 
 from ._registry import Registry
 from ._checks import (
+    MAX_TOTAL,
     as_class_names,
     as_class_sizes,
     as_labels,
@@ -513,7 +515,8 @@ def _under_served_hint(rule: QuotaRule, density: float) -> str:
 def _outside_this_module() -> int:
     """The ``stacklevel`` of ``warnings.warn`` (called from a function of this module) that
     names the first frame outside this module."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and frame.f_code.co_filename == __file__:
         frame, level = frame.f_back, level + 1
     return level
@@ -538,7 +541,7 @@ def _hint(rule: QuotaRule, options: QuotaOptions) -> str:
 # ---------------------------------------------------------------------------------------------
 
 def _check_floors(min_per_class: Any, min_density: Any) -> tuple[int, float]:
-    return (check_int(min_per_class, "min_per_class", minimum=0),
+    return (check_int(min_per_class, "min_per_class", minimum=0, maximum=MAX_TOTAL),
             check_density(min_density, name="min_density"))
 
 
@@ -880,6 +883,7 @@ def _class_errors(sizes: np.ndarray, recalls: Any, n_val: np.ndarray | None,
     rec = np.nan_to_num(as_recalls(recalls, sizes.size, allow_nan=no_recall), nan=1.0)
     if not beta:
         return np.where(sizes > 0, 1.0 - rec, 0.0)
+    assert n_val is not None  # beta without val_counts was refused above
     a, b = options.prior
     n = n_val.astype(np.float64)
     return np.where(sizes > 0, (np.where(n_val > 0, n * (1.0 - rec), 0.0) + a) / (n + a + b),
@@ -1048,6 +1052,7 @@ def _drop_allocation(inputs: QuotaInputs) -> np.ndarray:
     """Real kept counts of DRoP within the floors, with the zero-error fallback of the module
     docstring."""
     sizes, err, total, lower = inputs.sizes, inputs.errors, inputs.total, inputs.lower
+    assert err is not None  # the drop rules need recalls, so errors are computed
     mode = inputs.options.mode
     size_f = sizes.astype(np.float64)
     weights = size_f * err if mode == "density" else err.copy()
@@ -1240,11 +1245,12 @@ def drop_quotas(class_sizes: Any, recalls: Any, density: float, *,
     ...             min_per_class=5)
     array([ 5, 55])
     """
-    return make_quotas("drop", class_sizes, density, recalls=recalls, val_counts=val_counts,
-                       class_names=class_names,
-                       options=QuotaOptions(mode=mode, error_estimate=error_estimate,
-                                            prior=prior, min_per_class=min_per_class,
-                                            min_density=min_density))
+    # make_quotas returns None only for the "none" rule
+    return cast(np.ndarray, make_quotas(
+        "drop", class_sizes, density, recalls=recalls, val_counts=val_counts,
+        class_names=class_names,
+        options=QuotaOptions(mode=mode, error_estimate=error_estimate, prior=prior,
+                             min_per_class=min_per_class, min_density=min_density)))
 
 
 def proportional_quotas(class_sizes: Any, density: float, *, min_per_class: int = 0,
@@ -1264,9 +1270,9 @@ def proportional_quotas(class_sizes: Any, density: float, *, min_per_class: int 
     >>> proportional_quotas([1000, 20], 0.1, min_per_class=10)
     array([92, 10])
     """
-    return make_quotas("proportional", class_sizes, density, class_names=class_names,
-                       options=QuotaOptions(min_per_class=min_per_class,
-                                            min_density=min_density))
+    return cast(np.ndarray, make_quotas(
+        "proportional", class_sizes, density, class_names=class_names,
+        options=QuotaOptions(min_per_class=min_per_class, min_density=min_density)))
 
 
 def balanced_quotas(class_sizes: Any, density: float, *, min_per_class: int = 0,
@@ -1284,9 +1290,9 @@ def balanced_quotas(class_sizes: Any, density: float, *, min_per_class: int = 0,
     >>> balanced_quotas([500, 500, 100], 0.5, min_density=0.5)
     array([250, 250,  50])
     """
-    return make_quotas("balanced", class_sizes, density, class_names=class_names,
-                       options=QuotaOptions(min_per_class=min_per_class,
-                                            min_density=min_density))
+    return cast(np.ndarray, make_quotas(
+        "balanced", class_sizes, density, class_names=class_names,
+        options=QuotaOptions(min_per_class=min_per_class, min_density=min_density)))
 
 
 def quotas_from_selection(labels: Any, selected: Any, num_classes: int | None = None) -> np.ndarray:

@@ -17,12 +17,23 @@ import numpy as np
 
 from ._checks import as_class_sizes, as_labels, as_scores, target_count
 
-__all__ = ["select", "select_global"]
+__all__ = ["TIES", "select", "select_global"]
+
+#: how ties between equal scores are broken: ``"random"`` (from the seed: droprune's) or
+#: ``"highest_index"`` (the DRoP reference code's stable ascending sort, kept from the end)
+TIES = ("random", "highest_index")
 
 
-def _rank_order(n: int, scores: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
-    """Permutation of ``range(n)``: highest score first, ties (or everything) in random order."""
-    order = rng.permutation(n)
+def _rank_order(n: int, scores: np.ndarray | None, rng: np.random.Generator,
+                ties: str = "random") -> np.ndarray:
+    """Permutation of ``range(n)``: highest score first, ties (or everything without scores)
+    in random order, or with ``ties="highest_index"`` ties by descending index."""
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+    if scores is not None and ties == "highest_index":
+        order = np.arange(n - 1, -1, -1, dtype=np.int64)
+    else:
+        order = rng.permutation(n)
     if scores is not None:
         keys = scores[order]
         # descending order as an ascending sort of a decreasing map: -x for floats (exact),
@@ -33,7 +44,8 @@ def _rank_order(n: int, scores: np.ndarray | None, rng: np.random.Generator) -> 
     return order
 
 
-def select(labels: Any, counts: Any, *, scores: Any = None, seed: int = 0) -> np.ndarray:
+def select(labels: Any, counts: Any, *, scores: Any = None, seed: int | None = 0,
+           ties: str = "random") -> np.ndarray:
     """Indices kept when class ``k`` keeps ``counts[k]`` samples.
 
     Parameters
@@ -47,7 +59,11 @@ def select(labels: Any, counts: Any, *, scores: Any = None, seed: int = 0) -> np
         Optional per-sample scores, index-aligned with ``labels``; within each class the
         highest scores are kept (higher = harder = kept first). ``None``: uniform at random.
     seed
-        Seed of the random order (random selection and tie-breaking).
+        Seed of the random order (random selection and tie-breaking); None: fresh
+        randomness (not reproducible).
+    ties
+        ``"random"`` (default): equal scores in random order from ``seed``;
+        ``"highest_index"``: the highest index first (the DRoP reference code).
 
     Returns
     -------
@@ -61,7 +77,7 @@ def select(labels: Any, counts: Any, *, scores: Any = None, seed: int = 0) -> np
     """
     lab, counts, sizes = checked_counts(labels, counts)
     sc = None if scores is None else as_scores(scores, lab.size)
-    order = _rank_order(lab.size, sc, np.random.default_rng(seed))
+    order = _rank_order(lab.size, sc, np.random.default_rng(seed), ties)
     return first_in_each_class(order, lab, counts, sizes)
 
 
@@ -92,8 +108,8 @@ def first_in_each_class(order: np.ndarray, lab: np.ndarray, counts: np.ndarray,
     return kept
 
 
-def select_global(scores: Any, density: float, *, seed: int = 0,
-                  n: int | None = None) -> np.ndarray:
+def select_global(scores: Any, density: float, *, seed: int | None = 0,
+                  n: int | None = None, ties: str = "random") -> np.ndarray:
     """Indices kept by a global ranking, with no class quotas.
 
     Keeps ``round(density * N)`` samples: the highest scores (higher = harder = kept first,
@@ -107,9 +123,11 @@ def select_global(scores: Any, density: float, *, seed: int = 0,
     density
         Fraction of the dataset KEPT, in [0, 1].
     seed
-        Seed of the random order.
+        Seed of the random order; None: fresh randomness (not reproducible).
     n
         Number of samples, needed only when ``scores`` is None.
+    ties
+        As in :func:`select`.
 
     Returns
     -------
@@ -129,6 +147,6 @@ def select_global(scores: Any, density: float, *, seed: int = 0,
         sc = as_scores(scores, np.asarray(scores).size)
         size = sc.size
     keep = target_count(density, size)
-    kept = _rank_order(size, sc, np.random.default_rng(seed))[:keep]
+    kept = _rank_order(size, sc, np.random.default_rng(seed), ties)[:keep]
     kept.sort()
     return kept.astype(np.int64)

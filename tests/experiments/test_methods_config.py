@@ -84,7 +84,7 @@ def test_overrides_and_files(tmp_path):
     (["densities=0"], r"in \(0, 1\]"),
     (["methods=Random,EL3N"], "unknown strategy"),
     (["methods=Random,random"], "repeated method"),
-    (["train.epochs=0"], "train: epochs must be an integer >= 1"),
+    (["train.epochs=0"], "train: epochs must be an integer in \\[1, 100000\\]"),
     (["train.epochs=abc"], "train.epochs: must be an integer"),
     (["train.cdbw=true"], "add \\+CDBW to a method name"),
     (["train.drop_epochs=40"], "train.drop_epochs"),

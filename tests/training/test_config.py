@@ -102,7 +102,7 @@ def test_validation(kwargs, match):
 
 
 def test_messages_name_the_field_and_the_range():
-    with pytest.raises(ValueError, match=r"^epochs must be an integer >= 1, got 0$"):
+    with pytest.raises(ValueError, match=r"^epochs must be an integer in \[1, 100000\], got 0$"):
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match=r"^momentum must be in \[0, 1\), got 1.0$"):
         TrainConfig(epochs=5, momentum=1.0)

@@ -125,19 +125,22 @@ def _run(args: argparse.Namespace) -> int:
         cfg, splits = native_image_size(cfg, load_splits(cfg))
     given, paths, manifest = _read_inputs(args, method, splits, cfg)
     quota = None if args.compare else _quota_options(args, method, given, cfg)
-    manifest["run_key"] = prune_run_key(vars(args), manifest, cfg and cfg.to_dict())
+    manifest["run_key"] = prune_run_key(vars(args), manifest,
+                                        None if cfg is None else cfg.to_dict())
     claim_output_folder(args.out, manifest["run_key"], overwrite=args.overwrite)
     if args.compare:
         return run_compare(args, cfg, splits, paths, manifest)
     if need_recalls or need_scores:  # the query models compute what is missing
         from droprune.experiments.prune_query import query_missing
 
+        assert cfg is not None  # --data is given (refused above otherwise)
         found = query_missing(cfg, splits, method, seed=args.seed, work_dir=args.out,
                               recalls=need_recalls, scores=need_scores,
                               device=args.device or cfg.device, progress=not args.no_progress)
         manifest = dict(manifest, query=found.pop("manifest"))
         given = dict(given, **found)
     manifest["seconds"] = round(time.perf_counter() - start, 3)
+    assert quota is not None  # None only with --compare, which returned above
     return _prune_and_write(args, method, given, quota, paths, manifest)
 
 

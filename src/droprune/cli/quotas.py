@@ -7,7 +7,7 @@ import csv
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -104,7 +104,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.recalls:
             recalls = parse_float_list(args.recalls, "--recalls")
     options = QuotaOptions(mode=args.mode, error_estimate=args.error_estimate,
-                           prior=tuple(parse_float_list(args.prior, "--prior")),
+                           # two numbers: QuotaOptions checks (check_beta_prior)
+                           prior=cast("tuple[float, float]",
+                                      tuple(parse_float_list(args.prior, "--prior"))),
                            min_per_class=args.min_per_class, min_density=args.min_density)
     return print_quotas(np.asarray(sizes), None if recalls is None else np.asarray(recalls),
                         args.density, rule=args.rule, options=options.for_rule(args.rule),
@@ -124,6 +126,7 @@ def print_quotas(sizes: np.ndarray, recalls: np.ndarray | None, density: float, 
         warnings.simplefilter("always", QuotaWarning)
         counts = make_quotas(rule, sizes, density, recalls=recalls, val_counts=val_counts,
                              options=options, class_names=names)
+    assert counts is not None  # rules() excludes "none", the one rule without counts
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     starved = starved_classes(counts, sizes)

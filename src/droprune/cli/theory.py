@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def theory_report(mixture: TwoGaussians, *, density: float, datasets: int, n: int, seed: int,
-                  fit: str, drop_errors: str, sweep: int,
+                  fit: str, drop_errors: Literal["sample", "population"], sweep: int,
                   plot_dir: Path | None = None) -> dict[str, Any]:
     """Everything ``droprune theory`` prints, as a JSON-ready dict (figures written if asked)."""
     sims = simulate_pruning(mixture, PROCEDURES, density=density, datasets=datasets, n=n,
@@ -110,7 +110,8 @@ def theory_report(mixture: TwoGaussians, *, density: float, datasets: int, n: in
         "sweep": None,
         "figures": [],
     }
-    sw = risk_ratio_sweep(sweep, mu0=mixture.mu0, mu1=mixture.mu1, seed=seed) if sweep else None
+    sw = risk_ratio_sweep(sweep, mu0=float(mixture.mu0), mu1=float(mixture.mu1),  # scalars here
+                          seed=seed) if sweep else None
     if sw is not None:
         report["sweep"] = {**sw.summary(), "mu0": mixture.mu0, "mu1": mixture.mu1,
                            "sigma_range": [1e-2, 1e2]}

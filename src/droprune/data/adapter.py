@@ -69,7 +69,10 @@ class TorchInputs(Sequence):
         return len(self.dataset)
 
     def __getitem__(self, i: int) -> torch.Tensor:  # type: ignore[override]
-        return to_tensor(self.dataset[int(i)][0])
+        item = self.dataset[int(i)]
+        if isinstance(item, dict):
+            raise ValueError(_dict_keys_message(self.name, list(item)))
+        return to_tensor(item[0])
 
     @property
     def fingerprint_key(self) -> tuple[str, str, int]:
@@ -86,6 +89,8 @@ def _read_labels(dataset: Any, name: str) -> np.ndarray:
     with progress_bar(len(dataset), f"reading {name} labels", unit="item") as bar:
         for i in range(len(dataset)):
             item = dataset[i]
+            if isinstance(item, dict):
+                raise ValueError(_dict_keys_message(name, list(item)))
             if not isinstance(item, (tuple, list)) or len(item) < 2:
                 raise ValueError(f"{name}: item {i} is not an (input, label) pair; wrap the "
                                  f"dataset so that items are (x, y), or {_LABELS_HINT}")
@@ -120,6 +125,65 @@ def _given_labels(labels: Any, size: int, what: str, name: str) -> np.ndarray:
         raise ValueError(f"{name}: {what} has {labels.size} entries but the dataset has {size} "
                          f"items")
     return labels
+
+
+class _KeyedItems:
+    """A view of a dataset of dict items (Hugging Face ``datasets``) as ``(input, label)``
+    items; ``targets`` reads the label column at once when the dataset has columns."""
+
+    def __init__(self, dataset: Any, input_key: str, label_key: str | None) -> None:
+        self.dataset, self.input_key, self.label_key = dataset, input_key, label_key
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> tuple[Any, Any]:
+        item = self.dataset[int(i)]
+        return item[self.input_key], None if self.label_key is None else item[self.label_key]
+
+    @property
+    def targets(self) -> Any:
+        if self.label_key is None or not hasattr(self.dataset, "column_names"):
+            return None
+        return np.asarray(self.dataset[self.label_key])
+
+    @property
+    def classes(self) -> Any:
+        """Class names of a ``datasets`` ``ClassLabel`` label column, else None."""
+        feature = getattr(self.dataset, "features", None) or {}
+        return getattr(feature.get(self.label_key), "names", None) if self.label_key else None
+
+
+def _dict_keys_message(name: str, keys: list[Any]) -> str:
+    return (f"{name}: items are dicts with keys {keys}; name the input and label keys, e.g. "
+            f"as_labelled(data, input_key={keys[0]!r}, label_key={keys[-1]!r})")
+
+
+def _keyed(data: Any, input_key: str | None, label_key: str | None, labels: Any,
+           name: str) -> Any:
+    """``data`` as (input, label) items when its items are dicts and the keys are named
+    (checked on item 0), ``data`` itself otherwise; a ``datasets.Dataset`` (it has
+    ``column_names``) without the keys is refused without reading an item. Other dict items
+    without the keys are refused where their labels are read, or when an input is read."""
+    if input_key is None and label_key is None:
+        columns = getattr(data, "column_names", None)
+        if isinstance(columns, list) and columns:
+            raise ValueError(_dict_keys_message(name, columns))
+        return data
+    if len(data) == 0:
+        raise ValueError(f"{name}: the dataset is empty")
+    first = data[0]
+    if not isinstance(first, dict):
+        raise ValueError(f"{name}: input_key/label_key are for datasets of dict items, but "
+                         f"item 0 is a {type(first).__name__}")
+    keys = list(first)
+    if input_key is None or (label_key is None and labels is None):
+        raise ValueError(_dict_keys_message(name, keys))
+    for what, key in (("input_key", input_key), ("label_key", label_key)):
+        if key is not None and key not in first:
+            raise ValueError(f"{name}: {what}={key!r} is not a key of the items; they have "
+                             f"{keys}")
+    return _KeyedItems(data, input_key, None if labels is not None else label_key)
 
 
 def from_torch_dataset(dataset: Any, num_classes: int | None = None,
@@ -203,7 +267,8 @@ def _subset_of_known(data: Any) -> bool:
 
 
 def as_labelled(data: Any, *, labels: Any = None, num_classes: int | None = None,
-                name: str = "custom") -> LabelledDataset:
+                name: str = "custom", input_key: str | None = None,
+                label_key: str | None = None) -> LabelledDataset:
     """Turn data in any supported form into a :class:`LabelledDataset` (the one conversion).
 
     Parameters
@@ -218,7 +283,9 @@ def as_labelled(data: Any, *, labels: Any = None, num_classes: int | None = None
         - a tuple of arrays ``(x, y)`` (numpy or torch), or an array ``x`` with ``labels=y``:
           in memory as well;
         - any other map-style dataset whose items are ``(x, y, ...)``: wrapped lazily with
-          :func:`from_torch_dataset` (labels from ``.targets``, else read once).
+          :func:`from_torch_dataset` (labels from ``.targets``, else read once);
+        - a map-style dataset of dict items (a Hugging Face ``datasets.Dataset``) with
+          ``input_key`` and ``label_key`` naming the keys (its label column is read at once).
 
         Inputs are (N, C, ...) as the model takes them (uint8 images are scaled to [0, 1] per
         batch; floating inputs are held as float32).
@@ -230,6 +297,10 @@ def as_labelled(data: Any, *, labels: Any = None, num_classes: int | None = None
         must lie in ``[0, K)``.
     name
         Name of the data (messages, fingerprints).
+    input_key, label_key
+        For items that are dicts: the keys of the input and of the integer label
+        (``as_labelled(ds, input_key="pixel_values", label_key="label")``); ``label_key`` may
+        be left out when ``labels=`` is given. Dict items without them are refused at once.
 
     Returns
     -------
@@ -255,6 +326,11 @@ def as_labelled(data: Any, *, labels: Any = None, num_classes: int | None = None
     ...
     ValueError: custom: the inputs come without labels; pass labels= (one integer class per item, e.g. as_labelled(data, labels=y))
     """
+    if (input_key is not None or label_key is not None) and isinstance(
+            data, (LabelledDataset, tuple, np.ndarray, torch.Tensor,
+                   torch.utils.data.TensorDataset, torch.utils.data.Subset)):
+        raise ValueError(f"{name}: input_key/label_key are for datasets of dict items, not a "
+                         f"{type(data).__name__}")
     if isinstance(data, LabelledDataset):
         if labels is not None:
             raise ValueError(f"{name}: labels= is for data without labels, but a "
@@ -284,4 +360,5 @@ def as_labelled(data: Any, *, labels: Any = None, num_classes: int | None = None
     if not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
         raise ValueError(f"{name}: expected a LabelledDataset, a map-style torch Dataset of (x, "
                          f"y) items or arrays (x, y), got {type(data).__name__}")
+    data = _keyed(data, input_key, label_key, labels, name)
     return from_torch_dataset(data, num_classes, name=name, labels=labels)

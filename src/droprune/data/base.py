@@ -142,6 +142,7 @@ class LabelledDataset(torch.utils.data.Dataset):
             inputs = self.inputs[torch.from_numpy(idx)]
         else:
             inputs = _LazySubset(self.inputs, idx)
+        assert self.source_indices is not None  # __post_init__ fills it
         return replace(
             self,
             inputs=inputs,
@@ -249,7 +250,7 @@ class _LazySubset(Sequence):
         return (inner, hashlib.sha256(self.indices.tobytes()).hexdigest()[:16])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class DatasetSplits:
     """Train, validation and test splits of one source.
 
@@ -265,6 +266,13 @@ class DatasetSplits:
     train: LabelledDataset
     val: LabelledDataset
     test: LabelledDataset
+
+    def __init__(self, train: Any, val: Any, test: Any) -> None:
+        # Any: every form as_labelled takes; the fields hold LabelledDatasets once converted
+        object.__setattr__(self, "train", train)
+        object.__setattr__(self, "val", val)
+        object.__setattr__(self, "test", test)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         from .adapter import as_labelled

@@ -87,7 +87,8 @@ def save_cached(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     """
     path = Path(path)
     try:
-        atomic_write(path, lambda fh: np.savez(fh, **arrays))
+        payload: dict[str, Any] = arrays  # np.savez(**kwds): every keyword is an array
+        atomic_write(path, lambda fh: np.savez(fh, **payload))
     except OSError as exc:
         warnings.warn(f"droprune cache not written to {path} ({exc})", stacklevel=2)
     return path

@@ -142,7 +142,8 @@ def _load_cifar(root: str | Path | None, dataset: str, folder: str, train_files:
     x_t, x_test_t = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(
         np.ascontiguousarray(x_test))
     mean, std = channel_stats(x_t)
-    common = dict(num_classes=num_classes, name=dataset, class_names=names, mean=mean, std=std)
+    common: dict[str, Any] = dict(num_classes=num_classes, name=dataset,
+ class_names=names, mean=mean, std=std)
     return (LabelledDataset(x_t, y, split="train", **common),
             LabelledDataset(x_test_t, y_test, split="test", **common))
 

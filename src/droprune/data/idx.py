@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,7 +48,8 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                          "Shirt", "Sneaker", "Bag", "Ankle boot")
 
-_IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
+_IDX_TYPES: dict[int, np.dtype] = {0x08:
+ np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 _LABELS_MAGIC, _IMAGES_MAGIC = 2049, 2051
 
@@ -138,7 +140,7 @@ def _candidate_dirs(root: Path, dataset: str) -> list[Path]:
     return dirs
 
 
-def find_idx_files(root: str | Path, dataset: str = "fashion-mnist") -> dict[str, Path]:
+def find_idx_files(root: str | Path | None, dataset: str = "fashion-mnist") -> dict[str, Path]:
     """Locate the four idx files under ``root`` (see the module docstring for where).
 
     Returns
@@ -190,7 +192,7 @@ def load_idx_split(images_path: str | Path, labels_path: str | Path, *, num_clas
     return torch.from_numpy(images[:, None]), labels.astype(np.int64)
 
 
-def _load_idx_dataset(root: str | Path, dataset: str, class_names: tuple[str, ...]
+def _load_idx_dataset(root: str | Path | None, dataset: str, class_names: tuple[str, ...]
                       ) -> tuple[LabelledDataset, LabelledDataset]:
     files = find_idx_files(root, dataset)
     k = len(class_names)
@@ -203,7 +205,8 @@ def _load_idx_dataset(root: str | Path, dataset: str, class_names: tuple[str, ..
                            f"test images are {tuple(x_test.shape[2:])} but training images "
                            f"are {tuple(x.shape[2:])}")
     mean, std = channel_stats(x)
-    common = dict(num_classes=k, name=dataset, class_names=class_names, mean=mean, std=std)
+    common: dict[str, Any] = dict(num_classes=k, name=dataset,
+ class_names=class_names, mean=mean, std=std)
     return (LabelledDataset(x, y, split="train", **common),
             LabelledDataset(x_test, y_test, split="test", **common))
 

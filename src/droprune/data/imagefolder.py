@@ -21,6 +21,7 @@ them).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .base import LabelledDataset
 from .images import ImageFiles, list_class_folders
@@ -63,8 +64,9 @@ def load_imagefolder(root: str | Path | None, *, train_dir: str = "train",
         refuse_links_outside(base, split_path, name)
     classes, train_files, train_labels = list_class_folders(train_path, dataset=name)
     _, test_files, test_labels = list_class_folders(test_path, dataset=name, classes=classes)
-    sizes = dict(image_size=image_size, resize_size=resize_size, dataset=name)
-    common = dict(num_classes=len(classes), name=name, class_names=classes,
+    sizes: dict[str, Any] = dict(image_size=image_size, resize_size=resize_size, dataset=name)
+    common: dict[str, Any] = dict(num_classes=len(classes)
+, name=name, class_names=classes,
                   mean=IMAGENET_MEAN, std=IMAGENET_STD)
     return (LabelledDataset(ImageFiles(train_path, train_files, **sizes), train_labels,
                             split="train", **common),

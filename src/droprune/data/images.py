@@ -15,10 +15,13 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:  # Pillow is imported where images are decoded (droprune[torch])
+    import PIL.Image
 
 from .._checks import check_int
 from .._extras import require
@@ -32,8 +35,8 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".t
                     ".gif")
 
 
-def resize_center_crop(image: "PIL.Image.Image", resize_size: int | None,  # noqa: F821
-                       image_size: int | None) -> "PIL.Image.Image":  # noqa: F821
+def resize_center_crop(image: "PIL.Image.Image", resize_size: int | None,
+                       image_size: int | None) -> "PIL.Image.Image":
     """Resize the shorter side to ``resize_size`` then crop the centre ``image_size`` square.
 
     Either step is skipped when its size is None.

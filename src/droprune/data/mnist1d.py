@@ -157,6 +157,7 @@ def load_mnist1d(root: str | Path | None = None, *, num_samples: int = DEFAULT_N
                                                    dtype=np.float32)[:, None, :])
     mean, std = channel_stats(x)
     names = tuple(str(k) for k in range(10))
-    common = dict(num_classes=10, name="mnist1d", class_names=names, mean=mean, std=std)
+    common: dict[str, Any] = dict(num_classes=10, name="mnist1d",
+ class_names=names, mean=mean, std=std)
     return (LabelledDataset(x, arrays["y"], split="train", **common),
             LabelledDataset(x_test, arrays["y_test"], split="test", **common))

@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -234,7 +234,8 @@ def load_tinyimagenet(root: str | Path | None, *, cache: bool = True,
             save_cached(path, arrays)
     x, x_test = torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["x_test"])
     mean, std = channel_stats(x)
-    common = dict(num_classes=len(files.wnids), name=_DATASET, class_names=files.class_names,
+    common: dict[str, Any] = dict(num_classes=len(files.wnids)
+, name=_DATASET, class_names=files.class_names,
                   mean=mean, std=std)
     return (LabelledDataset(x, arrays["y"], split="train", **common),
             LabelledDataset(x_test, arrays["y_test"], split="test", **common))

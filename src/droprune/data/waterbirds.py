@@ -103,15 +103,15 @@ def load_waterbirds(root: str | Path | None, *, image_size: int = 224,
                                                          f"{len(files)} images listed in "
                                                          f"metadata.csv are missing)")
     groups = 2 * y + place
-    parts = []
+    split_sets = []
     for s, split_name in enumerate(_SPLITS):
         idx = np.flatnonzero(split == s)
         if idx.size == 0:
             raise format_error(_DATASET, meta_path, f"no row has split={s} ({split_name})")
         inputs = ImageFiles(base, [files[i] for i in idx], image_size=image_size,
                             resize_size=resize_size, dataset=_DATASET)
-        parts.append(LabelledDataset(
+        split_sets.append(LabelledDataset(
             inputs, y[idx], num_classes=2, name=_DATASET, class_names=WATERBIRDS_CLASSES,
             groups=groups[idx], group_names=WATERBIRDS_GROUPS, mean=IMAGENET_MEAN,
             std=IMAGENET_STD, source_indices=idx.astype(np.int64), split=split_name))
-    return DatasetSplits(*parts)
+    return DatasetSplits(*split_sets)

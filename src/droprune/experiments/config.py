@@ -42,7 +42,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from .._checks import check_beta_prior, check_density, check_int, check_number
+from .._checks import MAX_EPOCHS, check_beta_prior, check_density, check_int, check_number
 from .._kv import parse_assignment
 from ..quotas import DropMode, QuotaOptions
 from ..training.config import TrainConfig
@@ -354,7 +354,7 @@ class QuerySpec(_Section):
     @field_validator("seeds", "long_runs", mode="before")
     @classmethod
     def _count(cls, value: Any, info: ValidationInfo) -> int:
-        return check_int(value, info.field_name, minimum=1)
+        return check_int(value, str(info.field_name), minimum=1)  # a field validator's: set
 
     @field_validator("epochs_fraction", mode="before")
     @classmethod
@@ -453,6 +453,10 @@ _CHOICES: dict[str, tuple[Any, Any, Any]] = {
     "dynunc.window_mode": ("paper", "reference", "paper"),
     "kcenter.start": ("mean", "mean", "random"),
     "coreset_scores": ("binary", "binary", "order"),
+    "score_ties": ("random", "highest_index", "random"),
+    "kept_total": ("round", "reference", "round"),
+    "fixed_query_models": (1, 5, 1),
+    "cifar_augment": ("crop", "affine", "crop"),
 }
 PROTOCOLS: dict[str, dict[str, Any]] = {
     profile: {k: v[i] for k, v in _CHOICES.items()}
@@ -509,6 +513,22 @@ class ProtocolSpec(_Section):
         How CoreSet ranks a class's samples under class quotas: ``"order"`` (the greedy
         k-center order) or ``"binary"`` (chosen among the first ``round(d N)`` or not, ties to
         the highest index: the reference code).
+    score_ties
+        How equal scores are ordered when ranking: ``"random"`` (from the run's seed) or
+        ``"highest_index"`` (the reference code's stable sort, kept from the end).
+    kept_total
+        How many samples a density keeps: ``"round"`` (``round(d N)``, halves up, on the
+        decimal ``d``) or ``"reference"`` (``int(N * (1 - (1 - d)))`` in floats: the reference
+        code, one fewer at some densities).
+    fixed_query_models
+        Number of models of the fixed query run (Random's DRoP recalls, averaged over them;
+        SSP's scores with ``ssp_query="fixed"``): 1, or 5 as the reference README's command
+        for Random+DRoP (``--num_inits 5``).
+    cifar_augment
+        The translation of augmented runs on 32x32 three-channel images (CIFAR):
+        ``"crop"`` (pad ``train.augment_pad`` and crop, uniform shifts) or ``"affine"``
+        (``RandomAffine(degrees=0, translate=(0.15, 0.15))``: shifts of ``round(U(-0.15 W,
+        0.15 W))`` pixels, zero fill: the reference code).
     """
 
     _key: ClassVar[tuple[str, ...]] = ("protocol_options",)
@@ -525,11 +545,21 @@ class ProtocolSpec(_Section):
     quota_rounding: Literal["largest_remainder", "floor_topup"] | None = None
     stretch_rounding: Literal["exact", "reference"] | None = None
     coreset_scores: Literal["order", "binary"] | None = None
+    score_ties: Literal["random", "highest_index"] | None = None
+    kept_total: Literal["round", "reference"] | None = None
+    fixed_query_models: int | None = None
+    cifar_augment: Literal["crop", "affine"] | None = None
 
     @field_validator("fixed_query_epochs", mode="before")
     @classmethod
     def _epochs(cls, value: Any) -> Any:
-        return None if value is None else check_int(value, "fixed_query_epochs", minimum=1)
+        return None if value is None else check_int(value, "fixed_query_epochs", minimum=1,
+                                                    maximum=MAX_EPOCHS)
+
+    @field_validator("fixed_query_models", mode="before")
+    @classmethod
+    def _models(cls, value: Any) -> Any:
+        return None if value is None else check_int(value, "fixed_query_models", minimum=1)
 
     @field_validator("vgg_bn_momentum", mode="before")
     @classmethod
@@ -776,6 +806,10 @@ class ExperimentConfig(_Section):
             "vgg_bn_momentum": self.model.name.startswith("vgg"),
             "resnet50": self.model.name == "resnet50",
             "cdbw_loss": True,
+            "score_ties": True,
+            "kept_total": True,
+            "fixed_query_models": fixed,
+            "cifar_augment": t.augment_pad > 0,
         }
         legacy = PROTOCOLS["legacy"]
         return {k: self.choice(k) for k, on in applies.items()
@@ -904,7 +938,7 @@ def _toml() -> Any:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         require("torch", "tomli", what="reading a .toml config on Python < 3.11")
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[no-redef]  # the same API as tomllib
     return tomllib
 
 
@@ -950,7 +984,7 @@ def load_config(source: str | Path | None = None, overrides: Sequence[str] = ())
             values = _read_file(Path(text))
             base = values.pop("preset", None)
             if base is not None:
-                if base not in PRESETS:
+                if not isinstance(base, str) or base not in PRESETS:
                     raise ValueError(f"config file {text}: unknown preset {base!r}; valid "
                                      f"presets: {', '.join(PRESETS)}")
                 values = _merge(PRESETS[base].to_dict(), values)

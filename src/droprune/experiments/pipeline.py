@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import metrics as M
 from ..pruning import select_by_method
-from ..quotas import QUOTA_RULES, QuotaOptions, quota_allocation, target_count
+from ..quotas import QUOTA_RULES, DropMode, QuotaOptions, quota_allocation, target_count
 from ..selection import select
 from .config import ExperimentConfig, QuotaSpec
 from .methods import Method
@@ -38,9 +38,11 @@ __all__ = [
     "build_final_model",
     "checkpoint_dir",
     "final_train_config",
+    "kept_density",
     "plan_runs",
     "query_run_of",
     "query_train_config",
+    "reference_kept",
     "run_final",
     "select_indices",
 ]
@@ -128,9 +130,9 @@ def query_train_config(cfg: ExperimentConfig, *, kind: str):
     Without ``protocol_options.query_augment`` the query runs train without augmentation."""
     if kind not in QUERY_RUN_KINDS:
         raise ValueError(f"kind must be one of {QUERY_RUN_KINDS}, got {kind!r}")
-    tc = cfg.train
+    tc = _cifar_augment(cfg, cfg.train)
     if not cfg.choice("query_augment"):
-        tc = dataclasses.replace(tc, augment_pad=0, augment_flip=False)
+        tc = dataclasses.replace(tc, augment_pad=0, augment_flip=False, augment_affine=0.0)
     if kind == "long":
         return tc
     if kind == "fixed":
@@ -152,15 +154,48 @@ def final_train_config(cfg: ExperimentConfig, density: float, *, cdbw: bool,
     of the full training set) the schedule is stretched as the DRoP reference code does it:
     from the kept fraction ``f = round(d N) / N`` in its float arithmetic, ``E' = int((0.5 +
     0.5 f) * (E / f))`` and each drop epoch ``int(e * (E' / E))``."""
-    tc = dataclasses.replace(cfg.train, cdbw=cdbw)
+    tc = dataclasses.replace(_cifar_augment(cfg, cfg.train), cdbw=cdbw)
     if cdbw:
         tc = dataclasses.replace(tc, cdbw_loss=cfg.choice("cdbw_loss"))
     if cfg.stretch and density < 1.0:
         if cfg.choice("stretch_rounding") == "reference" and num_samples:
-            tc = _reference_stretch(tc, target_count(density, num_samples), num_samples)
+            tc = _reference_stretch(tc, reference_kept(density, num_samples), num_samples)
         else:
             tc = tc.stretched(density)
     return tc
+
+
+#: the datasets whose augmentation ``protocol_options.cifar_augment`` chooses
+CIFAR_DATASETS = ("cifar10", "cifar100")
+
+
+def _cifar_augment(cfg: ExperimentConfig, tc):
+    """``tc`` with the CIFAR translation of ``protocol_options.cifar_augment``: ``"crop"``
+    leaves ``augment_pad``; ``"affine"`` replaces a pad-and-crop translation of a CIFAR
+    config by ``RandomAffine(translate=(0.15, 0.15))``'s (the reference code)."""
+    if (cfg.choice("cifar_augment") == "affine" and tc.augment_pad > 0
+            and cfg.data.name in CIFAR_DATASETS):
+        return dataclasses.replace(tc, augment_pad=0, augment_affine=0.15)
+    return tc
+
+
+def reference_kept(density: float, n: int) -> int:
+    """The number of samples the DRoP reference code keeps at ``density`` out of ``n``: its
+    scheduler's ``int(n * (start - (it + 1) * increment))`` with one iteration from 1, i.e.
+    ``int(n * (1 - (1 - d)))`` in floats (one fewer than ``round(d n)`` at some densities,
+    e.g. 128116 for d = 0.1 and 640583 for d = 0.5 of ImageNet's 1281167)."""
+    return int(n * (1.0 - abs(float(density) - 1.0) / 1))  # start 1, one iteration
+
+
+def kept_density(cfg: ExperimentConfig, density: float, n: int) -> float:
+    """The density a selection is given so that it keeps the protocol's ``kept_total``:
+    ``density`` itself (``"round"``: ``round(d N)``), or with ``"reference"`` the fraction
+    ``K / N`` of the reference code's ``K`` (:func:`reference_kept`; ``target_count`` of it
+    is ``K`` again)."""
+    if cfg.choice("kept_total") == "reference" and 0 < density < 1 and n > 0:
+        kept = reference_kept(density, n)
+        return kept / n
+    return density
 
 
 def _reference_stretch(tc, kept: int, total: int):
@@ -193,9 +228,9 @@ def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
 
 
 def select_indices(method: Method, density: float, seed: int, labels: np.ndarray,
-                   num_classes: int, query: QueryOutputs, drop_mode: str = "density",
+                   num_classes: int, query: QueryOutputs, drop_mode: DropMode = "density",
                    quotas: QuotaSpec | None = None, *, rounding: str = "largest_remainder",
-                   coreset_scores: str = "order") -> np.ndarray:
+                   coreset_scores: str = "order", ties: str = "random") -> np.ndarray:
     """Indices a method keeps at ``density`` (sorted). ``Full`` keeps everything.
 
     ``quotas`` (the config's safeguards; default the paper's rule) adds floors and the
@@ -211,7 +246,10 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
     ``coreset_scores`` (CoreSet with class quotas only): ``"order"`` ranks a class's samples
     by the greedy k-center order; ``"binary"`` as the reference code, which scores the
     ``round(d N)`` samples the greedy chose 1 and the others 0 and breaks ties by the highest
-    index: the chosen first, then the others, each by descending index."""
+    index: the chosen first, then the others, each by descending index.
+
+    ``ties``: how equal scores are ordered (:func:`droprune.select`), ``"random"`` from the
+    seed or ``"highest_index"`` (the reference code)."""
     n = labels.size
     if rounding not in QUOTA_ROUNDINGS:
         raise ValueError(f"rounding must be one of {QUOTA_ROUNDINGS}, got {rounding!r}")
@@ -222,6 +260,7 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
         return np.arange(n, dtype=np.int64)
     scores = query.scores[method.scorers_needed[0]] if method.scorers_needed else None
     if method.scorer == "kcenter" and coreset_scores == "binary" and method.quota != "none":
+        assert scores is not None  # kcenter reads its order scores
         chosen = scores > n - target_count(density, n)  # order scores are N - rank
         scores = chosen + np.arange(n) / (2.0 * n)
     recalls = query.recall_for(method)
@@ -230,9 +269,10 @@ def select_indices(method: Method, density: float, seed: int, labels: np.ndarray
     rule = QUOTA_RULES.entry(method.quota)
     if rounding == "floor_topup" and rule.allocate is not None and "selection" not in rule.needs:
         return _floor_topup(method.quota, labels, num_classes, density, recalls, val_counts,
-                            options, scores, seed)
+                            options, scores, seed, ties)
     return select_by_method(method, labels, density, num_classes=num_classes, scores=scores,
-                            recalls=recalls, val_counts=val_counts, options=options, seed=seed)
+                            recalls=recalls, val_counts=val_counts, options=options, seed=seed,
+                            ties=ties)
 
 
 #: how a quota rule's real-valued quotas become kept samples (see select_indices)
@@ -243,7 +283,8 @@ CORESET_SCORES = ("order", "binary")
 
 def _floor_topup(rule: str, labels: np.ndarray, num_classes: int, density: float,
                  recalls: np.ndarray | None, val_counts: np.ndarray | None,
-                 options: QuotaOptions, scores: np.ndarray | None, seed: int) -> np.ndarray:
+                 options: QuotaOptions, scores: np.ndarray | None, seed: int,
+                 ties: str = "random") -> np.ndarray:
     """The reference code's rounding, for any quota rule with counts: the floor of each
     class's real-valued quota (:func:`~droprune.quotas.quota_allocation`), then a random
     top-up from the pool (the floors of ``options`` hold because the top-up only adds
@@ -251,8 +292,9 @@ def _floor_topup(rule: str, labels: np.ndarray, num_classes: int, density: float
     sizes = np.bincount(labels, minlength=num_classes)
     real = quota_allocation(rule, sizes, density, recalls=recalls, val_counts=val_counts,
                             options=options)
+    assert real is not None  # a rule with counts (not "none")
     floors = np.minimum(np.floor(real + 1e-9), sizes).astype(np.int64)  # 1e-9: float noise
-    kept = select(labels, floors, scores=scores, seed=seed)
+    kept = select(labels, floors, scores=scores, seed=seed, ties=ties)
     missing = target_count(density, labels.size) - kept.size
     if missing > 0:
         rest = np.setdiff1d(np.arange(labels.size), kept)
@@ -282,10 +324,11 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     labels = train_set.labels
     k = train_set.num_classes
     run_id = spec.run_id(cfg)
-    kept = select_indices(spec.method, spec.density, spec.seed, labels, k, query,
-                          cfg.choice("drop_mode"), cfg.quotas,
+    kept = select_indices(spec.method, kept_density(cfg, spec.density, labels.size),
+                          spec.seed, labels, k, query, cfg.choice("drop_mode"), cfg.quotas,
                           rounding=cfg.choice("quota_rounding"),
-                          coreset_scores=cfg.choice("coreset_scores"))
+                          coreset_scores=cfg.choice("coreset_scores"),
+                          ties=cfg.choice("score_ties"))
     sel_path = work_dir / "selections" / f"{run_id}.npy"
     kept = run_on_main(_save_selection, sel_path, kept)  # distributed: rank 0's, on every rank
     subset = train_set.subset(kept)

@@ -22,6 +22,8 @@ preset's name is its config's ``name``); :func:`register_preset` adds one.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._registry import Registry
 from ..training.config import TrainConfig
 from .config import DataSpec, ExperimentConfig, ModelSpec, ProtocolSpec, QuerySpec
@@ -43,7 +45,7 @@ CPU_METHODS = (
 PAPER_DENSITIES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 PAPER_SEEDS = (0, 1, 2)
 
-_CIFAR_AUG = dict(augment_pad=4, augment_flip=True)
+_CIFAR_AUG: dict[str, Any] = dict(augment_pad=4, augment_flip=True)
 
 
 def _paper(name: str, data: DataSpec, model: ModelSpec, train: TrainConfig) -> ExperimentConfig:

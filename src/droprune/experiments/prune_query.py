@@ -58,7 +58,8 @@ def prune_query_config(base: Mapping[str, Any], *, data: str, root: str | Path |
         validation recalls (``recalls=False``: given, so no run is trained for them alone).
     """
     values = dict(base)
-    section = dict(values["data"]) if values["data"].get("name") == data else {"name": data}
+    section: dict[str, Any] = (dict(values["data"]) if values["data"].get("name") == data
+                               else {"name": data})
     if root is not None:
         section["root"] = str(Path(root).resolve())
     if options:
@@ -97,12 +98,15 @@ _NEVER = {
     "protocol_options.cdbw_loss": "no final model is trained",
     "protocol_options.quota_rounding": "droprune prune keeps the quotas of droprune.prune",
     "protocol_options.coreset_scores": "droprune prune keeps the quotas of droprune.prune",
+    "protocol_options.score_ties": "droprune prune keeps the selection of droprune.prune",
+    "protocol_options.kept_total": "droprune prune keeps the selection of droprune.prune",
 }
 #: ``--set`` keys that a query run of each kind reads (beyond model, train and protocol)
 _RUN_KEYS = {
     "train.epochs": ("short", "long"), "train.drop_epochs": ("short", "long"),
     "query.seeds": ("short",), "query.epochs_fraction": ("short",),
     "query.long_runs": ("long",), "protocol_options.fixed_query_epochs": ("fixed",),
+    "protocol_options.fixed_query_models": ("fixed",),
 }
 
 

@@ -39,6 +39,7 @@ from typing import Any
 from .._checks import check_int
 from .._io import atomic_write_json, remove_stale_temporaries
 from .._progress import progress_bar
+from ..training.hooks import Callback
 from .config import ExperimentConfig, check_device, config_from_dict
 from .pipeline import (
     QUERY_RUN_KINDS,
@@ -58,7 +59,7 @@ from .store import ResultStore, store_paths
 MAX_POLL_SECONDS = 30.0
 
 __all__ = ["SweepSummary", "check_inputs", "check_shard", "load_splits", "parse_shard",
-           "query_for_seed", "run_sweep", "shard_runs"]
+           "query_for_seed", "query_seeds", "run_sweep", "shard_runs"]
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +214,15 @@ def query_plan(cfg: ExperimentConfig) -> tuple[dict[str, list[str]], dict[str, s
     return runs, recall_runs
 
 
+def query_seeds(cfg: ExperimentConfig, seed: int) -> dict[str, list[int]]:
+    """The model seeds of each query run of ``seed``: ``query.seeds`` short models,
+    ``query.long_runs`` long ones and ``protocol_options.fixed_query_models`` fixed ones
+    (whose recalls and scores are averaged over them)."""
+    return {"short": [seed * 1000 + j for j in range(cfg.query.seeds)],
+            "long": [seed * 1000 + 500 + j for j in range(cfg.query.long_runs)],
+            "fixed": [seed * 1000 + 800 + j for j in range(cfg.choice("fixed_query_models"))]}
+
+
 def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, device=None,
                    progress: bool = True, on_change: str = "refuse", log=None,
                    observer: Any = None) -> QueryOutputs:
@@ -233,9 +243,7 @@ def query_for_seed(cfg: ExperimentConfig, splits, seed: int, work_dir: Path, *, 
     common = dict(model=cfg.model.name, model_kwargs=cfg.model_kwargs(),
                   device=device, progress=progress, scorer_options=cfg.scorer_options())
     base = work_dir / "query" / f"seed-{seed}"
-    seeds = {"short": [seed * 1000 + j for j in range(cfg.query.seeds)],
-             "long": [seed * 1000 + 500 + j for j in range(cfg.query.long_runs)],
-             "fixed": [seed * 1000 + 800]}
+    seeds = query_seeds(cfg, seed)
     for kind in QUERY_RUN_KINDS:
         if runs[kind] or kind in recall_runs.values():
             start = time.perf_counter()
@@ -318,7 +326,7 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
     query_seed = None
     told: set[str] = set()  # runs logged as held by another worker
 
-    def held_by(spec: RunSpec, worker: str) -> None:
+    def held_by(spec: RunSpec, worker: str | None) -> None:
         if spec.run_id(cfg) not in told:
             told.add(spec.run_id(cfg))
             log(f"{spec.label}: skipped for now, worker {worker} holds it")
@@ -356,6 +364,7 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
                     continue
                 if other is not None:
                     log(f"{spec.label}: taking over from worker {other} (its lease expired)")
+                assert query is not None  # made for the first run (query_seed starts at None)
                 log(f"{spec.label}: training started ({run_id})")
                 bar.set_postfix_str(spec.label)
                 try:
@@ -441,7 +450,7 @@ def _release(claims: Claims, run_id: str) -> None:
     claims.release(run_id)
 
 
-class _RenewClaim:
+class _RenewClaim(Callback):
     """A training callback (see :class:`~droprune.training.hooks.Callback`): renews this
     worker's claim of the run it trains at every epoch end."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Sequence, cast
 
 import torch
 from torch import nn
@@ -124,4 +124,6 @@ def lenet5(*, num_classes: int, in_channels: int, input_size: tuple[int, ...],
            width: float = 1.0) -> LeNet5:
     """LeNet-5 for images of size >= 12 (see :class:`LeNet5`)."""
     size = check_input("lenet5", in_channels, input_size, spatial_dims=2, min_size=12)
-    return LeNet5(num_classes, in_channels=in_channels, input_size=size, width=width)
+    return LeNet5(num_classes, in_channels=in_channels,
+                  input_size=cast("tuple[int, int]", size),  # spatial_dims=2: two sizes
+                  width=width)

@@ -217,6 +217,7 @@ def kcenter_order_scores(embeddings: Any, *, budget: int | float | None = None, 
     e = _as_embeddings(embeddings)
     n = e.shape[0]
     steps = kcenter_steps(budget, n)
+    assert steps is not None  # an int when n is given
     order = kcenter_selection(e, steps, seed=seed, device=device, start=start)
     position = np.full(n, -1, dtype=np.int64)
     position[order] = np.arange(order.size)
@@ -227,9 +228,9 @@ def kcenter_order_scores(embeddings: Any, *, budget: int | float | None = None, 
         if order.size:
             centres = x[torch.from_numpy(order)]
             dist = torch.full((rest.size,), float("inf"))
-            for start in range(0, rest.size, 4096):
-                block = x[torch.from_numpy(rest[start:start + 4096])]
-                dist[start:start + 4096] = torch.cdist(block, centres).amin(1)
+            for lo in range(0, rest.size, 4096):
+                block = x[torch.from_numpy(rest[lo:lo + 4096])]
+                dist[lo:lo + 4096] = torch.cdist(block, centres).amin(1)
             rank = np.argsort(-dist.numpy(), kind="stable")
         else:
             rank = np.arange(rest.size)

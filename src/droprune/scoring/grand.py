@@ -38,11 +38,12 @@ per-sample gradients of one chunk for vmap), never by ``N x parameters``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torch.nn.grad  # conv2d_weight; a submodule torch.nn does not re-export for type checkers
 from torch import nn
 
 from ..data.adapter import as_labelled
@@ -301,6 +302,8 @@ def _bn_sq_norm(m: nn.modules.batchnorm._BatchNorm, a: torch.Tensor,
     want_w = m.weight is not None and m.weight.requires_grad
     want_b = m.bias is not None and m.bias.requires_grad
     shape = (1, b * c, *a.shape[2:])
+    # batch norm without running statistics is refused when the hooks are set
+    assert m.running_mean is not None and m.running_var is not None
     _, gw, gb = torch.ops.aten.native_batch_norm_backward(
         g.reshape(shape), a.reshape(shape), None, m.running_mean.repeat(b),
         m.running_var.repeat(b), None, None, False, m.eps, [False, want_w, want_b])
@@ -317,7 +320,7 @@ def _layer_sq_norm(m: nn.Module, a: torch.Tensor, g: torch.Tensor) -> torch.Tens
         return _linear_sq_norm(m, a, g)
     if isinstance(m, _CONV):
         return _conv_sq_norm(m, a, g)
-    return _bn_sq_norm(m, a, g)
+    return _bn_sq_norm(cast(nn.modules.batchnorm._BatchNorm, m), a, g)  # hooked: a _BN
 
 
 _EDGES: list[bool] = []

@@ -44,7 +44,7 @@ import re
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, cast
 
 import numpy as np
 import torch
@@ -240,8 +240,9 @@ def _run_seed(splits: DatasetSplits, seed: int, *, factory: ModelFactory,
                                      batch_size=config.eval_batch_size, distributed=True))
     return SeedResult(seed=seed, scores={n: scores[n] for n in scorers},
                       val_recall=np.asarray(result.best_val_class_recall, dtype=np.float64),
-                      best_epoch=int(result.best_epoch),
-                      val_accuracy=[float(h.val_accuracy) for h in result.history])
+                      # trained with a val_set: every epoch has a validation accuracy
+                      best_epoch=int(cast(int, result.best_epoch)),
+                      val_accuracy=[float(cast(float, h.val_accuracy)) for h in result.history])
 
 
 def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,

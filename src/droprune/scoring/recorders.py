@@ -36,12 +36,15 @@ more than half of them were).
 Resuming
 --------
 :meth:`state_dict` holds tensors only (it loads with ``torch.load(weights_only=True)``); a run
-stopped after any epoch and resumed from it gives bit-identical scores.
+stopped after any epoch and resumed from it gives bit-identical scores. The state may be
+loaded before :meth:`on_train_begin` (as Lightning restores a callback's state before training
+starts): it is then kept, returned by :meth:`state_dict`, and applied (and checked) by the next
+:meth:`on_train_begin`.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -156,6 +159,8 @@ class _EpochRecorder(Recorder):
         self._device = torch.device("cpu")
         self._pending: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self._pending_elements = 0
+        #: state loaded before on_train_begin, applied by it
+        self._deferred_state: dict[str, torch.Tensor] | None = None
 
     # -- Recorder protocol ------------------------------------------------------------------
     def on_train_begin(self, num_samples: int, num_classes: int, epochs: int,
@@ -171,6 +176,9 @@ class _EpochRecorder(Recorder):
         self._count = torch.zeros(n, dtype=torch.float32, device=self._device)
         self._epochs_done = torch.zeros((), dtype=torch.int64)
         self._init_state(n, int(epochs))
+        if self._deferred_state is not None:
+            state, self._deferred_state = self._deferred_state, None
+            self.load_state_dict(state)
 
     def on_batch(self, epoch: int, indices: torch.Tensor, logits: torch.Tensor,
                  labels: torch.Tensor) -> None:
@@ -215,14 +223,18 @@ class _EpochRecorder(Recorder):
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         if self._num_samples is None:
-            return {}
+            return dict(self._deferred_state or {})
         self._flush()
         names = ("sum", "count", "epochs_done") + self._state_names
         return {name: getattr(self, f"_{name}").detach().clone() for name in names}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        if self._num_samples is None:
-            raise RuntimeError(f"{type(self).__name__}.load_state_dict must follow on_train_begin")
+        if self._num_samples is None:  # not begun: kept, applied by on_train_begin
+            if not isinstance(state, dict):
+                raise ValueError(f"{type(self).__name__} state must be a dict of tensors, got "
+                                 f"{type(state).__name__}")
+            self._deferred_state = dict(state) or None
+            return
         names = ("sum", "count", "epochs_done") + self._state_names
         missing = sorted(set(names) - set(state))
         extra = sorted(set(state) - set(names))
@@ -305,7 +317,7 @@ class ForgettingRecorder(_EpochRecorder):
         self.never_learned = never_learned
 
     def _init_state(self, num_samples: int, epochs: int) -> None:
-        z = dict(dtype=torch.bool, device=self._device)
+        z: dict[str, Any] = dict(dtype=torch.bool, device=self._device)
         self._last_correct = torch.zeros(num_samples, **z)
         self._presented = torch.zeros(num_samples, **z)
         self._ever_correct = torch.zeros(num_samples, **z)
@@ -389,7 +401,7 @@ class DynamicUncertaintyRecorder(_EpochRecorder):
 
     name = "dynunc"
     _batch_value = staticmethod(_true_probability_t)
-    _state_names = ("ring", "presentations", "window_sum", "windows")
+    _state_names: tuple[str, ...] = ("ring", "presentations", "window_sum", "windows")
 
     def __init__(self, window: int = 10, window_mode: str = "paper") -> None:
         super().__init__()

@@ -76,8 +76,14 @@ def flip(x: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
 
 def augment_batch(x: torch.Tensor, *, pad: int, hflip: bool, generator: torch.Generator,
                   positions: torch.Tensor | None = None,
-                  num_draws: int | None = None) -> torch.Tensor:
+                  num_draws: int | None = None,
+                  affine_translate: float = 0.0) -> torch.Tensor:
     """Random translation (if ``pad > 0``), then random flip (if ``hflip``), of a raw batch.
+
+    With ``affine_translate = t > 0`` (and ``pad = 0``) the translation is instead that of
+    torchvision's ``RandomAffine(degrees=0, translate=(t, t))`` (the DRoP reference code's
+    CIFAR augmentation): each spatial axis of size ``S`` is shifted by
+    ``round(U(-t S, t S))`` pixels (halves to even), filling with zeros.
 
     The draws are made for ``num_draws`` samples (default: the batch size) from
     ``generator`` (a CPU generator): all translation offsets (uniform in ``[0, 2 * pad]`` per
@@ -109,6 +115,16 @@ def augment_batch(x: torch.Tensor, *, pad: int, hflip: bool, generator: torch.Ge
     tensor([[[1, 2, 3, 0]]])
     """
     n = x.shape[0] if num_draws is None else num_draws
+    if affine_translate > 0:
+        if pad > 0:
+            raise ValueError("give pad or affine_translate, not both")
+        sizes = torch.tensor(x.shape[2:], dtype=torch.float64)
+        limit = affine_translate * sizes
+        shifts = torch.round((torch.rand((n, x.dim() - 2), generator=generator,
+                                         dtype=torch.float64) * 2 - 1) * limit).long()
+        reach = int(torch.ceil(limit.max()).item())
+        offsets = reach - shifts  # content moves by reach - offset
+        x = translate(x, offsets if positions is None else offsets[positions], reach)
     if pad > 0:
         offsets = torch.randint(0, 2 * pad + 1, (n, x.dim() - 2), generator=generator)
         x = translate(x, offsets if positions is None else offsets[positions], pad)

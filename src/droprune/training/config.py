@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from typing import Any
 
-from .._checks import check_density, check_int, check_number
+from .._checks import MAX_EPOCHS, MAX_TOTAL, check_density, check_int, check_number
 
 __all__ = ["AMP_MODES", "CDBW_LOSSES", "TrainConfig"]
 
@@ -42,6 +42,11 @@ class TrainConfig:
         + random crop); 0 disables it. Works for 1-D signals and images.
     augment_flip
         Random horizontal flip (last axis) with probability 1/2; images (B, C, H, W) only.
+    augment_affine
+        Instead of ``augment_pad``: the translation of torchvision's ``RandomAffine(degrees=0,
+        translate=(t, t))`` with ``t = augment_affine`` (shifts of ``round(U(-t S, t S))``
+        pixels on an axis of size ``S``, zero fill: the DRoP reference code's CIFAR
+        augmentation); 0 disables it.
     cdbw
         Class-wise difficulty-balanced loss weights from the previous epoch's validation recall
         (see :func:`droprune.training.cdbw_weights`); needs a validation set.
@@ -81,6 +86,7 @@ class TrainConfig:
     nesterov: bool = False
     augment_pad: int = 0
     augment_flip: bool = False
+    augment_affine: float = 0.0
     cdbw: bool = False
     cdbw_loss: str = "mean1"
     eval_batch_size: int = 1024
@@ -91,8 +97,9 @@ class TrainConfig:
         def store(name: str, value: Any) -> None:  # numpy scalars become Python numbers
             object.__setattr__(self, name, value)
 
-        for name in ("epochs", "batch_size", "eval_batch_size"):
-            store(name, check_int(getattr(self, name), name, minimum=1))
+        store("epochs", check_int(self.epochs, "epochs", minimum=1, maximum=MAX_EPOCHS))
+        for name in ("batch_size", "eval_batch_size"):
+            store(name, check_int(getattr(self, name), name, minimum=1, maximum=MAX_TOTAL))
         for name in ("augment_pad", "num_workers"):
             store(name, check_int(getattr(self, name), name, minimum=0))
         for name in ("nesterov", "augment_flip", "cdbw"):
@@ -104,6 +111,10 @@ class TrainConfig:
         store("weight_decay", check_number(self.weight_decay, "weight_decay", minimum=0))
         store("drop_factor", check_number(self.drop_factor, "drop_factor", minimum=0, maximum=1,
                                           min_inclusive=False))
+        store("augment_affine", check_number(self.augment_affine, "augment_affine", minimum=0,
+                                             maximum=0.5, max_inclusive=False))
+        if self.augment_affine and self.augment_pad:
+            raise ValueError("augment_affine and augment_pad are two translations: set one")
         if self.cdbw_loss not in CDBW_LOSSES:
             raise ValueError(f"cdbw_loss must be one of {CDBW_LOSSES}, got {self.cdbw_loss!r}")
         if self.amp is not None and self.amp not in AMP_MODES:
@@ -158,4 +169,6 @@ class TrainConfig:
             del out["cdbw_loss"]
         if out["amp"] is None:
             del out["amp"]
+        if out["augment_affine"] == 0:
+            del out["augment_affine"]
         return out

@@ -147,7 +147,7 @@ def broadcast_object(obj: T, src: int = 0) -> T:
     """``obj`` from rank ``src`` on every rank (pickled; the others' argument is ignored)."""
     if not is_distributed():
         return obj
-    box = [obj if dist.get_rank() == src else None]
+    box: list[Any] = [obj if dist.get_rank() == src else None]
     dist.broadcast_object_list(box, src=src, device=_comm_device())
     return box[0]
 
@@ -192,7 +192,8 @@ def run_on_main(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             pickle.dumps(result)
         except BaseException as exc:  # noqa: BLE001 -- handed to every rank, then re-raised
             error = exc
-    payload = ("error", _picklable_error(error)) if error is not None else ("ok", result)
+    payload: tuple[str, Any] = (("error", _picklable_error(error)) if error is not None
+                                else ("ok", result))
     kind, value = broadcast_object(payload)
     if error is not None:
         raise error

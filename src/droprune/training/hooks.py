@@ -40,8 +40,10 @@ class Recorder:
     name: str = "recorder"
 
     def on_train_begin(self, num_samples: int, num_classes: int, epochs: int,
-                       device: torch.device) -> None:
-        """Called once before the first epoch."""
+                       device: torch.device | str) -> None:
+        """Called once before the first epoch. droprune's trainer passes a ``torch.device``;
+        a caller feeding the recorders from its own loop may pass a name such as ``"cpu"``
+        (``torch.device(device)`` accepts both)."""
 
     def on_batch(self, epoch: int, indices: torch.Tensor, logits: torch.Tensor,
                  labels: torch.Tensor) -> None:
@@ -65,7 +67,8 @@ class Recorder:
         return {}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore what :meth:`state_dict` returned (called after ``on_train_begin``)."""
+        """Restore what :meth:`state_dict` returned (the trainer calls it after
+        ``on_train_begin``; droprune's recorders also accept it before, and apply it then)."""
 
     def scores(self) -> np.ndarray:
         """Per-sample scores, float64 (N,), oriented higher = harder = kept first."""

@@ -347,6 +347,7 @@ def _embedding_pass(model: nn.Module, embed: Embed | None
         yield classifier
         return
     head = last_linear(model)
+    assert head is not None  # check_embedding_source refused a model without one
     seen: list[torch.Tensor] = []
     handle = head.register_forward_hook(lambda module, args, out: seen.append(args[0]))
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import numpy as np
 import torch
@@ -100,7 +100,7 @@ def _check_run(model: nn.Module, train_set: LabelledDataset, config: TrainConfig
         raise ValueError("cdbw=True needs a val_set (class weights come from validation "
                          "recall): pass val_set or set cdbw=False")
     spatial = len(train_set.sample_shape) - 1
-    if config.augment_pad and spatial < 1:
+    if (config.augment_pad or config.augment_affine) and spatial < 1:
         raise ValueError(f"augment_pad needs inputs with spatial axes (C, L...) but samples "
                          f"have shape {train_set.sample_shape}: set augment_pad=0")
     if config.augment_flip and spatial != 2:
@@ -214,7 +214,7 @@ def _train_epoch(run: _Run, epoch: int,
     real_dev = None if plan.real is None else plan.real.to(device)
     # key 0: the stream is shared by all ranks (formerly keyed by the rank, which was 0 alone)
     generator = derived_generator(run.seed, AUGMENT_STREAM, epoch, 0)
-    augment = config.augment_pad > 0 or config.augment_flip
+    augment = config.augment_pad > 0 or config.augment_flip or config.augment_affine > 0
     checked = 0
     run.net.train()
     batches = train_batches(run.train_set, plan, run.labels, device, config.num_workers)
@@ -222,8 +222,11 @@ def _train_epoch(run: _Run, epoch: int,
         if augment:
             x = augment_batch(x, pad=config.augment_pad, hflip=config.augment_flip,
                               generator=generator, positions=plan.draw_positions(b),
-                              num_draws=plan.global_sizes[b])
-        keep = real_dev[bounds[b][0]:bounds[b][1]] if plan.padded[b] else None
+                              num_draws=plan.global_sizes[b],
+                              affine_translate=config.augment_affine)
+        # a padded batch exists only when plan.real is set
+        keep = cast(torch.Tensor, real_dev)[bounds[b][0]:bounds[b][1]] if plan.padded[b] \
+            else None
         with autocast(device, config.amp):
             logits = run.net(run.train_set.to_float(x))
             loss = _batch_loss(logits, y, class_weights, keep, plan.global_sizes[b] / world_size,
@@ -262,6 +265,7 @@ def _validate(run: _Run) -> tuple[float, np.ndarray]:
     """Validation accuracy and per-class recall (distributed: each rank predicts its shard,
     every rank gets all predictions by index)."""
     val_set = run.val_set
+    assert val_set is not None  # called only with a val_set
     pred = predict_logits(run.model, val_set, batch_size=run.config.eval_batch_size,
                           device=run.device, num_workers=run.config.num_workers,
                           distributed=True).argmax(1)
@@ -404,7 +408,7 @@ def _train(model: nn.Module, train_set: LabelledDataset, config: TrainConfig, *,
                                                             seed, recorders)
     scaler = grad_scaler(device, config.amp)
     cuda_devices = [_cuda_index(device)] if device.type == "cuda" else []
-    state = None if path is None else resume_state(path, fingerprint)
+    state = None if path is None or fingerprint is None else resume_state(path, fingerprint)
     with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(seed)
         for rec in recorders:
@@ -427,7 +431,7 @@ def _train(model: nn.Module, train_set: LabelledDataset, config: TrainConfig, *,
             for epoch in range(len(history), config.epochs):
                 stats = _run_epoch(run, epoch)
                 history.append(stats)
-                if path is not None:
+                if path is not None and fingerprint is not None:  # both or neither
                     if rank == 0:
                         save_checkpoint(path, checkpoint_payload(fingerprint, model, optimizer,
                                                                  history, recorders, device,

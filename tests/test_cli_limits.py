@@ -1,0 +1,36 @@
+"""Absurd values and wrong types on the command line: one line, exit 2, nothing written (the
+tracebacks of the reliability campaign of issue #22)."""
+
+from __future__ import annotations
+
+import pytest
+
+from droprune.cli import main
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    return err
+
+
+def test_a_huge_floor_is_refused_by_name(capsys):
+    assert main(["quotas", "--sizes", "5,5", "--recalls", "0.5,0.9", "--density", "0.5",
+                 "--min-per-class", str(10**20)]) == 2
+    assert "min_per_class must be an integer in [0, 9007199254740992]" in _error(capsys)
+
+
+def test_a_config_whose_preset_is_not_a_name_is_refused(tmp_path, capsys):
+    (tmp_path / "bad.toml").write_text("preset = []\n")
+    out = tmp_path / "out"
+    assert main(["sweep", "--config", str(tmp_path / "bad.toml"), "--out", str(out)]) == 2
+    assert "unknown preset []" in _error(capsys) and not out.exists()
+
+
+@pytest.mark.parametrize("key", ["train.epochs", "protocol_options.fixed_query_epochs"])
+def test_epochs_that_would_run_forever_are_refused(key, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["sweep", "--preset", "mnist1d-cpu", "--set", f"{key}={10**12}",
+                 "--out", str(out)]) == 2
+    assert "must be an integer in [1, 100000], got 1000000000000" in _error(capsys)
+    assert not out.exists()
