@@ -34,3 +34,15 @@ def test_epochs_that_would_run_forever_are_refused(key, tmp_path, capsys):
                  "--out", str(out)]) == 2
     assert "must be an integer in [1, 100000], got 1000000000000" in _error(capsys)
     assert not out.exists()
+
+
+def test_a_factory_that_raises_is_named_in_one_line(tmp_path, capsys, monkeypatch):
+    (tmp_path / "broken_factory.py").write_text(
+        "def factory(seed):\n    raise RuntimeError('boom in my factory')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "out"
+    assert main(["prune", "--data", "gaussian-mixture", "--model", "broken_factory:factory",
+                 "--density", "0.3", "--out", str(out), "--no-progress"]) == 2
+    err = _error(capsys)
+    assert "model factory 'broken_factory:factory' raised RuntimeError: boom in my factory" in err
+    assert not out.exists()

@@ -257,10 +257,22 @@ def seeded_model(factory: ModelFactory, seed: int) -> nn.Module:
     Traceback (most recent call last):
     ...
     ValueError: model factory 'droprune.models.factory:<lambda>' returned str, not a torch.nn.Module: return a fresh model
+    >>> seeded_model(lambda seed: 1 / 0, seed=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: model factory 'droprune.models.factory:<lambda>' raised ZeroDivisionError: division by zero (when called as factory(seed=3)); fix the factory
     """
     with torch.random.fork_rng(devices=[]):
         torch.random.default_generator.manual_seed(seed)
-        model = factory(seed)
+        try:
+            model = factory(seed)
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:  # the user's code: name it, in one line
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise ValueError(f"model factory {model_spec_name(factory)!r} raised "
+                             f"{type(exc).__name__}: {first} (when called as factory(seed="
+                             f"{seed})); fix the factory") from exc
     if not isinstance(model, nn.Module):
         raise ValueError(f"model factory {model_spec_name(factory)!r} returned "
                          f"{type(model).__name__}, not a torch.nn.Module: return a fresh model")
