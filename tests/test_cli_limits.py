@@ -46,3 +46,21 @@ def test_a_factory_that_raises_is_named_in_one_line(tmp_path, capsys, monkeypatc
     err = _error(capsys)
     assert "model factory 'broken_factory:factory' raised RuntimeError: boom in my factory" in err
     assert not out.exists()
+
+
+def test_a_folder_naming_other_user_code_is_refused_without_importing_it(tmp_path, capsys):
+    import json
+    import sys
+
+    out = tmp_path / "run"
+    out.mkdir()
+    from droprune.experiments.presets import PRESETS
+
+    stored = PRESETS["mnist1d-cpu"].to_dict()
+    stored["model"] = dict(stored["model"], name="never_imported_module_x:factory")
+    (out / "config.json").write_text(json.dumps(stored))
+    assert main(["sweep", "--preset", "mnist1d-cpu", "--out", str(out)]) == 2
+    err = _error(capsys)
+    assert "'never_imported_module_x:factory' in the folder" in err
+    assert "its code was not imported" in err
+    assert "never_imported_module_x" not in sys.modules

@@ -147,8 +147,14 @@ def bind_config(out_dir: Path, cfg: ExperimentConfig) -> None:
     if path.is_file():
         try:
             stored = json.loads(path.read_text())
-            if isinstance(stored, dict):  # written before the protocol profiles: legacy's
-                stored.setdefault("protocol", "legacy")
+        except ValueError:
+            stored = None  # refused as unreadable below
+        if isinstance(stored, dict):  # written before the protocol profiles: legacy's
+            stored.setdefault("protocol", "legacy")
+            _refuse_other_user_code(out_dir, stored, cfg)
+        try:
+            if stored is None:
+                raise ValueError("not JSON")
             old = config_from_dict(stored)
         except ValueError as exc:
             reason = (str(exc).splitlines() or ["unreadable"])[0]
@@ -168,6 +174,20 @@ def bind_config(out_dir: Path, cfg: ExperimentConfig) -> None:
                              f"({keys}); use a new --out folder (results of different setups "
                              f"must not mix)")
     atomic_write_json(path, cfg.to_dict())
+
+
+def _refuse_other_user_code(out_dir: Path, stored: dict[str, Any], cfg: ExperimentConfig
+                            ) -> None:
+    """A folder whose config names the user's own model factory (``package.module:factory``)
+    other than this command's is refused BEFORE that config is validated, which would import
+    (run) the module: a folder's file never runs code the command did not name."""
+    model = stored.get("model")
+    name = model.get("name") if isinstance(model, dict) else None
+    if isinstance(name, str) and ":" in name and name != cfg.model.name:
+        raise ValueError(f"{out_dir} holds an experiment with a different model (model.name: "
+                         f"{name!r} in the folder, {cfg.model.name!r} now; its code was not "
+                         f"imported); use a new --out folder (results of different setups "
+                         f"must not mix)")
 
 
 def _differences(a: Any, b: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
