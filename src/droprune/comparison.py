@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from ._checks import as_labels, as_scores, check_density, check_int, check_number
+from ._recall_inputs import _num_classes
 from .pruning import PruneResult, parse_prune_method, prune, validation_predictions
 from .splits import stratified_split
 
@@ -385,7 +386,7 @@ def compare(labels: Any, density: float, *, val_labels: Any, val_pred: Any = Non
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct non-negative integers, at least one, got "
                          f"{seeds}")
-    k = _classes(num_classes, lab, val_labels, class_names, val_proba)
+    k = _num_classes(num_classes, lab, None, class_names, val_proba, val_labels, val_pred)
     lab = as_labels(lab, num_classes=k)
     y, pred = validation_predictions(val_labels, val_pred, val_proba, k)
     sc = None if scores is None else as_scores(scores, lab.size)
@@ -404,25 +405,13 @@ def compare(labels: Any, density: float, *, val_labels: Any, val_pred: Any = Non
 
     with warnings.catch_warnings():  # a bad option fails here, before any training
         warnings.simplefilter("ignore", QuotaWarning)  # the table reports starved classes
-        for c in cands:
-            prune(lab, d, val_labels=y, val_pred=pred, method=c.method, scores=sc,
-                  class_names=class_names, num_classes=k, **c.options)
+        wholes = [prune(lab, d, val_labels=y, val_pred=pred, method=c.method, scores=sc,
+                        seed=seeds[0], class_names=class_names, num_classes=k, **c.options)
+                  for c in cands]  # each rule on the whole validation split
     store = _Store(work_dir, dict(n=lab.size, k=k, density=d, proxy=proxy_key,
                                   inputs=_digest(lab, y, pred, sc)))
     rows = _evaluate(cands, seeds, lab, d, y, pred, sc, class_names, k, proxy, store, progress)
-    return _conclude(cands, rows, lab, d, y, pred, sc, class_names, k, seeds, tolerance, tie)
-
-
-def _classes(num_classes: Any, labels: np.ndarray, val_labels: Any, class_names: Any,
-             val_proba: Any) -> int:
-    if num_classes is not None:
-        return check_int(num_classes, "num_classes", minimum=1)
-    if class_names is not None and not isinstance(class_names, str):
-        return len(list(class_names))
-    if val_proba is not None and np.ndim(val_proba) == 2:
-        return int(np.shape(val_proba)[1])
-    y = as_labels(val_labels, name="val_labels")
-    return int(max(labels.max(initial=-1), y.max(initial=-1))) + 1
+    return _conclude(cands, wholes, rows, d, seeds, tolerance, tie)
 
 
 def _proxy(fit_predict: Any, estimator: Any, X: Any, X_val: Any, labels: np.ndarray
@@ -540,21 +529,18 @@ def _one(cand: Candidate, seed: int, fold: int, quota_part: np.ndarray,
     return row
 
 
-def _conclude(cands: list[Candidate], rows: list[dict[str, Any]], lab: np.ndarray, d: float,
-              y: np.ndarray, pred: np.ndarray, sc: np.ndarray | None, names: Any, k: int,
-              seeds: list[int], tolerance: float, tie: float) -> CompareResult:
-    import warnings
-
+def _conclude(cands: list[Candidate], wholes: list[PruneResult], rows: list[dict[str, Any]],
+              d: float, seeds: list[int], tolerance: float, tie: float) -> CompareResult:
+    """The table, the recommendation, and the recommended rule's result on the whole
+    validation split (``wholes``: each candidate's, computed once before training)."""
     import pandas as pd
-
-    from .quotas import QuotaWarning
 
     evals = pd.DataFrame(rows, columns=["candidate", "method", "seed", "fold", "worst", "avg",
                                         "error"])
     per_seed = evals.groupby(["candidate", "seed"], sort=False)[["worst", "avg"]].mean()
     base = per_seed.loc[BASELINE] if BASELINE in per_seed.index.get_level_values(0) else None
     table = []
-    for c in cands:
+    for c, whole in zip(cands, wholes):
         err = evals.loc[evals["candidate"] == c.name, "error"]
         error = next((e for e in err if e), "")
         s = per_seed.loc[c.name]
@@ -563,10 +549,6 @@ def _conclude(cands: list[Candidate], rows: list[dict[str, Any]], lab: np.ndarra
         if base is not None and c.name != BASELINE:
             dw = _interval((s["worst"] - base["worst"]).to_numpy(), -1.0)
             da = _interval((s["avg"] - base["avg"]).to_numpy(), -1.0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", QuotaWarning)
-            whole = prune(lab, d, val_labels=y, val_pred=pred, method=c.method, scores=sc,
-                          seed=seeds[0], class_names=names, num_classes=k, **c.options)
         table.append(dict(candidate=c.name, method=whole.method, worst_mean=w[0], worst_lo=w[1],
                           worst_hi=w[2], avg_mean=a[0], avg_lo=a[1], avg_hi=a[2],
                           worst_diff=dw[0], worst_diff_lo=dw[1], worst_diff_hi=dw[2],
@@ -575,13 +557,8 @@ def _conclude(cands: list[Candidate], rows: list[dict[str, Any]], lab: np.ndarra
     frame = pd.DataFrame(table, columns=list(TABLE_COLUMNS))
     pick, reason = _recommend(frame, tolerance, tie)
     frame.loc[pick, "recommended"] = True
-    chosen = cands[pick]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", QuotaWarning)
-        result = prune(lab, d, val_labels=y, val_pred=pred, method=chosen.method, scores=sc,
-                       seed=seeds[0], class_names=names, num_classes=k, **chosen.options)
-    return CompareResult(table=frame, evaluations=evals, recommended=chosen.name,
-                         reason=reason, result=result, density=d, tolerance=tolerance, tie=tie)
+    return CompareResult(table=frame, evaluations=evals, recommended=cands[pick].name,
+                         reason=reason, result=wholes[pick], density=d, tolerance=tolerance, tie=tie)
 
 
 def _recommend(frame: Any, tolerance: float, tie: float) -> tuple[int, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import CLIError
-from ._common import command_line, parse_float_list, parse_int_list
+from ._common import command_line, parse_int_list
 
 #: what --compare decides itself: these options choose one rule and are refused beside it
 RULE_FLAGS = (("method", "--method"), ("min_density", "--min-density"),
@@ -51,7 +51,6 @@ def check_compare(args: argparse.Namespace) -> None:
         raise CLIError(f"--compare chooses the rule and computes what it needs: leave out "
                        f"{', '.join(given)} (add rules with --candidate METHOD)")
     parse_int_list(args.compare_seeds, "--compare-seeds")
-    parse_float_list(str(args.tolerance), "--tolerance")
     if args.proxy_epochs < 1:
         raise CLIError(f"--proxy-epochs must be at least 1, got {args.proxy_epochs}")
 
