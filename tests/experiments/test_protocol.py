@@ -39,15 +39,17 @@ def test_every_choice_has_a_value_in_every_profile():
     assert set(PROTOCOLS) == {"paper", "reference", "legacy"}
     keys = set(PROTOCOLS["legacy"])
     assert all(set(p) == keys for p in PROTOCOLS.values())
-    # the reference profile differs from droprune's former behaviour in every row but one
-    # (the fixed run's length, which did not exist before)
+    # the reference profile differs from droprune's former behaviour in every row but two:
+    # the fixed run's length, which did not exist before, and the reported epoch (the
+    # reference code picks none: the last, as droprune)
     differ = {k for k in keys if PROTOCOLS["reference"][k] != PROTOCOLS["legacy"][k]}
-    assert differ == keys - {"fixed_query_epochs"}
+    assert differ == keys - {"fixed_query_epochs", "report_epoch"}
     # the paper profile departs from the reference where the paper's text decides, and in
-    # the four choices of issue #21 it keeps droprune's behaviour (and so its run ids)
+    # the five choices of issue #21 it keeps droprune's behaviour (and so its run ids)
     assert {k for k in keys if PROTOCOLS["paper"][k] != PROTOCOLS["reference"][k]} == {
         "drop_mode", "quota_rounding", "stretch_rounding", "init", "dynunc.window_mode",
-        "score_ties", "kept_total", "fixed_query_models", "cifar_augment"}
+        "score_ties", "kept_total", "fixed_query_models", "cifar_augment",
+        "imagenet_transforms"}
 
 
 def test_an_option_overrides_its_profile_alone():

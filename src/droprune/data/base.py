@@ -23,7 +23,12 @@ import torch
 
 from .._checks import as_labels
 
-__all__ = ["DatasetSplits", "LabelledDataset", "iter_batches"]
+__all__ = ["DatasetSplits", "LabelledDataset", "PASS_STREAMS", "iter_batches"]
+
+#: The middle integer of a pass key ``(seed, stream, epoch)`` (:meth:`LabelledDataset.for_pass`)
+#: by what the pass reads: so that a training epoch, the validation after it and a test
+#: evaluation never draw the same random crops.
+PASS_STREAMS = {"train": 0, "val": 1, "test": 2}
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,6 +167,17 @@ class LabelledDataset(torch.utils.data.Dataset):
         paths = getattr(self.inputs, "paths", None)
         return paths() if callable(paths) else None
 
+    def for_pass(self, key: Sequence[int]) -> "LabelledDataset":
+        """This dataset as read in pass ``key`` (integers, e.g. seed, stream, epoch): inputs
+        with random transforms drawn per pass (ImageNet's reference random resized crops,
+        :meth:`droprune.data.images.ImageFiles.for_pass`) draw those of ``key``; any other
+        dataset is returned as it is (the same object)."""
+        for_pass = getattr(self.inputs, "for_pass", None)
+        if not callable(for_pass):
+            return self
+        inputs = for_pass(key)
+        return self if inputs is self.inputs else replace(self, inputs=inputs)
+
     def with_labels(self, labels: np.ndarray) -> "LabelledDataset":
         """The same inputs with other labels (e.g. a partition into groups)."""
         return replace(self, labels=np.asarray(labels))
@@ -243,6 +259,12 @@ class _LazySubset(Sequence):
         inner = getattr(self.base, "paths", None)
         base = inner() if callable(inner) else None
         return None if base is None else [base[int(i)] for i in self.indices]
+
+    def for_pass(self, key: Sequence[int]) -> "_LazySubset":
+        """The view of the base's pass ``key`` (the same object when the base has none)."""
+        inner = getattr(self.base, "for_pass", None)
+        base = inner(key) if callable(inner) else self.base
+        return self if base is self.base else _LazySubset(base, self.indices)
 
     @property
     def fingerprint_key(self) -> Any:

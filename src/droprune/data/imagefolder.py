@@ -12,7 +12,8 @@ outside ``ROOT`` is refused (one line naming it); links within ``ROOT`` are foll
 fingerprint covers the size and modification time of every image file
 (:meth:`droprune.data.LabelledDataset.fingerprint`), so new images under old names are a new
 dataset. Images are decoded lazily (see :class:`droprune.data.images.ImageFiles`:
-resize the shorter side to 256, centre-crop 224, for every split) and normalised with the
+resize the shorter side to 256, centre-crop 224, for every split; with ``crop="random_resized"``
+a random resized crop drawn per pass instead) and normalised with the
 ImageNet mean and std. For ImageNet the validation images must already be sorted into one
 folder per class (the official archive has them flat; ``valprep.sh`` of pytorch/examples sorts
 them).
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import LabelledDataset
-from .images import ImageFiles, list_class_folders
+from .images import CROPS, ImageFiles, list_class_folders
 from .layout import dataset_root, missing_error, refuse_links_outside
 from .stats import IMAGENET_MEAN, IMAGENET_STD
 
@@ -33,8 +34,8 @@ __all__ = ["load_imagefolder", "load_imagenet"]
 
 def load_imagefolder(root: str | Path | None, *, train_dir: str = "train",
                      test_dir: str | None = None, image_size: int = 224,
-                     resize_size: int | None = None, name: str = "imagefolder"
-                     ) -> tuple[LabelledDataset, LabelledDataset]:
+                     resize_size: int | None = None, name: str = "imagefolder",
+                     crop: str = "center") -> tuple[LabelledDataset, LabelledDataset]:
     """A class-per-folder tree as ``(train, held-out)`` lazily decoded datasets.
 
     Parameters
@@ -48,7 +49,13 @@ def load_imagefolder(root: str | Path | None, *, train_dir: str = "train",
         :class:`~droprune.data.images.ImageFiles`).
     name
         Dataset name (used in messages and fingerprints).
+    crop
+        ``"center"`` (default) or ``"random_resized"``: a random resized crop of the resized
+        image in every split, drawn anew each pass (the DRoP reference code's ImageNet
+        transforms; for ``imagenet`` set ``protocol_options.imagenet_transforms`` instead).
     """
+    if crop not in CROPS:
+        raise ValueError(f"crop must be one of {CROPS}, got {crop!r}")
     base = dataset_root(root, name)
     train_path = base / train_dir
     if not train_path.is_dir():
@@ -64,7 +71,8 @@ def load_imagefolder(root: str | Path | None, *, train_dir: str = "train",
         refuse_links_outside(base, split_path, name)
     classes, train_files, train_labels = list_class_folders(train_path, dataset=name)
     _, test_files, test_labels = list_class_folders(test_path, dataset=name, classes=classes)
-    sizes: dict[str, Any] = dict(image_size=image_size, resize_size=resize_size, dataset=name)
+    sizes: dict[str, Any] = dict(image_size=image_size, resize_size=resize_size, dataset=name,
+                                 crop=crop)
     common: dict[str, Any] = dict(num_classes=len(classes)
 , name=name, class_names=classes,
                   mean=IMAGENET_MEAN, std=IMAGENET_STD)
@@ -75,7 +83,9 @@ def load_imagefolder(root: str | Path | None, *, train_dir: str = "train",
 
 
 def load_imagenet(root: str | Path | None, *, image_size: int = 224,
-                  resize_size: int | None = None) -> tuple[LabelledDataset, LabelledDataset]:
-    """ImageNet (ILSVRC2012) as ``(train, official validation)`` from ``ROOT/{train,val}``."""
+                  resize_size: int | None = None, crop: str = "center"
+                  ) -> tuple[LabelledDataset, LabelledDataset]:
+    """ImageNet (ILSVRC2012) as ``(train, official validation)`` from ``ROOT/{train,val}``
+    (``crop``: see :func:`load_imagefolder`)."""
     return load_imagefolder(root, train_dir="train", test_dir="val", image_size=image_size,
-                            resize_size=resize_size, name="imagenet")
+                            resize_size=resize_size, name="imagenet", crop=crop)

@@ -4,8 +4,15 @@
 ImageFolder tree): item ``i`` opens the i-th file with Pillow, converts it to RGB, resizes its
 shorter side to ``resize_size`` (bilinear, antialiased) and takes the central
 ``image_size`` x ``image_size`` crop, returning a uint8 tensor (3, image_size, image_size).
-This deterministic resize-256 / center-crop-224 is used for EVERY split, train included: random
-resized crops and flips are augmentation, which the trainer applies batched on the device.
+This deterministic resize-256 / center-crop-224 is used for EVERY split, train included: flips
+and translations are augmentation, which the trainer applies batched on the device.
+
+With ``crop="random_resized"`` (the DRoP reference code's ImageNet transforms, chosen by
+``protocol_options.imagenet_transforms``) item ``i`` is instead resized to ``resize_size`` and
+then a random resized crop (:func:`random_resized_crop`) of ``image_size`` is taken, in every
+split. Its draws come from a generator seeded by the sequence's ``pass_key`` and the item's
+index, so a pass (a training epoch, a validation, a test evaluation: :meth:`ImageFiles.for_pass`)
+reproduces exactly, and another pass draws other crops.
 Decoding happens in DataLoader worker processes (``iter_batches(..., num_workers=...)``); the
 sequence pickles as a list of relative paths.
 """
@@ -27,8 +34,12 @@ from .._checks import check_int
 from .._extras import require
 from .layout import format_error, missing_error
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageFiles", "decode_image", "list_class_folders",
-           "list_images", "resize_center_crop"]
+__all__ = ["CROPS", "IMAGE_EXTENSIONS", "ImageFiles", "decode_image", "list_class_folders",
+           "list_images", "random_resized_crop", "resize_center_crop"]
+
+#: How :class:`ImageFiles` crops: ``"center"`` (droprune's) or ``"random_resized"`` (the DRoP
+#: reference code's ImageNet transforms: ``Resize`` then ``RandomResizedCrop``, every split).
+CROPS = ("center", "random_resized")
 
 #: File extensions treated as images (case-insensitive).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp",
@@ -59,9 +70,53 @@ def resize_center_crop(image: "PIL.Image.Image", resize_size: int | None,
     return image
 
 
+def random_resized_crop(image: "PIL.Image.Image", size: int, rng: np.random.Generator,
+                        scale: tuple[float, float] = (0.08, 1.0),
+                        ratio: tuple[float, float] = (3 / 4, 4 / 3)) -> "PIL.Image.Image":
+    """torchvision's ``RandomResizedCrop(size)``: a box of a random share ``U(scale)`` of the
+    area and a log-uniform aspect ratio in ``ratio`` (10 tries, then the central box of the
+    nearest allowed ratio), resized bilinearly to ``size`` x ``size``.
+
+    The same algorithm and distribution as torchvision's, drawn from ``rng`` (numpy) instead of
+    torch's global generator, so the draws themselves differ.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> img = Image.new("RGB", (30, 20))
+    >>> random_resized_crop(img, 8, np.random.default_rng(0)).size
+    (8, 8)
+    """
+    from PIL import Image
+
+    width, height = image.size
+    area = width * height
+    log_ratio = (np.log(ratio[0]), np.log(ratio[1]))
+    box = None
+    for _ in range(10):
+        target = area * rng.uniform(scale[0], scale[1])
+        aspect = float(np.exp(rng.uniform(*log_ratio)))
+        w, h = int(round(np.sqrt(target * aspect))), int(round(np.sqrt(target / aspect)))
+        if 0 < w <= width and 0 < h <= height:
+            top, left = int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1))
+            box = (left, top, left + w, top + h)
+            break
+    if box is None:  # torchvision's fallback: the central box of the nearest allowed ratio
+        w, h = width, height
+        if width / height < min(ratio):
+            h = int(round(w / min(ratio)))
+        elif width / height > max(ratio):
+            w = int(round(h * max(ratio)))
+        left, top = (width - w) // 2, (height - h) // 2
+        box = (left, top, left + w, top + h)
+    return image.resize((size, size), Image.Resampling.BILINEAR, box=box)
+
+
 def decode_image(path: str | Path, *, resize_size: int | None = None,
-                 image_size: int | None = None, dataset: str = "images") -> np.ndarray:
-    """Decode one image file to a uint8 RGB array (H, W, 3), optionally resized and cropped.
+                 image_size: int | None = None, dataset: str = "images",
+                 crop_rng: np.random.Generator | None = None) -> np.ndarray:
+    """Decode one image file to a uint8 RGB array (H, W, 3), optionally resized and cropped
+    (the centre crop; with ``crop_rng``, a :func:`random_resized_crop` drawn from it).
 
     Raises ``FileNotFoundError`` for a missing file and ``DatasetFormatError`` (naming the
     file) for one Pillow cannot decode.
@@ -80,7 +135,11 @@ def decode_image(path: str | Path, *, resize_size: int | None = None,
         raise format_error(dataset, path, f"cannot decode image ({exc}); the file is "
                                           f"corrupt, truncated or not an image") from None
     try:
-        rgb = resize_center_crop(rgb, resize_size, image_size)
+        if crop_rng is None or image_size is None:
+            rgb = resize_center_crop(rgb, resize_size, image_size)
+        else:
+            rgb = random_resized_crop(resize_center_crop(rgb, resize_size, None), image_size,
+                                      crop_rng)
     except ValueError as exc:
         raise format_error(dataset, path, str(exc)) from None
     return np.array(rgb, dtype=np.uint8)
@@ -102,10 +161,19 @@ class ImageFiles(Sequence):
         i.e. 256 for 224).
     dataset
         Name used in error messages.
+    crop
+        ``"center"`` (default) or ``"random_resized"``: a random resized crop of the resized
+        image, drawn per pass and item (:data:`CROPS`, :meth:`for_pass`).
+    pass_key
+        Integers that seed the random crops of this pass with the item's index (ignored by
+        ``"center"``).
     """
 
     def __init__(self, root: str | Path, files: Sequence[str], *, image_size: int = 224,
-                 resize_size: int | None = None, dataset: str = "images") -> None:
+                 resize_size: int | None = None, dataset: str = "images",
+                 crop: str = "center", pass_key: Sequence[int] = ()) -> None:
+        if crop not in CROPS:
+            raise ValueError(f"crop must be one of {CROPS}, got {crop!r}")
         check_int(image_size, "image_size", minimum=1, requirement="a positive integer")
         if resize_size is None:
             resize_size = round(image_size * 256 / 224)
@@ -116,6 +184,8 @@ class ImageFiles(Sequence):
         self.image_size = image_size
         self.resize_size = resize_size
         self.dataset = dataset
+        self.crop = crop
+        self.pass_key = tuple(check_int(k, "pass_key", minimum=0) for k in pass_key)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -123,9 +193,28 @@ class ImageFiles(Sequence):
     def __getitem__(self, i: int) -> torch.Tensor:  # type: ignore[override]
         if isinstance(i, slice):
             raise TypeError("ImageFiles takes one integer index; use LabelledDataset.subset")
+        rng = None if self.crop == "center" else \
+            np.random.default_rng([*self.pass_key, int(i) % len(self.files)])
         arr = decode_image(os.path.join(self.root, self.files[i]), resize_size=self.resize_size,
-                           image_size=self.image_size, dataset=self.dataset)
+                           image_size=self.image_size, dataset=self.dataset, crop_rng=rng)
         return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+    def for_pass(self, key: Sequence[int]) -> "ImageFiles":
+        """This sequence with the random crops of pass ``key`` (integers >= 0, e.g. a seed, a
+        stream and an epoch); the same object when the crop is the deterministic centre.
+
+        Examples
+        --------
+        >>> crops = ImageFiles("/data", ["a.png"], crop="random_resized")
+        >>> centre = ImageFiles("/data", ["a.png"])
+        >>> crops.for_pass((0, 3)).pass_key, centre.for_pass((0, 3)) is centre
+        ((0, 3), True)
+        """
+        if self.crop == "center":
+            return self
+        return ImageFiles(self.root, self.files, image_size=self.image_size,
+                          resize_size=self.resize_size, dataset=self.dataset, crop=self.crop,
+                          pass_key=key)
 
     def path(self, i: int) -> Path:
         """Absolute path of sample ``i``."""
@@ -137,10 +226,13 @@ class ImageFiles(Sequence):
         return [str(Path(self.root) / f) for f in self.files]
 
     @property
-    def fingerprint_key(self) -> tuple[str, int, int]:
-        """Hash of the relative file list (in order) and the decoding sizes."""
+    def fingerprint_key(self) -> tuple:
+        """Hash of the relative file list (in order), the decoding sizes and a random crop
+        (not the pass: every pass of a dataset is the same dataset)."""
         digest = hashlib.sha256("\n".join(self.files).encode()).hexdigest()[:16]
-        return digest, self.image_size, self.resize_size
+        if self.crop == "center":  # as before the crops were a choice
+            return digest, self.image_size, self.resize_size
+        return digest, self.image_size, self.resize_size, self.crop
 
 
 def _is_image(name: str) -> bool:

@@ -258,6 +258,10 @@ class DataSpec(_Section):
         from ..data.registry import _check_options, get_source
 
         if "name" in info.data:
+            if info.data["name"] in IMAGENET_DATASETS and "crop" in options:
+                raise ValueError("ImageNet's crop is a protocol choice: set "
+                                 "protocol_options.imagenet_transforms (\"center\" or "
+                                 "\"reference\") instead of data.options.crop")
             try:
                 _check_options(get_source(info.data["name"]), options)
             except ValueError as exc:
@@ -457,10 +461,15 @@ _CHOICES: dict[str, tuple[Any, Any, Any]] = {
     "kept_total": ("round", "reference", "round"),
     "fixed_query_models": (1, 5, 1),
     "cifar_augment": ("crop", "affine", "crop"),
+    "imagenet_transforms": ("center", "reference", "center"),
+    "report_epoch": ("last", "last", "last"),
 }
 PROTOCOLS: dict[str, dict[str, Any]] = {
     profile: {k: v[i] for k, v in _CHOICES.items()}
     for i, profile in enumerate(("paper", "reference", "legacy"))}
+#: the datasets whose crops ``protocol_options.imagenet_transforms`` chooses (the source
+#: option ``crop``, which ``data.options`` may not set for them)
+IMAGENET_DATASETS = ("imagenet",)
 #: the choices that are scorer options (``query.scorer_options.<scorer>.<option>``)
 _SCORER_CHOICES = ("forgetting.never_learned", "dynunc.window_mode", "kcenter.start")
 #: scorer options hashed under their own keys since before ``query.scorer_options``
@@ -529,6 +538,16 @@ class ProtocolSpec(_Section):
         ``"crop"`` (pad ``train.augment_pad`` and crop, uniform shifts) or ``"affine"``
         (``RandomAffine(degrees=0, translate=(0.15, 0.15))``: shifts of ``round(U(-0.15 W,
         0.15 W))`` pixels, zero fill: the reference code).
+    imagenet_transforms
+        How ImageNet's images are cropped: ``"center"`` (resize the shorter side to 256, the
+        centre 224 square, in every split; training adds the flip of ``train.augment_flip``)
+        or ``"reference"`` (``Resize(256)`` then ``RandomResizedCrop(224)`` in every split,
+        training, validation and test, drawn anew each pass and seeded: the reference code).
+    report_epoch
+        Which model a final run's test metrics are of: ``"last"`` (after the last epoch;
+        every profile: the reference code saves the metrics of every epoch and picks none) or
+        ``"best_val"`` (the epoch of best validation accuracy, the first of equals; the test
+        split is predicted at each improvement).
     """
 
     _key: ClassVar[tuple[str, ...]] = ("protocol_options",)
@@ -549,6 +568,8 @@ class ProtocolSpec(_Section):
     kept_total: Literal["round", "reference"] | None = None
     fixed_query_models: int | None = None
     cifar_augment: Literal["crop", "affine"] | None = None
+    imagenet_transforms: Literal["center", "reference"] | None = None
+    report_epoch: Literal["last", "best_val"] | None = None
 
     @field_validator("fixed_query_epochs", mode="before")
     @classmethod
@@ -768,6 +789,24 @@ class ExperimentConfig(_Section):
                 out.setdefault(scorer, {})[option] = self.choice(name)
         return out
 
+    def source_options(self) -> dict[str, Any]:
+        """Keyword arguments of the data source besides the splits': ``data.options`` and
+        the protocol's crop of ImageNet (``crop="random_resized"`` with
+        ``imagenet_transforms="reference"``; none otherwise, so the default is unchanged).
+
+        Examples
+        --------
+        >>> cfg = ExperimentConfig(data={"name": "imagenet", "root": "/data/imagenet"},
+        ...                        protocol="reference")
+        >>> cfg.source_options()
+        {'crop': 'random_resized'}
+        """
+        out = dict(self.data.options)
+        if self.data.name in IMAGENET_DATASETS and \
+                self.choice("imagenet_transforms") == "reference":
+            out["crop"] = "random_resized"
+        return out
+
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`droprune.models.build_model` besides the data's: the
         width and the protocol's model choices (only those that apply to this model and
@@ -810,6 +849,8 @@ class ExperimentConfig(_Section):
             "kept_total": True,
             "fixed_query_models": fixed,
             "cifar_augment": t.augment_pad > 0,
+            "imagenet_transforms": self.data.name in IMAGENET_DATASETS,
+            "report_epoch": True,
         }
         legacy = PROTOCOLS["legacy"]
         return {k: self.choice(k) for k, on in applies.items()

@@ -308,14 +308,20 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
               callbacks: Sequence[Callback] = ()) -> RunRecord:
     """Select, train the final model from scratch, evaluate on the test split.
 
-    Returns the result record to write to the store (:class:`RunRecord`).
+    Returns the result record to write to the store (:class:`RunRecord`). Its test metrics
+    are those of the model after the last epoch, or with ``protocol_options.report_epoch =
+    "best_val"`` of the epoch of best validation accuracy (the test split predicted at each
+    improvement, :class:`~droprune.training.best_val.BestValidationTest`); its ``epochs``
+    field is the number of epochs the reported model was trained (that epoch + 1).
     The selection is saved (``work_dir/selections/<run_id>.npy``) so the run can be audited
     or retrained; the training checkpoints under :func:`checkpoint_dir` so an interrupted run
     resumes. The checkpoint is left in place: the caller removes it once the record is
     stored (a crash in between then loses no training). ``callbacks`` are passed to
     :func:`~droprune.training.train` (e.g. the sweep's lease renewal).
     """
+    from ..data.base import PASS_STREAMS
     from ..data.splits import check_reportable
+    from ..training.best_val import BestValidationTest
     from ..training.distributed import run_on_main
     from ..training import predict_logits, train
 
@@ -335,12 +341,21 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
     tc = final_train_config(cfg, spec.density, cdbw=spec.method.cdbw, num_samples=labels.size)
     model = build_final_model(cfg, subset, seed=1_000_003 * spec.seed + 7)
     ckpt = checkpoint_dir(work_dir, run_id)
-    result = train(model, subset, tc, seed=spec.seed, val_set=splits.val if tc.cdbw else None,
-                   checkpoint_dir=ckpt, device=device, progress=progress,
-                   callbacks=callbacks)
     test = check_reportable(splits.test)
-    pred = predict_logits(result.model, test, batch_size=tc.eval_batch_size,
-                          device=device, distributed=True).argmax(axis=1)
+    best = None
+    if cfg.choice("report_epoch") == "best_val":
+        best = BestValidationTest(model, val_set=splits.val, test_set=test, seed=spec.seed,
+                                  batch_size=tc.eval_batch_size, device=device)
+    result = train(model, subset, tc, seed=spec.seed, val_set=splits.val if tc.cdbw else None,
+                   recorders=() if best is None else (best,), checkpoint_dir=ckpt,
+                   device=device, progress=progress, callbacks=callbacks)
+    if best is None:  # the model after the last epoch
+        reported = tc.epochs - 1
+        pred = predict_logits(result.model, test.for_pass(
+            (spec.seed, PASS_STREAMS["test"], reported)), batch_size=tc.eval_batch_size,
+            device=device, distributed=True).argmax(axis=1)
+    else:
+        reported, pred = best.best_epoch, best.test_predictions
     group_props = None
     if test.groups is not None and train_set.groups is not None:
         g = max(test.num_groups, train_set.num_groups)
@@ -354,7 +369,7 @@ def run_final(cfg: ExperimentConfig, spec: RunSpec, splits, query: QueryOutputs,
         dataset=cfg.data.name, model=cfg.model.name, method=spec.method.name,
         strategy=spec.method.strategy, family=spec.method.family, quota=spec.method.quota,
         cdbw=int(spec.method.cdbw), density=float(spec.density), seed=int(spec.seed),
-        kept=int(kept.size), epochs=int(tc.epochs), accuracy=report.accuracy,
+        kept=int(kept.size), epochs=reported + 1, accuracy=report.accuracy,
         worst_class_accuracy=report.worst_class_accuracy, worst_class=report.worst_class,
         worst_class_name=report.worst_class_name, gap=report.gap, std=report.std,
         worst_group_accuracy=report.worst_group_accuracy,

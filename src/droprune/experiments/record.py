@@ -44,7 +44,10 @@ class RunRecord:
     method, strategy, family, quota, cdbw
         The method (name, within-class strategy, strategy family, quota rule, CDB-W 0/1).
     density, seed, kept, epochs
-        Fraction kept, seed, number of samples kept, training epochs of the final model.
+        Fraction kept, seed, number of samples kept, training epochs of the final model whose
+        test metrics are reported: the schedule's length, or with
+        ``protocol_options.report_epoch="best_val"`` the epoch of best validation accuracy
+        + 1 (so the reported epoch is always ``epochs - 1``, 0-based).
     accuracy, worst_class_accuracy, worst_class, worst_class_name, gap, std
         Test metrics (:func:`droprune.metrics.robustness_report`).
     worst_group_accuracy, group_weighted_accuracy, group_accuracy

@@ -213,7 +213,7 @@ def load_splits(cfg: ExperimentConfig):
     return load_dataset(cfg.data.name, cfg.data.root, val_fraction=cfg.data.val_fraction,
                         split_seed=cfg.data.split_seed, val_split=cfg.choice("val_split"),
                         imbalance=cfg.data.imbalance,
-                        imbalance_seed=cfg.data.split_seed, **dict(cfg.data.options))
+                        imbalance_seed=cfg.data.split_seed, **cfg.source_options())
 
 
 def query_plan(cfg: ExperimentConfig) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -308,6 +308,8 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
         ...): a function of one string, or None (default) for the ``droprune`` logger at INFO
         (``droprune sweep`` shows them on stderr; ``--quiet`` hides them).
 
+    Notes
+    -----
     Distributed (``torchrun``): every rank runs the same plan (each training with DDP, every
     score gathered onto every rank); only rank 0 writes the folder (config, store rows,
     selections, query files), shows progress and logs; the other ranks receive what it read

@@ -35,7 +35,7 @@ from torch import nn
 from .._checks import check_int
 from .._progress import progress_bar
 from ..data.adapter import as_labelled
-from ..data.base import LabelledDataset
+from ..data.base import PASS_STREAMS, LabelledDataset
 from ..metrics import class_recalls
 from .augment import augment_batch
 from .batching import batch_bounds, check_world, epoch_plan, train_batches
@@ -217,7 +217,8 @@ def _train_epoch(run: _Run, epoch: int,
     augment = config.augment_pad > 0 or config.augment_flip or config.augment_affine > 0
     checked = 0
     run.net.train()
-    batches = train_batches(run.train_set, plan, run.labels, device, config.num_workers)
+    data = run.train_set.for_pass((run.seed, PASS_STREAMS["train"], epoch))
+    batches = train_batches(data, plan, run.labels, device, config.num_workers)
     for b, (x, y, idx) in enumerate(batches):
         if augment:
             x = augment_batch(x, pad=config.augment_pad, hflip=config.augment_flip,
@@ -261,11 +262,11 @@ def _train_epoch(run: _Run, epoch: int,
     return _reduce_epoch_metrics(batch_loss, batch_correct, shares)
 
 
-def _validate(run: _Run) -> tuple[float, np.ndarray]:
-    """Validation accuracy and per-class recall (distributed: each rank predicts its shard,
-    every rank gets all predictions by index)."""
-    val_set = run.val_set
-    assert val_set is not None  # called only with a val_set
+def _validate(run: _Run, epoch: int) -> tuple[float, np.ndarray]:
+    """Validation accuracy and per-class recall after ``epoch`` (distributed: each rank
+    predicts its shard, every rank gets all predictions by index)."""
+    assert run.val_set is not None  # called only with a val_set
+    val_set = run.val_set.for_pass((run.seed, PASS_STREAMS["val"], epoch))
     pred = predict_logits(run.model, val_set, batch_size=run.config.eval_batch_size,
                           device=run.device, num_workers=run.config.num_workers,
                           distributed=True).argmax(1)
@@ -287,7 +288,7 @@ def _run_epoch(run: _Run, epoch: int) -> EpochStats:
     loss, acc = _train_epoch(run, epoch, class_weights)
     val_acc, val_recall = None, None
     if run.val_set is not None:
-        val_acc, val_recall = _validate(run)
+        val_acc, val_recall = _validate(run, epoch)
     for rec in run.recorders:
         if is_distributed():
             rec.synchronize(all_reduce_sum)
