@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,10 @@ OPTIONAL = ("torch", "scipy", "matplotlib", "pyarrow", "pydantic", "tqdm", "mnis
 
 
 def core_requirements() -> list[str]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the backport (the test extra brings it)
+        import tomli as tomllib  # type: ignore[no-redef]
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
 
 
@@ -98,12 +101,32 @@ def test_prune_on_files_writes_everything_but_the_figure(venv, tmp_path):
     assert "kept list:" in done.stdout
 
 
+def test_scorers_list_without_torch_and_prune_prints_json(venv, tmp_path):
+    """The scorer registry imports no torch (its options, read from the scoring code, are left
+    out); `droprune presets` and `droprune data list` need the torch extra (below): presets
+    are pydantic configs, and the dataset entries are registered with their torch readers."""
+    import json
+
+    done = run(venv, "scorers", "--json", cwd=tmp_path)
+    assert done.returncode == 0 and "pip install \"droprune[torch]\"" in done.stderr, done.stderr
+    entries = json.loads(done.stdout)
+    assert "el2n" in [e["name"] for e in entries] and all(e["options"] is None for e in entries)
+    np.save(tmp_path / "labels.npy", np.repeat([0, 1], 20))
+    (tmp_path / "recalls.csv").write_text("class,recall\n0,0.9\n1,0.5\n")
+    done = run(venv, "prune", "--recalls", "recalls.csv", "--labels", "labels.npy",
+               "--density", "0.5", "--out", "out", "--json", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["kept"] == 20 and "out/class_densities.png" not in report["files"]
+    assert report["logged_warnings"] == [done.stderr.strip()[len("warning: "):]]
+    assert "matplotlib is not installed" in done.stderr
+
+
 @pytest.mark.parametrize("argv, extra", [
     (["sweep", "--preset", "mnist1d-cpu", "--out", "out"], "torch"),
     (["run", "--preset", "mnist1d-cpu", "--method", "Random", "--density", "0.5", "--out",
       "out"], "torch"),
     (["demo", "--out", "out"], "torch"),
-    (["scorers"], "torch"),
     (["presets"], "torch"),
     (["data", "list"], "torch"),
     (["report", "out"], "report"),

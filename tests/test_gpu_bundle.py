@@ -20,9 +20,14 @@ REPO = Path(__file__).resolve().parents[1]
 MiB = 2**20
 gb = load_benchmark("gpu_bundle")
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+# an unpacked sdist has no .git: git cannot list or check-ignore the files of REPO there
+needs_checkout = pytest.mark.skipif(not (REPO / ".git").exists(), reason="reads the git "
+                                    "working tree of the repository (not in an sdist)")
 
 
 @pytest.mark.slow
+@needs_git
+@needs_checkout
 def test_dry_run_builds_the_bundle_and_rehearses_run_sh(tmp_path, capsys):
     require_files(DEBIAN_FASHION_MNIST)
     bundle, out = tmp_path / "bundle", tmp_path / "out"
@@ -86,6 +91,7 @@ def test_tree_bytes_counts_what_the_run_call_copies(tmp_path):
 
 
 @needs_git
+@needs_checkout
 def test_a_bundle_inside_the_repository_must_be_ignored():
     gb._check_ignored(REPO / ".gpu-bundle", REPO)  # .gitignore names it
     with pytest.raises(SystemExit, match=r"^gpu_bundle: .*not-ignored-bundle is not ignored by "

@@ -231,10 +231,10 @@ def run_key(run: Mapping[str, Any]) -> str:
 
 
 #: the options of ``droprune prune`` its run key leaves out: where the output goes, how fast
-#: it runs, and the inputs it hashes instead of naming them
-KEY_LEAVES_OUT = ("out", "overwrite", "threads", "no_progress", "verbosity", "device", "handler",
-                  "command", "labels", "recalls", "scores", "root", "config", "preset", "set",
-                  "option", "model")
+#: it runs, what it prints, and the inputs it hashes instead of naming them
+KEY_LEAVES_OUT = ("out", "overwrite", "threads", "no_progress", "verbosity", "json", "device",
+                  "handler", "command", "labels", "recalls", "scores", "root", "config", "preset",
+                  "set", "option", "model")
 
 
 def prune_run_key(options: Mapping[str, Any], manifest: Mapping[str, Any],
@@ -408,9 +408,22 @@ def summary_html(result: PruneResult, sections: Sequence[tuple[str, str]] = (), 
             f"</head><body>\n"
             f"<h1>droprune prune</h1>\n<pre>{html.escape(result.summary())}</pre>\n{extra}"
             f"<h2>Why these counts</h2>\n{_why_html(result)}\n"
-            f"{result.table.to_html(index=False, na_rep='')}\n"
+            f"{_table_html(result.table)}\n"
             f"{img}\n{_run_html(manifest or {})}\n{_next_html()}\n"
             f"<h2>Warnings</h2>\n<ul>{warns}</ul>\n</body></html>\n")
+
+
+#: classes shown in summary.html's table (classes.csv holds every class)
+HTML_ROWS = 1000
+
+
+def _table_html(t: Any) -> str:
+    """The per-class table as HTML: every class, or the first :data:`HTML_ROWS` of many."""
+    if len(t) <= HTML_ROWS:
+        return t.to_html(index=False, na_rep="")
+    return (f"<p>The first {HTML_ROWS} of {len(t)} classes; <a href=\"classes.csv\">"
+            f"classes.csv</a> holds every class.</p>\n"
+            + t.head(HTML_ROWS).to_html(index=False, na_rep=""))
 
 
 def _why_html(result: PruneResult) -> str:

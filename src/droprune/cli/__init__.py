@@ -19,7 +19,9 @@ torch, scipy nor matplotlib).
 Output: what the user asked for (tables, summaries, JSON) goes to stdout; progress and notes go
 through the ``droprune`` logger to stderr (:func:`log_to_stderr`): ``--quiet`` keeps warnings
 only, ``--verbose`` adds debug lines. Progress bars are drawn only on a terminal
-(:mod:`droprune._progress`).
+(:mod:`droprune._progress`). A command given ``--json`` that fails with exit code 2 also
+prints ``{"error": LINE}`` on stdout, so a script reading its stdout always gets one JSON
+object; argparse's own usage errors (a missing or unknown option) print nothing on stdout.
 """
 
 from __future__ import annotations
@@ -97,14 +99,14 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         raise
     except (CLIError, ValueError, FloatingPointError) as exc:
-        return _fail(args.command, str(exc))
+        return _fail(args, str(exc))
     except ImportError as exc:  # an optional dependency: which extra brings it
         missing = missing_extra(exc, f"droprune {args.command}")
         if missing is None:
             raise
-        return _fail(args.command, str(missing))
+        return _fail(args, str(missing))
     except OSError as exc:
-        return _fail(args.command, os_error_message(exc))
+        return _fail(args, os_error_message(exc))
     except KeyboardInterrupt:
         print(f"droprune {args.command}: interrupted; finished work is saved, run the same "
               f"command again to resume", file=sys.stderr)
@@ -160,12 +162,17 @@ def log_to_stderr(verbosity: int = 0):
         logger.setLevel(level)
 
 
-def _fail(command: str, message: str) -> int:
+def _fail(args: argparse.Namespace, message: str) -> int:
     """Print ``droprune COMMAND: error: MESSAGE`` to stderr, on one line (the lines of a
-    longer message joined with "; "), on rank 0 only under torchrun; exit code 2."""
+    longer message joined with "; "), and with ``--json`` ``{"error": MESSAGE}`` on stdout, on
+    rank 0 only under torchrun; exit code 2."""
     line = "; ".join(t.strip() for t in message.splitlines() if t.strip()) or "unknown error"
     if _is_rank_zero():  # under torchrun every rank fails alike: rank 0 says it, once
-        print(f"droprune {command}: error: {line}", file=sys.stderr)
+        print(f"droprune {args.command}: error: {line}", file=sys.stderr)
+        if getattr(args, "json", False):
+            from droprune._json import dumps
+
+            print(dumps({"error": line}, "error"))
     return 2
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import CLIError
 from ._compare import add_compare_arguments, check_compare, run_compare
+from ._json_output import add_json_argument, json_handler
 from ._outofcore import add_outofcore_arguments, run_out_of_core, wants_out_of_core
 from ._common import (
     add_config_arguments,
@@ -75,6 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_arguments(data)
     add_compare_arguments(p)
     add_outofcore_arguments(p)
+    add_json_argument(p)
     rule = p.add_argument_group("quota rule")
     rule.add_argument("--min-per-class", type=int, default=0,
                       help="floor on every class's kept count (default 0: the paper's rule)")
@@ -84,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     rule.add_argument("--error-estimate", choices=("point", "beta"), default="point",
                       help="class error: 1 - recall (point, the paper, default) or its Beta "
                            "posterior mean given the validation counts (beta)")
-    p.set_defaults(handler=_run)
+    p.set_defaults(handler=json_handler(_run))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -209,20 +211,20 @@ def _score_columns(method) -> list[str]:
 def _quota_options(args: argparse.Namespace, method, given: dict, cfg) -> dict[str, Any]:
     """The quota rule's options (the floor resolved), checked against the class sizes before
     any training; as keyword arguments of ``droprune.prune``."""
-    from droprune.pruning import resolve_min_density
+    from droprune.pruning import resolve_floor
     from droprune.quotas import QuotaOptions, check_quota_options
 
     if args.error_estimate == "beta" and method.needs_recalls and args.recalls is not None \
             and given["val_counts"] is None:
         raise ValueError(f"--error-estimate beta needs the validation samples per class: add a "
                          f"'count' column to --recalls {args.recalls}")
+    rule, floor = resolve_floor(method.quota, args.min_density, args.density)
     options = QuotaOptions(
-        min_per_class=args.min_per_class, error_estimate=args.error_estimate,
-        min_density=resolve_min_density(args.min_density, method.quota, args.density),
+        min_per_class=args.min_per_class, error_estimate=args.error_estimate, min_density=floor,
         mode=cfg.choice("drop_mode") if cfg is not None else "density")
     sizes = np.bincount(given["labels"], minlength=given["num_classes"])
-    check_quota_options(method.quota, sizes, args.density, options)
-    return dict(min_per_class=options.min_per_class, min_density=options.min_density,
+    check_quota_options(rule, sizes, args.density, options)  # None: droprune.prune's default
+    return dict(min_per_class=options.min_per_class, min_density=args.min_density,
                 error_estimate=options.error_estimate, mode=options.mode)
 
 
