@@ -2,20 +2,20 @@
 
 A method is any scorer x any quota rule:
 
-=====================  ==================================================================
-name                   meaning
-=====================  ==================================================================
-``Full``               no pruning (density 1): the full-data baseline
-``Random``             uniform at random over the whole dataset (no quotas)
-``EL2N``               a strategy alone: global ranking by its score (no quotas)
-``EL2N+DRoP``          the strategy's scores ranked within DRoP class quotas
-``Random+DRoP``        uniform at random within DRoP class quotas (the proposed method)
-``Random+EL2NQ``       uniform at random within the class counts EL2N alone produced
-                       (the paper's "Random+StrategyQ")
-``Random+Balanced``    uniform at random within equal class counts
-``Random+Proportional`` stratified random pruning (every class keeps the density)
-``...+CDBW``           any of the above with CDB-W cost-sensitive final training
-=====================  ==================================================================
+=======================  =================================================================
+name                     meaning
+=======================  =================================================================
+``Full``                 no pruning (density 1): the full-data baseline
+``Random``               uniform at random over the whole dataset (no quotas)
+``EL2N``                 a strategy alone: global ranking by its score (no quotas)
+``EL2N+DRoP``            the strategy's scores ranked within DRoP class quotas
+``Random+DRoP``          uniform at random within DRoP class quotas (the proposed method)
+``Random+EL2NQ``         uniform at random within the class counts EL2N alone produced
+                         (the paper's "Random+StrategyQ")
+``Random+Balanced``      uniform at random within equal class counts
+``Random+Proportional``  stratified random pruning (every class keeps the density)
+``...+CDBW``             any of the above with CDB-W cost-sensitive final training
+=======================  =================================================================
 
 Strategies (case-insensitive): ``Random`` and the ``method_name`` of every entry of the scorer
 registry (:data:`droprune.scorers.SCORERS`: EL2N, GraNd, GraNdLL, Forgetting, DynUnc, AUM,
