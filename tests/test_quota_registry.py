@@ -230,7 +230,7 @@ def test_drop_floor_is_the_front_doors_default_as_a_named_rule():
         np.testing.assert_array_equal(named.kept, default.kept)
     np.testing.assert_array_equal(make_quotas("drop_floor", [100, 100], 0.3, recalls=[1.0, 0.5]),
                                   [15, 45])
-    # on top of a larger floor of the options, and refused when they cannot both hold
+    # on top of a larger floor of the options; giving way when they cannot both hold
     np.testing.assert_array_equal(make_quotas("drop_floor", [100, 100], 0.3,
                                               recalls=[1.0, 0.5], min_per_class=20), [20, 40])
     # 100 one-sample classes: ceil(d / 2) = 1 each would not fit in 55; rounded down instead
@@ -239,6 +239,10 @@ def test_drop_floor_is_the_front_doors_default_as_a_named_rule():
         warnings.simplefilter("ignore")
         counts = make_quotas("drop_floor", sizes, 0.05, recalls=[0.5] * 101)
     assert counts.sum() == 55 and counts[-1] >= 25
-    # each floor fits alone (255 and 150 of 300), their maximum (350) does not
-    with pytest.raises(ValueError, match="drop_floor rule's floor"):
-        make_quotas("drop_floor", [1000] + [10] * 50, 0.2, recalls=[0.5] * 51, min_per_class=5)
+    # each floor fits alone (255 and 150 of 300), their maximum (350) does not, nor with the
+    # half-density floor rounded down: the given floor alone holds (the default gives way)
+    counts = make_quotas("drop_floor", [1000] + [10] * 50, 0.2, recalls=[0.5] * 51,
+                         min_per_class=5)
+    np.testing.assert_array_equal(counts, make_quotas("drop", [1000] + [10] * 50, 0.2,
+                                                      recalls=[0.5] * 51, min_per_class=5))
+    assert counts.sum() == 300 and counts[1:].min() >= 5

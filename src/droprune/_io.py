@@ -5,7 +5,8 @@ A reader (or a resumed run) therefore sees either the old file or the complete n
 a half-written file, even if the process is killed mid-write. A killed write leaves its
 temporary file behind (``.NAME.HOST-PID-XXXXXXXX.tmp``, hidden: the writer's host and process);
 :func:`remove_stale_temporaries` clears those of a folder. Files are created with mode ``0o666`` less the umask, as ``open`` does.
-An ``OSError`` of a write (a full disk, a folder not writable) names the file written.
+An ``OSError`` of a write (a full disk, a folder not writable) names the file written, also
+when the writer wrapped it in another exception (``torch.save``'s ``RuntimeError``).
 
 Tables are flattened once (:func:`flatten_frame`) and the CSV and the Parquet file are written
 from that same flat frame, so both files have the same columns and rows; both are serialised
@@ -14,6 +15,7 @@ before either is written, so a table that cannot be written leaves no file behin
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -50,7 +52,10 @@ def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], object])
     place. The folder is created when missing. Returns ``path``.
 
     The file gets mode ``0o666`` less the umask (as ``open`` gives). An ``OSError`` (e.g.
-    ``ENOSPC``, a full disk) is raised again with ``path`` as its file name.
+    ``ENOSPC``, a full disk), raised by ``write`` itself or behind another exception (the
+    ``RuntimeError`` of ``torch.save`` whose write failed), is raised again as an ``OSError``
+    with ``path`` as its file name (and, for a full disk or quota, the fix); the temporary file
+    is removed and an earlier file at ``path`` is left as it was.
     """
     path = Path(path)
     tmp: Path | None = None
@@ -68,12 +73,40 @@ def atomic_write(path: str | Path, write: Callable[[io.BufferedWriter], object])
                 os.unlink(tmp)
             except OSError:
                 pass
-        if isinstance(exc, OSError) and exc.errno is not None and (
-                exc.filename is None
-                or str(exc.filename).startswith(str(path.parent / f".{path.name}."))):
-            raise OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path)) from exc
+        cause = _write_error(exc, path)
+        if cause is not None:
+            assert cause.errno is not None  # (checked by _write_error)
+            raise OSError(cause.errno, _reason(cause), str(path)) from exc
         raise
     return path
+
+
+#: errno values of a full disk (or a spent quota)
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _write_error(exc: BaseException, path: Path) -> OSError | None:
+    """The ``OSError`` of writing ``path``'s temporary file behind ``exc``: ``exc`` itself, or
+    one in its chain (``torch.save`` turns a failed write into a ``RuntimeError``, "unexpected
+    pos ...", whose context is the ``OSError``); None when ``exc`` is not a failed write there."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno is not None and (
+                current.filename is None
+                or str(current.filename).startswith(str(path.parent / f".{path.name}."))):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _reason(exc: OSError) -> str:
+    """The ``strerror`` of a failed write, with the fix for a full disk."""
+    text = exc.strerror or os.strerror(exc.errno or 0)
+    if exc.errno in _NO_SPACE:
+        return f"{text} (free space there, or write to another folder; nothing was half-written)"
+    return text
 
 
 def _create_temporary(path: Path) -> tuple[int, Path]:

@@ -170,7 +170,7 @@ def hashed_kept(labels: Any, density: float, *, method: str = "Random+DRoP",
     >>> np.bincount(labels[kept]).tolist() == expected.tolist()
     True
     """
-    from .pruning import _recalls, parse_prune_method, resolve_min_density
+    from .pruning import _recalls, parse_prune_method, resolve_floor
     from .quotas import JEFFREYS_PRIOR, QUOTA_RULES, QuotaOptions, QuotaWarning, make_quotas
 
     parsed = parse_prune_method(method, scores_given=scores is not None)
@@ -180,11 +180,12 @@ def hashed_kept(labels: Any, density: float, *, method: str = "Random+DRoP",
     lab = as_labels(lab, num_classes=k)
     sc = None if scores is None else as_scores(scores, lab.size)
     rec, n_val = _recalls(k, recalls, None, None, None, val_counts)
+    quota, floor = resolve_floor(parsed.quota, min_density, density)
     options = QuotaOptions(mode=mode, error_estimate=error_estimate,
                            prior=JEFFREYS_PRIOR if prior is None else prior,
                            min_per_class=min_per_class,
-                           min_density=resolve_min_density(min_density, parsed.quota, density))
-    rule = QUOTA_RULES.entry(parsed.quota)
+                           min_density=floor)
+    rule = QUOTA_RULES.entry(quota)
     selection = None
     if "selection" in rule.needs:
         chosen = select_global_hashed(density, lab.size, scores=sc, seed=seed)

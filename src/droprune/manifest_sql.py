@@ -63,6 +63,10 @@ class ManifestPlan:
         Per-class recalls and validation counts read (None when not given).
     warnings
         The :class:`~droprune.QuotaWarning` messages of the quota rule.
+    options, quota
+        The :class:`~droprune.QuotaOptions` and the quota rule the quotas were computed with
+        (``droprune.prune``'s default floor for DRoP is the ``drop_floor`` rule; None: the
+        method's own rule).
     """
 
     method: str
@@ -80,6 +84,7 @@ class ManifestPlan:
     val_counts: np.ndarray | None = None
     warnings: tuple[str, ...] = ()
     options: Any = None  # the droprune.QuotaOptions the quotas were computed with
+    quota: str | None = None
 
 
 

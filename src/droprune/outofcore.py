@@ -132,7 +132,7 @@ def _make_plan(distinct: Any, n: np.ndarray, source: Any, density: float, *, met
                selection: Any = None) -> ManifestPlan:
     """Classes of the distinct labels, recalls, quotas (the rules of ``droprune prune``)."""
     from .inputs import _check_class_ids, _class_indices, _names, read_recalls
-    from .pruning import _recalls, parse_prune_method, resolve_min_density
+    from .pruning import _recalls, parse_prune_method, resolve_floor
     from .quotas import JEFFREYS_PRIOR, QUOTA_RULES, QuotaOptions, QuotaWarning, make_quotas
 
     density = check_density(density)
@@ -168,15 +168,16 @@ def _make_plan(distinct: Any, n: np.ndarray, source: Any, density: float, *, met
                          f"of each class: pass recalls= (a file or one per class)")
     sizes = np.zeros(k, dtype=np.int64)
     np.add.at(sizes, ids, n)
+    quota, floor = resolve_floor(parsed.quota, min_density, density)
     options = QuotaOptions(mode=mode, error_estimate=error_estimate,
                            prior=JEFFREYS_PRIOR if prior is None else prior,
                            min_per_class=min_per_class,
-                           min_density=resolve_min_density(min_density, parsed.quota, density))
+                           min_density=floor)
     shown = tuple(names) if names is not None else tuple(str(c) for c in range(k))
     plan = ManifestPlan(parsed.name, density, seed, tuple(_scalar(v) for v in distinct.values),
                         ids, shown, sizes, None, int(sizes.sum()), score, score_is_float,
                         rec, n_val)
-    rule = QUOTA_RULES.entry(parsed.quota)
+    rule = QUOTA_RULES.entry(quota)
     selection_counts = None
     if "selection" in rule.needs:
         if selection is None:
@@ -195,7 +196,7 @@ def _make_plan(distinct: Any, n: np.ndarray, source: Any, density: float, *, met
     messages = tuple(str(w.message) for w in caught if issubclass(w.category, QuotaWarning))
     total = target_count(density, plan.total) if quotas is None else int(quotas.sum())
     return replace(plan, quotas=quotas, total=total, score=score, warnings=messages,
-                   options=options)
+                   options=options, quota=quota)
 
 
 def _scalar(value: Any) -> Any:
@@ -381,7 +382,8 @@ def _result(plan: ManifestPlan, counts: np.ndarray, kept: Path, sql: str) -> Man
                         f"{strategy}+DRoP) with min_per_class=5")
     for text in messages:
         warnings.warn(text, QuotaWarning, stacklevel=3)
-    bound, paper = _why(parse_prune_method(plan.method, scores_given=None), plan.sizes, counts,
+    parsed = parse_prune_method(plan.method, scores_given=None)
+    bound, paper = _why(replace(parsed, quota=plan.quota or parsed.quota), plan.sizes, counts,
                         plan.density, plan.recalls, plan.val_counts, plan.options)
     table = _table(plan.sizes, counts, plan.recalls, plan.val_counts, plan.class_names,
                    starved, tuple(under_served_classes(counts, plan.sizes, plan.density)),

@@ -18,7 +18,7 @@ safeguards (``min_per_class``, ``min_density``, ``error_estimate="beta"``).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -31,6 +31,7 @@ from ._checks import (
     check_density,
     check_int,
     refuse_mapping,
+    target_count,
 )
 from ._recall_inputs import (  # noqa: F401 - validation_predictions is part of this module's API
     _check_every_class_validated,
@@ -46,8 +47,10 @@ from .quotas import (
     DropMode,
     ErrorEstimate,
     QuotaOptions,
+    _LISTED,
     QuotaWarning,
     floor_counts,
+    half_density_floors,
     make_quotas,
     quotas_from_selection,
     starved_classes,
@@ -216,29 +219,50 @@ class PruneResult:
             lo, hi = int(dens.idxmin()), int(dens.idxmax())
             lines.append(f"class densities from {dens[lo]:.3f} ({t['name'][lo]}) to "
                          f"{dens[hi]:.3f} ({t['name'][hi]})")
-        starved = ", ".join(str(t["name"][c]) for c in self.starved) or "none"
-        lines.append(f"starved classes: {starved}")
-        under = [c for c in self.under_served if c not in self.starved]
+        names = t["name"].to_numpy()
+        lines.append(f"starved classes: {_some(names, self.starved) or 'none'}")
+        starved = set(self.starved)
+        under = [c for c in self.under_served if c not in starved]
         if under:
             lines.append("under-served classes (density below a quarter of the target): "
-                         + ", ".join(str(t["name"][c]) for c in under))
+                         + _some(names, under))
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
-def resolve_min_density(min_density: float | None, quota: str, density: float) -> float:
-    """The front door's floor: ``min_density`` as given, or when None half of ``density`` for
-    a rule that reads validation recalls (DRoP, and any registered rule that needs them) and 0
-    for every other rule.
+def _some(names: np.ndarray, classes: Sequence[int], shown: int = _LISTED) -> str:
+    """The names of the first ``shown`` of ``classes``, and how many more.
 
     Examples
     --------
-    >>> resolve_min_density(None, "drop", 0.3), resolve_min_density(None, "none", 0.3)
-    (0.15, 0.0)
+    >>> _some(np.array(["a", "b", "c"]), [0, 2], shown=1)
+    'a and 1 more'
+    """
+    more = f" and {len(classes) - shown} more" if len(classes) > shown else ""
+    return ", ".join(str(names[c]) for c in classes[:shown]) + more
+
+
+def resolve_floor(quota: str, min_density: float | None, density: float) -> tuple[str, float]:
+    """The front door's quota rule and ``min_density`` (``droprune.prune``, ``droprune prune``
+    and the out-of-core pruning): ``min_density`` as given with ``quota`` as given; when None
+    (not set by the caller), DRoP (``"drop"``) becomes the ``"drop_floor"`` rule, every class
+    kept at least at half the density, a floor that gives way where it cannot fit (rounded down
+    per class, then dropped: :func:`droprune.quotas.half_density_floors`), so that a feasible
+    call never fails on, nor names, a floor the caller did not set; any other rule that reads
+    validation recalls gets ``density / 2`` and every other rule 0.
+
+    Examples
+    --------
+    >>> resolve_floor("drop", None, 0.3), resolve_floor("drop", 0.1, 0.3)
+    (('drop_floor', 0.0), ('drop', 0.1))
+    >>> resolve_floor("none", None, 0.3)
+    ('none', 0.0)
     """
     if min_density is not None:
-        return min_density
-    return density / 2 if QUOTA_RULES.entry(quota).needs_recalls else 0.0
+        return quota, min_density
+    if quota == "drop":
+        return "drop_floor", 0.0
+    return quota, density / 2 if QUOTA_RULES.entry(quota).needs_recalls else 0.0
 
 
 def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any = None,
@@ -299,7 +323,10 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
         DRoP, Balanced and Proportional rules.
     min_density
         Every class keeps at least this fraction of its samples. None (default): half of
-        ``density`` for DRoP methods, 0 for the others; 0: the paper's rule.
+        ``density`` for DRoP methods (the ``drop_floor`` rule: rounded down per class where
+        rounding up does not fit, e.g. with many one-sample classes, and given up where even
+        that does not fit beside ``min_per_class``, so it never refuses a call; see
+        :func:`resolve_floor`), 0 for the others; 0: the paper's rule.
     class_names
         Name of each class, for the table and the warnings.
     num_classes
@@ -372,12 +399,13 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
     sizes = np.bincount(lab, minlength=k)
     if parsed.needs_recalls and val_labels is not None and error_estimate == "point":
         _check_every_class_validated(sizes, n_val, names)
-    options = QuotaOptions(
-        mode=mode, error_estimate=error_estimate, prior=prior, min_per_class=min_per_class,
-        min_density=resolve_min_density(min_density, parsed.quota, density))
+    quota, floor = resolve_floor(parsed.quota, min_density, density)
+    ruled = replace(parsed, quota=quota)  # (its name stays the caller's)
+    options = QuotaOptions(mode=mode, error_estimate=error_estimate, prior=prior,
+                           min_per_class=min_per_class, min_density=floor)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", QuotaWarning)
-        kept = select_by_method(parsed, lab, density, num_classes=k, scores=sc, recalls=rec,
+        kept = select_by_method(ruled, lab, density, num_classes=k, scores=sc, recalls=rec,
                                 val_counts=n_val, options=options, class_names=names,
                                 seed=seed)
     issued: list[tuple[str, type[Warning]]] = [(str(w.message), w.category) for w in caught
@@ -392,10 +420,10 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
         issued += _global_ranking_warning(parsed, counts, sizes, density, names, starved)
     for text, category in issued:
         warnings.warn(text, category, stacklevel=2)
-    shown = tuple(names) if names is not None else tuple(str(c) for c in range(k))
+    shown = tuple(names) if names is not None else tuple(np.arange(k).astype(str).tolist())
     if rec is not None and n_val is not None and error_estimate == "beta":
         rec = np.where(n_val == 0, np.nan, rec)  # the prior mean was used, not a recall
-    bound, paper = _why(parsed, sizes, counts, density, rec, n_val, options)
+    bound, paper = _why(ruled, sizes, counts, density, rec, n_val, options)
     table = _table(sizes, counts, rec, n_val, shown, starved, under, bound, paper)
     return PruneResult(kept=kept, table=table, warnings=tuple(t for t, _ in issued),
                        starved=starved, method=parsed.name, density=density, labels=lab,
@@ -466,23 +494,29 @@ def _why(parsed: Method, sizes: np.ndarray, counts: np.ndarray, density: float,
     it keeps fewer; ``"whole class"``: every sample; ``""``: the rule itself), and what the
     paper's rule (DRoP, point estimate, no floor) would keep, for rules that read recalls."""
     rule = QUOTA_RULES.entry(parsed.quota)
-    bound = np.where((counts == sizes) & (sizes > 0), "whole class", "").astype(object)
-    paper = None
+    bound = np.full(sizes.size, "", dtype=object)
+    bound[(counts == sizes) & (sizes > 0)] = "whole class"
+    paper = bare = None
     if rule.allocate is None or "selection" in rule.needs:
         return bound.tolist(), paper
     opts = options.for_rule(rule.name)
+    lower, bare_rule = floor_counts(sizes, opts.min_per_class, opts.min_density), rule.name
+    if rule.name == "drop_floor":  # its own floor too; without floors it is DRoP
+        lower = half_density_floors(sizes, density, lower,
+                                    target_count(density, int(sizes.sum())))
+        bare_rule = "drop"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QuotaWarning)
-        if opts.has_floor:
-            lower = floor_counts(sizes, opts.min_per_class, opts.min_density)
-            bare = make_quotas(rule.name, sizes, density, recalls=recalls,
+        if lower.any():
+            bare = make_quotas(bare_rule, sizes, density, recalls=recalls,
                                val_counts=val_counts,
                                options=opts.replace(min_per_class=0, min_density=0.0))
             bound[(counts == lower) & (lower > 0) & (bare < lower)] = "floor"
         known = recalls is not None and bool(np.all(np.isfinite(recalls[sizes > 0])))
         if rule.needs_recalls and known:  # (a class without a recall has no paper count)
-            paper = make_quotas("drop", sizes, density, recalls=recalls,
-                                options=QuotaOptions(mode=options.mode))
+            same = bare_rule == "drop" and opts.error_estimate == "point"  # computed: bare
+            paper = bare if same and bare is not None else make_quotas(
+                "drop", sizes, density, recalls=recalls, options=QuotaOptions(mode=options.mode))
     return bound.tolist(), paper
 
 

@@ -172,6 +172,7 @@ __all__ = [
     "drop_densities",
     "drop_quotas",
     "floor_counts",
+    "half_density_floors",
     "largest_remainder",
     "make_quotas",
     "proportional_quotas",
@@ -1068,20 +1069,34 @@ def _drop_allocation(inputs: QuotaInputs) -> np.ndarray:
     return real
 
 
+def half_density_floors(sizes: np.ndarray, density: float, lower: np.ndarray,
+                        total: int) -> np.ndarray:
+    """The lower bounds of the ``drop_floor`` rule (``droprune.prune``'s default floor): the
+    given floors ``lower`` raised to half the target density per class,
+    ``ceil(d / 2 * N_k)``; where those do not fit in ``total`` (many tiny classes: a
+    one-sample class would be kept whole), ``floor(d / 2 * N_k)``; where even those do not fit
+    beside ``lower``, ``lower`` alone. A default floor gives way: it never makes a call whose
+    given floors fit fail. ``O(K)``, numpy only.
+
+    Examples
+    --------
+    >>> half_density_floors(np.array([100, 3]), 0.5, np.zeros(2, np.int64), 52).tolist()
+    [25, 1]
+    >>> half_density_floors(np.array([100] + [1] * 60), 0.5, np.zeros(61, np.int64), 80)[:3]
+    array([25,  0,  0])
+    """
+    half = floor_counts(sizes, 0, density / 2)  # ceil(d / 2 * N_k)
+    for floors in (half, np.floor(sizes * (density / 2)).astype(np.int64)):
+        bounds = np.maximum(lower, floors)
+        if int(bounds.sum()) <= total:
+            return bounds
+    return lower
+
+
 def _drop_floor_allocation(inputs: QuotaInputs) -> np.ndarray:
-    """DRoP with every class kept at least at half the target density (the front door's
-    default floor, ``min_density = d / 2``: ``ceil(d / 2 * N_k)``, or ``floor(d / 2 * N_k)``
-    where the ceilings of many tiny classes would not fit), on top of any floor of the
-    options."""
-    half = floor_counts(inputs.sizes, 0, inputs.density / 2)  # ceil(d / 2 * N_k)
-    if int(half.sum()) > inputs.total:  # many tiny classes: round the floor down instead
-        half = np.floor(inputs.sizes * (inputs.density / 2)).astype(np.int64)
-    lower = np.maximum(inputs.lower, half)
-    if int(lower.sum()) > inputs.total:
-        raise ValueError(f"the drop_floor rule's floor (half the density per class) beside "
-                         f"the given floors needs {int(lower.sum())} samples but density "
-                         f"{inputs.density} keeps {inputs.total}: lower min_per_class or "
-                         f"min_density")
+    """DRoP with every class kept at least at half the target density, on top of any floor of
+    the options (:func:`half_density_floors`)."""
+    lower = half_density_floors(inputs.sizes, inputs.density, inputs.lower, inputs.total)
     return _drop_allocation(dataclasses.replace(inputs, lower=lower))
 
 

@@ -78,9 +78,17 @@ def test_claims_survive_reopening_and_bad_leases_are_refused(tmp_path, monkeypat
 FAST_POLL = """
 import sys
 import droprune.experiments.sweep as sweep
+import droprune.scoring.query as query
 from droprune.cli import main
 
-sweep.MAX_POLL_SECONDS = 0.2
+sweep.MAX_POLL_SECONDS = query.MAX_POLL_SECONDS = 0.2
+run_seed = query._run_seed
+
+def say_and_train(splits, seed, **kwargs):  # counted by the test: once per query model
+    print("query model trained:", kwargs["checkpoint_dir"], file=sys.stderr, flush=True)
+    return run_seed(splits, seed, **kwargs)
+
+query._run_seed = say_and_train
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -140,6 +148,9 @@ def test_workers_split_the_grid(cache, tmp_path, workers):
     started = Counter(r for _, stderr in outputs for r in _started(stderr))
     ids = _run_ids()
     assert sorted(started) == ids and set(started.values()) == {1}  # each trained once
+    query = Counter(m for _, stderr in outputs
+                    for m in re.findall(r"query model trained: (\S+)", stderr))
+    assert query and set(query.values()) == {1}, query  # each query model trained once
     rows = [r["run_id"] for r in ResultStore(out / "results.sqlite").records()]
     assert sorted(rows) == ids  # each stored once
     assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())

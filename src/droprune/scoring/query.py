@@ -21,6 +21,14 @@ epoch (an interrupted seed resumes from its last epoch, with identical results) 
 finished seed is saved atomically as ``work_dir/seed<k>.parquet``; a rerun with the same
 arguments loads finished seeds instead of recomputing them.
 
+Several workers on one ``work_dir`` (sweeps or ``droprune prune`` commands started together)
+train each query model once: a worker claims a seed in ``work_dir/claims.sqlite``
+(:class:`droprune._claims.Claims`, the sweep's claims: a lease renewed at every epoch end,
+released at once when its process on this host is gone) before training it; a seed another
+worker holds is skipped for one nobody holds, then waited for (a look every
+:data:`MAX_POLL_SECONDS` at most) and loaded once saved, or taken over (resuming its
+checkpoint) when its holder died or its lease expired.
+
 What is reused is keyed on what determines the models (``work_dir/query.json``, and each
 finished seed's metadata): the model spec and its arguments, for the user's own factory the
 sha256 of the file that defines it and a hash of the built model's parameter names and shapes
@@ -40,8 +48,10 @@ trainer's checkpoints are written by rank 0 and read by every rank on resume).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence, cast
@@ -50,6 +60,7 @@ import numpy as np
 import torch
 
 from .._checks import check_int
+from .._claims import CLAIMS_FILE, Claims
 from .._io import atomic_write_json
 from .._json import to_jsonable
 from ..data.base import DatasetSplits
@@ -63,18 +74,23 @@ from ..models.factory import (
     seeded_model,
 )
 from ..training.config import TrainConfig
-from ..training.distributed import run_on_main
+from ..training.hooks import Callback
+from ..training.distributed import is_main, run_on_main
 from ..training.inference import check_embedding_source
 from ..training.loop import train
 from .registry import SCORERS, check_scorers, make_recorders, posthoc_scores
 from .store import QueryResult, SeedResult, load_query_result, save_query_result
 
-__all__ = ["KEY_FILE", "QueryResult", "SeedResult", "run_query"]
+__all__ = ["KEY_FILE", "MAX_POLL_SECONDS", "QueryResult", "SeedResult", "run_query"]
+
+logger = logging.getLogger(__name__)
 
 #: the file of a work_dir that names the query run its models belong to (its metadata)
 KEY_FILE = "query.json"
 #: the files of a work_dir that belong to one query model: finished seeds and checkpoints
 _SEED_FILE = re.compile(r"^seed\d+(\.parquet)?$")
+#: the longest wait between two looks at a query model another worker trains
+MAX_POLL_SECONDS = 2.0
 
 
 def _check_seeds(seeds: Sequence[int]) -> list[int]:
@@ -180,15 +196,60 @@ def _look(work: Path, seeds: list[int], meta: Mapping[str, Any]
     found: dict[int, SeedResult] = {}
     stale: list[_Stale] = []
     for seed in seeds:
-        path = work / f"seed{seed}.parquet"
-        if path.exists():
-            saved_seed = load_query_result(path)
-            changes = _changes(saved_seed.metadata, plain)
-            if changes:
-                stale.append((str(path), changes, [seed]))
-            else:
-                found[seed] = saved_seed.per_seed[0]
+        saved_seed, changes = _finished(work, seed, plain)
+        if changes:
+            stale.append((str(work / f"seed{seed}.parquet"), changes, [seed]))
+        elif saved_seed is not None:
+            found[seed] = saved_seed
     return found, stale
+
+
+def _finished(work: Path, seed: int, plain: Any) -> tuple[SeedResult | None, list[str]]:
+    """The finished seed ``seed`` saved in ``work`` (None when there is none) and what differs
+    between its metadata and this query run's (``plain``: the JSON round trip of it)."""
+    path = work / f"seed{seed}.parquet"
+    if not path.exists():
+        return None, []
+    saved = load_query_result(path)
+    return saved.per_seed[0], _changes(saved.metadata, plain)
+
+
+def _take(claims: Claims, work: Path, seed: int, plain: Any) -> tuple[str, Any]:
+    """Whether this worker trains ``seed`` (rank 0 alone): ``("mine", None)`` once it holds the
+    seed's claim, ``("held", worker)`` while another worker holds it, ``("done", SeedResult)``
+    when a worker has saved it meanwhile (before or just after this worker's claim)."""
+    saved, changes = _finished(work, seed, plain)
+    if saved is not None and not changes:
+        return "done", saved
+    claimed, other = claims.claim(f"seed{seed}")
+    if not claimed:
+        return "held", other
+    saved, changes = _finished(work, seed, plain)  # saved by its holder just before our claim
+    if saved is not None and not changes:
+        claims.release(f"seed{seed}")
+        return "done", saved
+    return "mine", None
+
+
+def _renew(claims: Claims, run_id: str) -> None:
+    """Renew this worker's claim (rank 0 alone)."""
+    claims.claim(run_id)
+
+
+def _release(claims: Claims, run_id: str) -> None:
+    """Release this worker's claim (rank 0 alone)."""
+    claims.release(run_id)
+
+
+class _RenewClaim(Callback):
+    """A training callback: renews this worker's claim of the query model it trains at every
+    epoch end (so that the lease outlives the training)."""
+
+    def __init__(self, claims: Claims | None, run_id: str) -> None:
+        self.claims, self.run_id = claims, run_id
+
+    def on_epoch_end(self, epoch: int, stats: Any) -> None:
+        run_on_main(_renew, self.claims, self.run_id)
 
 
 def _bind(work: Path, meta: Mapping[str, Any], stale: list[_Stale],
@@ -221,7 +282,8 @@ def _run_seed(splits: DatasetSplits, seed: int, *, factory: ModelFactory,
               config: TrainConfig, scorers: list[str],
               options: Mapping[str, Mapping[str, Any]], device: torch.device | str | None,
               checkpoint_dir: Path | None, progress: bool,
-              model: torch.nn.Module | None = None) -> SeedResult:
+              model: torch.nn.Module | None = None,
+              callbacks: Sequence[Callback] = ()) -> SeedResult:
     train_set = splits.train
     if model is None:  # (or built already, the same way) the initial weights depend on the seed
         model = seeded_model(factory, seed)
@@ -231,7 +293,8 @@ def _run_seed(splits: DatasetSplits, seed: int, *, factory: ModelFactory,
     recorders = make_recorders(recording, {n: options[n] for n in recording if n in options}) \
         if recording else []
     result = train(model, train_set, config, seed=seed, val_set=splits.val, recorders=recorders,
-                   checkpoint_dir=checkpoint_dir, device=device, progress=progress)
+                   callbacks=callbacks, checkpoint_dir=checkpoint_dir, device=device,
+                   progress=progress)
     scores = {rec.name: rec.scores() for rec in recorders}
     posthoc = [n for n in scorers if SCORERS[n].kind == "posthoc"]
     if posthoc:
@@ -299,8 +362,9 @@ def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,
         train (the caller may run it, e.g. to time a batch), the seeds that will train and the
         training config. An exception it raises stops the call before any training.
     log
-        Where the one-line messages go (models retrained, and why); default: a
-        ``RuntimeWarning``.
+        Where the one-line messages go (models retrained, and why; a query model another
+        worker trains, waited for); default: a ``RuntimeWarning`` for the former, the
+        ``droprune`` logger at INFO for the latter.
 
     Returns
     -------
@@ -339,6 +403,7 @@ def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,
                          "the per-class recall")
     if on_change not in ("retrain", "refuse"):
         raise ValueError(f"on_change must be 'retrain' or 'refuse', got {on_change!r}")
+    note = logger.info if log is None else log
     log = _warn if log is None else log
     factory = resolve_model(model, splits.train, model_kwargs)
     built: dict[int, torch.nn.Module] = {}  # models built before their training: used for it
@@ -361,15 +426,46 @@ def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,
         before_training(_copy(first, factory, pending[0]), pending, config)
     if work is not None:
         run_on_main(_bind, work, meta, stale, log)
-    for seed in pending:
-        found[seed] = _run_seed(splits, seed, factory=factory, config=config, scorers=names,
-                                options=options, device=device, progress=progress,
-                                checkpoint_dir=None if work is None else work / f"seed{seed}",
-                                model=built.pop(seed, None))
-        if work is not None:
-            run_on_main(save_query_result, work / f"seed{seed}.parquet",
-                        _combine([found[seed]], splits, meta))
-    return _combine([found[s] for s in seed_list], splits, meta, trained=pending)
+    claims = Claims(work / CLAIMS_FILE) if work is not None and is_main() else None
+    plain = to_jsonable(meta, "metadata")
+    trained: list[int] = []
+    told: set[int] = set()  # seeds said to be waited for
+    todo, pause = pending, 0.05
+    while todo:
+        held = []
+        for seed in todo:
+            state, value = ("mine", None) if work is None else run_on_main(
+                _take, claims, work, seed, plain)
+            if state == "done":  # trained and saved by another worker
+                found[seed] = cast(SeedResult, value)
+                continue
+            if state == "held":
+                held.append(seed)
+                if seed not in told:
+                    told.add(seed)
+                    note(f"{work}: worker {value} trains the query model of seed {seed}; "
+                         f"waiting for it")
+                continue
+            try:
+                found[seed] = _run_seed(
+                    splits, seed, factory=factory, config=config, scorers=names,
+                    options=options, device=device, progress=progress,
+                    checkpoint_dir=None if work is None else work / f"seed{seed}",
+                    model=built.pop(seed, None),
+                    callbacks=() if work is None else [_RenewClaim(claims, f"seed{seed}")])
+                if work is not None:
+                    run_on_main(save_query_result, work / f"seed{seed}.parquet",
+                                _combine([found[seed]], splits, meta))
+            finally:  # saved, or failed: others need not wait for the lease
+                if work is not None:
+                    run_on_main(_release, claims, f"seed{seed}")
+            trained.append(seed)
+        if held:  # other workers train them: look again soon
+            time.sleep(pause)
+            pause = min(2 * pause, MAX_POLL_SECONDS)
+        todo = held
+    return _combine([found[s] for s in seed_list], splits, meta,
+                    trained=[s for s in seed_list if s in trained])
 
 
 def _combine(per_seed: list[SeedResult], splits: DatasetSplits,
