@@ -114,7 +114,7 @@ def test_report_into_an_unwritable_place(tmp_path, capsys):
 
 def test_report_corr_density_the_sweep_lacks(tmp_path, capsys):
     err = one_line_error(capsys, ["report", str(report_folder(tmp_path)), "--corr-density", "0.3"])
-    assert "corr_density 0.3 is not a density of these runs; valid: 0.5" in err
+    assert "--corr-density 0.3 is not a density of these runs; valid: 0.5" in err
     assert not (tmp_path / "report").exists()
 
 

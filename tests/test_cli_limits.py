@@ -17,7 +17,7 @@ def _error(capsys) -> str:
 def test_a_huge_floor_is_refused_by_name(capsys):
     assert main(["quotas", "--sizes", "5,5", "--recalls", "0.5,0.9", "--density", "0.5",
                  "--min-per-class", str(10**20)]) == 2
-    assert "min_per_class must be an integer in [0, 9007199254740992]" in _error(capsys)
+    assert "--min-per-class must be an integer in [0, 9007199254740992]" in _error(capsys)
 
 
 def test_a_config_whose_preset_is_not_a_name_is_refused(tmp_path, capsys):

@@ -171,7 +171,7 @@ def bad_cases(files):
         "model without data": ([*common, "--labels", lab, "--recalls", rec, "--model", "mlp"],
                                "give --data NAME too"),
         "infeasible floor": ([*common, "--labels", lab, "--recalls", rec, "--min-per-class",
-                              "50", "--min-density", "0"], "min_per_class=50 needs"),
+                              "50", "--min-density", "0"], "--min-per-class=50 needs"),
         "beta without counts": ([*common, "--labels", lab, "--recalls", files / "pct.csv",
                                  "--error-estimate", "beta"], "look like percentages"),
         "full": ([*common, "--labels", lab, "--recalls", rec, "--method", "Full"],

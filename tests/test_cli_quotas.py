@@ -135,10 +135,10 @@ def test_validation_counts_from_the_csv(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--error-estimate", "beta"], "error_estimate='beta' needs val_counts"),
-    (["--val-counts", "25,25"], "val_counts has 2 entries but there are 3 classes"),
-    (["--min-per-class", "200"], "min_per_class"),
-    (["--min-density", "1.5"], "min_density must be in"),
+    (["--error-estimate", "beta"], "--error-estimate='beta' needs --val-counts"),
+    (["--val-counts", "25,25"], "--val-counts has 2 entries but there are 3 classes"),
+    (["--min-per-class", "200"], "--min-per-class=200 needs"),
+    (["--min-density", "1.5"], "--min-density must be in"),
     (["--prior", "0,1"], "prior must be a pair"),
 ])
 def test_bad_safeguards(capsys, argv, message):

@@ -127,5 +127,5 @@ def test_the_command_on_many_classes(tmp_path, capsys):
     refused = tmp_path / "refused"
     assert main(argv[:-1] + [str(refused), "--min-per-class", "2"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("droprune prune: error: min_per_class=2 needs 10010 samples")
+    assert err.startswith("droprune prune: error: --min-per-class=2 needs 10010 samples")
     assert "min_density" not in err and "\n" not in err and not refused.exists()

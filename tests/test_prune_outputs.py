@@ -130,6 +130,38 @@ def test_outputs_an_earlier_run_had_and_this_one_lacks_are_removed(tmp_path):
     assert not (tmp_path / "compare.csv").exists() and complete(tmp_path) == 0.5
 
 
+def test_two_writers_of_one_folder_take_turns(tmp_path, monkeypatch):
+    """A second writer of the folder (another process running the same command) that starts
+    while the first is staging waits for it, instead of removing its staging folder."""
+    import threading
+
+    result = droprune.prune([0] * 20 + [1] * 20, 0.5, recalls=[0.9, 0.6])
+    real, seen, errors = prune_output._write_file, [], []
+
+    def second_writer():
+        try:
+            write_prune_outputs(result, tmp_path)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    second = threading.Thread(target=second_writer)
+
+    def first_file_then_a_second_writer(path, write):
+        real(path, write)
+        if threading.current_thread() is threading.main_thread() and not seen:
+            seen.append(path.name)
+            second.start()
+            second.join(timeout=1.0)  # held at the folder's lock: it cannot finish meanwhile
+            seen.append(second.is_alive())
+
+    monkeypatch.setattr(prune_output, "_write_file", first_file_then_a_second_writer)
+    write_prune_outputs(result, tmp_path)
+    second.join()
+    assert seen == ["kept.csv", True] and errors == []
+    assert complete(tmp_path) == 0.5 and sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        n for n in OUTPUTS)
+
+
 # -- 2. a kill at any point leaves the old output, or a marked one the next command repairs ----
 
 class Killed(BaseException):

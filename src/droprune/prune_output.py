@@ -14,7 +14,10 @@ holding ``manifest.json`` is therefore complete and consistent; one without it (
 complete staging folder) was cut short while its files were swapped, and
 :func:`repair_outputs` (run by every writer and by :func:`claim_output_folder`) finishes the
 swap. A staging folder without its manifest (killed while writing it) is removed: the earlier
-output is untouched.
+output is untouched. Writers of one folder take turns: the repair, the staging and the swap
+happen under an exclusive lock on the folder itself (POSIX ``flock`` of ``OUT``, released by
+the system when its holder dies; no lock file), so several processes running the same command
+on one ``--out`` never remove each other's staging folder.
 
 Ownership (:func:`claim_output_folder`): a folder is written only when it is new or empty,
 holds the output of the same run (the same :func:`run_key`, recorded in ``manifest.json``),
@@ -44,6 +47,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import html
@@ -54,7 +58,7 @@ import platform
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -125,7 +129,15 @@ def write_prune_outputs(result: PruneResult, out: str | Path, *,
     from . import __version__
 
     out = Path(out)
-    repair_outputs(out)
+    with _folder_lock(out):
+        return _write_outputs(result, out, paths, manifest, sections, extra, __version__)
+
+
+def _write_outputs(result: PruneResult, out: Path, paths: Sequence[Any] | None,
+                   manifest: Mapping[str, Any] | None, sections: Sequence[tuple[str, str]],
+                   extra: Sequence[ExtraFile], version: str) -> list[Path]:
+    """:func:`write_prune_outputs` with the folder's lock held."""
+    _repair(out)
     stage = out / STAGING
     stage.mkdir(parents=True)
     rows = [""] * result.labels.size if paths is None else paths
@@ -146,7 +158,7 @@ def write_prune_outputs(result: PruneResult, out: str | Path, *,
     names = [name for name, _ in steps] + ["manifest.json"]
     torch = sys.modules.get("torch")
     record = dict(
-        manifest or {}, droprune_version=__version__, method=result.method,
+        manifest or {}, droprune_version=version, method=result.method,
         density=result.density, seed=result.seed, kept=int(result.kept.size),
         samples=int(result.labels.size), starved=list(result.starved), outputs=names,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -157,6 +169,24 @@ def write_prune_outputs(result: PruneResult, out: str | Path, *,
     _write_file(stage / "manifest.json", lambda p: atomic_write_json(p, record))
     _commit(out)
     return [out / name for name in names]
+
+
+@contextlib.contextmanager
+def _folder_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` of the folder ``out`` (created when missing); without
+    ``fcntl`` (Windows) there is no lock."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _write_file(path: Path, write: Callable[[Path], Any]) -> None:
@@ -205,8 +235,18 @@ def _sync_folder(folder: Path) -> None:
 def repair_outputs(out: str | Path) -> str | None:
     """Finish or undo an output swap that was cut short in ``out``: a complete staging folder
     is moved into place (``"completed"``), an incomplete one removed (``"removed"``: the
-    earlier output was never touched); None when there was nothing to repair."""
-    stage = Path(out) / STAGING
+    earlier output was never touched); None when there was nothing to repair. Waits for a
+    writer of ``out`` that holds its lock."""
+    out = Path(out)
+    if not (out / STAGING).is_dir():
+        return None
+    with _folder_lock(out):
+        return _repair(out)
+
+
+def _repair(out: Path) -> str | None:
+    """:func:`repair_outputs` with the folder's lock held."""
+    stage = out / STAGING
     if not stage.is_dir():
         return None
     if (stage / "manifest.json").is_file():

@@ -162,11 +162,31 @@ def log_to_stderr(verbosity: int = 0):
         logger.setLevel(level)
 
 
+def as_flags(line: str, args: argparse.Namespace) -> str:
+    """The library's keyword names in an error (``min_per_class=``) as the command's options
+    (``--min-per-class=``): every snake_case word that is one of the command's options.
+
+    Examples
+    --------
+    >>> as_flags("min_per_class=50 needs 150: lower min_per_class. See min_per_class.csv",
+    ...          argparse.Namespace(min_per_class=50, density=0.1))
+    '--min-per-class=50 needs 150: lower --min-per-class. See min_per_class.csv'
+    """
+    import re
+
+    def flag(match: re.Match) -> str:
+        name = match.group(1)
+        return f"--{name.replace('_', '-')}" if name in vars(args) else name
+
+    return re.sub(r"(?<![\w./-])([a-z]+(?:_[a-z]+)+)(?![\w/-]|\.\w)", flag, line)
+
+
 def _fail(args: argparse.Namespace, message: str) -> int:
     """Print ``droprune COMMAND: error: MESSAGE`` to stderr, on one line (the lines of a
     longer message joined with "; "), and with ``--json`` ``{"error": MESSAGE}`` on stdout, on
     rank 0 only under torchrun; exit code 2."""
     line = "; ".join(t.strip() for t in message.splitlines() if t.strip()) or "unknown error"
+    line = as_flags(line, args)
     if _is_rank_zero():  # under torchrun every rank fails alike: rank 0 says it, once
         print(f"droprune {args.command}: error: {line}", file=sys.stderr)
         if getattr(args, "json", False):
