@@ -142,14 +142,20 @@ def bad_cases(files):
     pd.DataFrame({"class": range(K), "recall": RECALLS * 100}).to_csv(files / "pct.csv",
                                                                      index=False)
     np.save(files / "short.npy", np.zeros(LABELS.size - 1))
+    (files / "hugeid.csv").write_text("class,recall\n0,0.9\n1,0.6\n2,0.3\n1000000000,0.5\n")
+    (files / "mixed.csv").write_text("class,recall\n0,0.9\ndog,0.6\n2,0.3\n3,0.5\n")
+    (files / "header.csv").write_text("label\n")
+    (files / "e30.csv").write_text("label\n0\n1e30\n")
     from droprune.scoring import save_scores
 
     save_scores(files / "short.parquet", {"el2n": np.zeros(10)}, labels=LABELS[:10])
     common = ["--density", "0.5"]
     return {
         "labels outside [0, K)": ([*common, "--recalls", rec, "--labels", files / "big.csv"],
-                                  r"--recalls .*: the training labels include label 4, "
-                                  r"outside \[0, 4\)"),
+                                  r"error: --labels \S*big\.csv: label 4 at line 152 has no "
+                                  r"class: there are 4 classes, 0\.\.3 \(on the command line, "
+                                  r"the rows of --recalls\): fix the label, or give its class a "
+                                  r"recall$"),
         "missing classes": ([*common, "--recalls", files / "gap.csv", "--labels", lab],
                             r"missing 1 of 4 classes \(2\)"),
         "percentages": ([*common, "--recalls", files / "pct.csv", "--labels", lab],
@@ -161,7 +167,10 @@ def bad_cases(files):
                                     files / "short.parquet", "--method", "EL2N+DRoP"],
                                    "holds 10 samples but the training data has 150"),
         "scores with a random method": ([*common, "--recalls", rec, "--labels", lab,
-                                         "--scores", npy], "scores were given but"),
+                                         "--scores", npy],
+                                        r"error: --scores \S*scores\.npy was given but method "
+                                        r"'Random\+DRoP' picks at random: .* or leave --scores "
+                                        r"\S*scores\.npy out$"),
         "no recalls, no data": ([*common, "--labels", lab],
                                 r"needs the per-class validation recalls \(--recalls FILE\)"),
         "no scores, no data": ([*common, "--labels", lab, "--recalls", rec, "--method",
@@ -178,6 +187,18 @@ def bad_cases(files):
                  "keeps everything"),
         "missing file": ([*common, "--labels", files / "nope.csv", "--recalls", rec],
                          "no such file"),
+        "absurd recall id": ([*common, "--labels", lab, "--recalls", files / "hugeid.csv"],
+                             r"error: --recalls \S*hugeid\.csv: class 1000000000 at line 5 is not "
+                             r"a class index: it would make 1000000001 classes"),
+        "mixed recall ids": ([*common, "--labels", lab, "--recalls", files / "mixed.csv"],
+                             r"error: --recalls \S*mixed\.csv: its class column mixes integer "
+                             r"ids \(0, 2, 3\) and names \(dog\)"),
+        "header-only labels": ([*common, "--labels", files / "header.csv", "--recalls", rec],
+                               r"error: --labels \S*header\.csv: holds a header \(label\) but no "
+                               r"labels: write one label per sample below it$"),
+        "label beyond int64": ([*common, "--labels", files / "e30.csv", "--recalls", rec],
+                               r"error: --labels \S*e30\.csv: label 1e30 at line 3 is not a "
+                               r"class index \(beyond 2\*\*63\): class indices are 0..K-1$"),
     }
 
 
@@ -185,7 +206,8 @@ def bad_cases(files):
     "labels outside [0, K)", "missing classes", "percentages", "score length (npy)",
     "score length (parquet)", "scores with a random method", "no recalls, no data",
     "no scores, no data", "labels twice", "no labels", "model without data", "infeasible floor",
-    "beta without counts", "full", "missing file"])
+    "beta without counts", "full", "missing file", "absurd recall id", "mixed recall ids",
+    "header-only labels", "label beyond int64"])
 def test_bad_input_exits_2_in_one_line_and_writes_nothing(files, capsys, case):
     argv, match = bad_cases(files)[case]
     out = files / "out"

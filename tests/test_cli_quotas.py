@@ -146,3 +146,23 @@ def test_bad_safeguards(capsys, argv, message):
                  "0.3", *argv])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("recall, message", [
+    ("nan", "recall contains NaN at class 0: every class with samples needs a recall in [0, 1]"),
+    ("85", "recall must be in [0, 1], got values in [0.8, 85]. They look like percentages"),
+])
+def test_a_bad_value_of_the_csv_names_the_file(tmp_path, capsys, recall, message):
+    path = tmp_path / "q.csv"
+    path.write_text(f"size,recall\n500,{recall}\n500,0.8\n")
+    code, out, err = run(capsys, "quotas", "--csv", str(path), "--density", "0.5")
+    assert code == 2 and out == ""
+    assert err.startswith(f"droprune quotas: error: --csv {path}: {message}"), err
+    assert err.count("\n") == 1
+
+
+def test_an_empty_class_may_have_no_recall_in_the_csv(tmp_path, capsys):
+    path = tmp_path / "q.csv"
+    path.write_text("size,recall\n0,nan\n500,0.8\n")
+    code, out, _ = run(capsys, "quotas", "--csv", str(path), "--density", "0.5", "--json")
+    assert code == 0 and json.loads(out)["counts"] == [0, 250]

@@ -137,8 +137,9 @@ def test_report_checks_corr_density_before_writing(tmp_path, capsys):
         gap=0.2, std=0.1, min_samples_per_class=2, class_recall=[0.4, 0.6], class_sizes=[5, 5],
         class_counts=[2, 3], class_density=[0.4, 0.6], seconds=0.0, config={}))
     before = snapshot(folder)
-    for value, message in (("1.5", "corr_density must be in (0, 1]"),
-                           ("0.3", "corr_density 0.3 is not a density of these runs; valid: 0.5")):
+    for value, message in (("1.5", "--corr-density must be in (0, 1]"),
+                           ("0.3", "--corr-density 0.3 is not a density of these runs; valid: "
+                                   "0.5")):
         assert main(["report", str(folder), "--corr-density", value]) == 2
         assert message in capsys.readouterr().err
     assert snapshot(folder) == before and not (folder / "report").exists()

@@ -109,6 +109,10 @@ def bad_label_files(tmp_path):
     np.save(tmp_path / "bools.npy", LABELS > 0)
     pd.DataFrame({"label": [0.0, None, 1.0]}).to_parquet(tmp_path / "null.parquet")
     pd.DataFrame({"a": [0, 1], "b": [1, 0]}).to_parquet(tmp_path / "two.parquet")
+    np.save(tmp_path / "none.npy", np.array([], dtype=np.int64))
+    pd.DataFrame({"label": np.array([], dtype=np.int64)}).to_parquet(tmp_path / "none.parquet")
+    np.save(tmp_path / "u64.npy", np.array([0, 2**63, 1], dtype=np.uint64))
+    np.save(tmp_path / "f64.npy", np.array([0.0, 1.0, -3e20]))
     return {
         "blank line inside": (write(tmp_path / "a.csv", "label\n0\n1\n\n2\n"),
                               r"line 4 is blank: a blank line inside the data would shift"),
@@ -134,6 +138,21 @@ def bad_label_files(tmp_path):
         "suffix": (write(tmp_path / "k.txt", "0\n"), r"use a .npy, .csv or .parquet file"),
         "not npy": (write(tmp_path / "l.npy", "0\n1\n"), "not a plain .npy array"),
         "not parquet": (write(tmp_path / "m.parquet", "0\n"), "cannot read it as Parquet"),
+        "header only": (write(tmp_path / "n.csv", "label\n\n"),
+                        r"n.csv: holds a header \(label\) but no labels: write one label per "
+                        r"sample below it$"),
+        "no entries (npy)": (tmp_path / "none.npy", "holds no labels: write one label per sample$"),
+        "no rows (parquet)": (tmp_path / "none.parquet", "holds no labels"),
+        # the range is checked before any cast to int64 (which would wrap), the value as written
+        "beyond int64 (csv)": (write(tmp_path / "o.csv", "label\n0\n1\n1e30\n"),
+                               r"o.csv: label 1e30 at line 4 is not a class index \(beyond "
+                               r"2\*\*63\): class indices are 0..K-1$"),
+        "beyond int64, negative": (write(tmp_path / "p.csv", "label\n0\n-1E30\n"),
+                                   r"p.csv: label -1E30 at line 3 is negative: class indices "
+                                   r"are 0..K-1$"),
+        "beyond int64 (uint64)": (tmp_path / "u64.npy",
+                                  r"label 9223372036854775808 at row 1 is not a class index"),
+        "negative float (npy)": (tmp_path / "f64.npy", r"label -3e\+20 at row 2 is negative"),
     }
 
 
@@ -141,7 +160,9 @@ def bad_label_files(tmp_path):
     "blank line inside", "blank line first", "empty cell", "ragged rows",
     "no header, two columns", "no label column", "fraction", "negative", "empty file",
     "names without an order", "2-D npy", "booleans", "null in parquet", "two parquet columns",
-    "suffix", "not npy", "not parquet"])
+    "suffix", "not npy", "not parquet", "header only", "no entries (npy)", "no rows (parquet)",
+    "beyond int64 (csv)", "beyond int64, negative", "beyond int64 (uint64)",
+    "negative float (npy)"])
 def test_bad_labels_files_are_refused_in_one_line(tmp_path, case):
     path, match = bad_label_files(tmp_path)[case]
     with pytest.raises(ValueError, match=match) as e:
@@ -160,7 +181,7 @@ def test_unknown_names_missing_files_and_bad_options(tmp_path):
         read_labels(tmp_path)
     with pytest.raises(ValueError, match="class_ids must be 'name' or 'index', got 'position'"):
         read_labels(path, class_names=NAMES, class_ids="position")
-    with pytest.raises(ValueError, match="class_names repeats a name"):
+    with pytest.raises(ValueError, match="class_names repeats the name 'cat'"):
         read_labels(path, class_names=["cat", "cat"])
     # a headerless file whose first row is the class 'label': refused, never guessed
     with pytest.raises(ValueError, match="both the column name and a class name"):
@@ -168,6 +189,48 @@ def test_unknown_names_missing_files_and_bad_options(tmp_path):
 
 
 # -- recalls -------------------------------------------------------------------------------------
+
+def test_labels_outside_a_known_number_of_classes_name_their_line(tmp_path):
+    csv = write(tmp_path / "labels.csv", "label\n0\n2\n1000000000\n1\n")
+    with pytest.raises(ValueError) as e:
+        read_labels(csv, num_classes=3)
+    assert one_line_error(e, csv) == (
+        f"{csv}: label 1000000000 at line 4 has no class: there are 3 classes, 0..2 (on the "
+        f"command line, the rows of --recalls): fix the label, or give its class a recall")
+    npy = tmp_path / "labels.npy"
+    np.save(npy, np.array([0, 2**62, 1]))
+    with pytest.raises(ValueError, match=r"label 4611686018427387904 at row 1 has no class: "
+                                         r"there are 3 classes, 0..2 "):
+        read_labels(npy, num_classes=3)
+    small = write(tmp_path / "small.csv", "label\n0\n2\n")
+    np.testing.assert_array_equal(read_labels(small, num_classes=3), [0, 2])
+    with pytest.raises(ValueError, match=r"^num_classes must be an integer in \[1, 10000000\]"):
+        read_labels(csv, num_classes=10**10)
+    with pytest.raises(ValueError, match=r"^num_classes=2 but class_names has 3 entries$"):
+        read_labels(csv, class_names=NAMES, num_classes=2)
+
+
+def test_absurd_and_mixed_recall_ids_are_refused_by_name(tmp_path):
+    huge = write(tmp_path / "huge.csv", "class,recall\n0,0.9\n1,0.6\n2,0.3\n1000000000,0.5\n")
+    message = (f"{huge}: class 1000000000 at line 5 is not a class index: it would make "
+               f"1000000001 classes, and this file has rows for 4 of them: give every class one "
+               f"row, its index 0..K-1")
+    for labels in (None, [0, 1, 2]):  # refused before any array of its size is allocated
+        with pytest.raises(ValueError) as e:
+            read_recalls(huge, labels=labels)
+        assert one_line_error(e, huge) == message
+    # a forgotten row is still reported as such
+    gap = write(tmp_path / "gap.csv", "class,recall\n0,0.9\n1,0.6\n3,0.5\n")
+    with pytest.raises(ValueError, match=r"missing 1 of 4 classes \(2\): give every class a row"):
+        read_recalls(gap)
+    mixed = write(tmp_path / "mixed.csv", "class,recall\n0,0.9\ndog,0.6\n2,0.3\n")
+    for kwargs in ({}, {"labels": [0, 1, 2]}):
+        with pytest.raises(ValueError) as e:
+            read_recalls(mixed, **kwargs)
+        assert one_line_error(e, mixed) == (
+            f"{mixed}: its class column mixes integer ids (0, 2) and names (dog): write every "
+            f"class as its index (0..K-1), or every class as its name")
+
 
 def test_recalls_by_index_in_any_order(tmp_path):
     path = write(tmp_path / "r.csv", "class,recall,count\n2,0.5,10\n0,0.9,12\n1,0.7,11\n")
@@ -216,7 +279,8 @@ def bad_recall_files(tmp_path):
         "percentages": (write(tmp_path / "f.csv", "class,recall\n0,90\n1,80\n"),
                         "look like percentages", {}),
         "not a number": (write(tmp_path / "g.csv", "class,recall\n0,0.9\n1,high\n"),
-                         "the recall column must hold numbers, got 'high' at line 3", {}),
+                         r"^[^:]*g\.csv: the recall column must hold numbers, got 'high' at "
+                         r"line 3$", {}),
         "labels outside": (write(tmp_path / "h.csv", "class,recall\n0,0.9\n1,0.8\n"),
                            r"the training labels include label 2, outside \[0, 2\)",
                            {"labels": LABELS}),

@@ -194,7 +194,8 @@ def test_result_is_frozen():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(method="EL2N+DRoP", recalls=RECALLS), "reads EL2N scores: pass scores="),
     (dict(method="Random+EL2NQ"), "reads EL2N scores"),
-    (dict(method="Random+DRoP", recalls=RECALLS, scores=SCORES), "scores were given but"),
+    (dict(method="Random+DRoP", recalls=RECALLS, scores=SCORES),
+     r"^scores= was given but method 'Random\+DRoP' picks at random: .* or leave scores= out$"),
     (dict(method="Full"), "keeps everything"),
     (dict(method="Random+DRoP+CDBW", recalls=RECALLS), "CDBW weights the final training"),
     (dict(method="Random+Nope", recalls=RECALLS), "unknown quota rule 'Nope'"),
@@ -221,12 +222,49 @@ def test_bad_input_is_one_line(kwargs, match):
 
 
 def test_labels_outside_the_classes():
-    with pytest.raises(ValueError, match=r"labels must be in \[0, 4\), got 4"):
+    with pytest.raises(ValueError, match=r"^recalls has 4 entries but labels has 5 classes "
+                                         r"\(0..4\): give one recall per class$"):
         prune(np.append(LABELS, 4), 0.5, recalls=RECALLS)
     with pytest.raises(ValueError, match="labels must be >= 0"):
         prune(np.append(LABELS, -1), 0.5, recalls=RECALLS)
     with pytest.raises(ValueError, match=r"density must be in \[0, 1\]"):
         prune(LABELS, 50, recalls=RECALLS)
+
+
+def test_the_source_of_the_class_count_is_named_when_the_labels_do_not_fit_it():
+    labels = np.repeat([0, 1, 2], 10)
+    with pytest.raises(ValueError, match=r"^recalls has 2 entries but labels has 3 classes "
+                                         r"\(0..2\): give one recall per class$"):
+        prune(labels, 0.5, recalls=[0.9, 0.6])
+    val = np.repeat([0, 1, 2], 10)
+    with pytest.raises(ValueError, match=r"^val_proba has 2 columns \(shape \(30, 2\)\) but "
+                                         r"labels has 3 classes \(0..2\): give one column per "
+                                         r"class$"):
+        prune(labels, 0.5, val_labels=val, val_proba=np.full((30, 2), 0.5))
+    with pytest.raises(ValueError, match=r"^val_proba has 2 columns \(shape \(30, 2\)\) but "
+                                         r"val_labels has 3 classes \(0..2\)"):
+        prune(labels % 2, 0.5, val_labels=val, val_proba=np.full((30, 2), 0.5))
+    with pytest.raises(ValueError, match=r"^class_names has 2 entries but labels has 3 classes "
+                                         r"\(0..2\): give one name per class$"):
+        prune(labels, 0.5, recalls=None, class_names=["a", "b"], method="Random")
+
+
+def test_a_prediction_never_adds_a_class():
+    labels, val = np.repeat([0, 1, 2], 10), np.repeat([0, 1, 2], 5)
+    pred = val.copy()
+    pred[4] = 7
+    message = (r"^val_pred\[4\] is 7, not one of the 3 classes \(0..2\): a prediction must "
+               r"be a class of the labels \(or pass num_classes= when there are more classes\)$")
+    with pytest.raises(ValueError, match=message):
+        prune(labels, 0.5, val_labels=val, val_pred=pred)
+    r = prune(labels, 0.5, val_labels=val, val_pred=pred, num_classes=8)  # as the caller says
+    assert r.table["class"].tolist() == list(range(8))
+
+
+def test_repeated_class_names_are_refused():
+    with pytest.raises(ValueError, match=r"^class_names repeats the name 'a': give each class "
+                                         r"its own name$"):
+        prune(np.repeat([0, 1, 2], 10), 0.5, recalls=[0.9, 0.6, 0.3], class_names=["a", "a", "b"])
 
 
 def test_sklearn_story_in_a_few_lines():

@@ -447,8 +447,10 @@ def test_a_training_that_cannot_fit_in_memory_is_refused_first(photos, tmp_path,
 
 def test_how_a_run_is_shown_or_sped_up_is_not_part_of_it(files, capsys):  # noqa: F811
     assert run(*args_at(files, 0.5)) == 0
-    for extra in (["--threads", "2"], ["--no-progress"], ["--device", "cpu"]):
-        assert run(*args_at(files, 0.5, *extra)) == 0, extra
+    assert run(*args_at(files, 0.5, "--no-progress")) == 0
+    for extra in (["--threads", "2"], ["--device", "cpu"]):  # nothing trains: refused, not ignored
+        assert run(*args_at(files, 0.5, *extra)) == 2, extra
+        assert f"{extra[0]} describe(s) a dataset and its query training" in error_line(capsys)
     assert run(*args_at(files, 0.5, "--seed", "1")) == 2  # the seed is part of the run
     assert "holds the kept list of another run" in error_line(capsys)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -115,6 +117,18 @@ def test_select_errors():
         select([0, 1], [-1, 1])
     with pytest.raises(ValueError, match="labels must be >= 0"):
         select([-1, 1], [0, 1])
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "0"])
+def test_a_bad_seed_is_refused_by_name(seed):
+    message = (r"^seed must be an integer >= 0, or None for fresh randomness, got "
+               + re.escape(repr(seed)) + "$")
+    with pytest.raises(ValueError, match=message):
+        select([0, 1, 1, 2, 2, 2], [1, 2, 3], seed=seed)
+    with pytest.raises(ValueError, match=message):
+        select_global(None, 0.5, n=6, seed=seed)
+    with pytest.raises(ValueError, match=message):
+        select_global([0.1, 0.2], 0.5, seed=seed)
 
 
 def test_select_global_top_scores_and_random():

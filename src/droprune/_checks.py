@@ -39,6 +39,7 @@ __all__ = [
     "check_int",
     "check_number",
     "check_num_classes",
+    "check_seed",
     "infer_num_classes",
     "refuse_mapping",
     "target_count",
@@ -177,6 +178,24 @@ def check_int(value: Any, name: str, *, minimum: int = 0, maximum: int | None = 
                        else f"an integer in [{minimum}, {maximum}]")
     return check_number(value, name, minimum=minimum, maximum=maximum, integer=True,
                         requirement=requirement)
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """Return a random seed as an int >= 0, or None (fresh randomness); else raise a one-line
+    ``ValueError`` naming ``name``.
+
+    Examples
+    --------
+    >>> check_seed(np.int64(3)), check_seed(None)
+    (3, None)
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: seed must be an integer >= 0, or None for fresh randomness, got -1
+    """
+    if seed is None:
+        return None
+    return check_int(seed, name, requirement="an integer >= 0, or None for fresh randomness")
 
 
 def target_count(density: float, n: int) -> int:
@@ -543,6 +562,10 @@ def as_class_names(class_names: Any, size: int, name: str = "class_names") -> li
     --------
     >>> as_class_names(["cat", 7], 2)
     ['cat', '7']
+    >>> as_class_names(["cat", "cat"], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: class_names repeats the name 'cat': give each class its own name
     """
     if class_names is None:
         return None
@@ -552,4 +575,9 @@ def as_class_names(class_names: Any, size: int, name: str = "class_names") -> li
     names = [str(c) for c in class_names]
     if len(names) != size:
         raise ValueError(f"{name} has {len(names)} entries but there are {size} classes")
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"{name} repeats the name {n!r}: give each class its own name")
+        seen.add(n)
     return names

@@ -63,18 +63,34 @@ def _check_every_class_validated(sizes: np.ndarray, n_val: np.ndarray | None,
 
 
 def _num_classes(num_classes: Any, labels: np.ndarray, recalls: Any, class_names: Any,
-                 val_proba: Any, val_labels: Any, val_pred: Any) -> int:
+                 val_proba: Any, val_labels: Any, val_pred: Any = None) -> int:
+    """K: ``num_classes``, else the number of recalls, of class names or the width of
+    ``val_proba`` (the labels and validation labels must fit it: the argument is named), else
+    the largest label of ``labels`` and ``val_labels`` + 1. ``val_pred`` never adds a class
+    (:func:`validation_predictions` refuses a prediction outside them); it is taken only so that
+    every caller passes the same inputs."""
     if num_classes is not None:
         return check_num_classes(num_classes)
+    observed = [("labels", labels)]
+    if val_labels is not None and recalls is None:
+        observed.append(("val_labels", as_labels(val_labels, name="val_labels")))
     if recalls is not None:
-        return check_num_classes(int(np.size(recalls)), "the number of recalls")
-    if class_names is not None and not isinstance(class_names, str):
-        return check_num_classes(len(list(class_names)), "the number of class_names")
-    if val_proba is not None and np.ndim(val_proba) == 2:
-        return check_num_classes(int(np.shape(val_proba)[1]), "the width of val_proba")
-    return infer_num_classes(("labels", labels), *(
-        (n, as_labels(v, name=n)) for v, n in ((val_labels, "val_labels"), (val_pred, "val_pred"))
-        if v is not None))
+        k = check_num_classes(int(np.size(recalls)), "the number of recalls")
+        given, each = f"recalls has {k} entries", "recall"
+    elif class_names is not None and not isinstance(class_names, str):
+        k = check_num_classes(len(list(class_names)), "the number of class_names")
+        given, each = f"class_names has {k} entries", "name"
+    elif val_proba is not None and np.ndim(val_proba) == 2:
+        k = check_num_classes(int(np.shape(val_proba)[1]), "the width of val_proba")
+        given, each = f"val_proba has {k} columns (shape {np.shape(val_proba)})", "column"
+    else:
+        return infer_num_classes(*observed)
+    for name, arr in observed:
+        top = int(arr.max(initial=0))
+        if top >= k:
+            raise ValueError(f"{given} but {name} has {top + 1} classes (0..{top}): give one "
+                             f"{each} per class")
+    return k
 
 
 def _recalls(k: int, recalls: Any, val_labels: Any, val_pred: Any, val_proba: Any,
@@ -141,10 +157,16 @@ def validation_predictions(val_labels: Any, val_pred: Any, val_proba: Any, k: in
             raise ValueError("val_proba must hold finite numbers")
         return y, _argmax_ties_wrong(proba, y)
     _check_val_pred(val_pred)
-    pred = as_labels(val_pred, name="val_pred", num_classes=k)
+    pred = as_labels(val_pred, name="val_pred")
     if pred.size != y.size:
         raise ValueError(f"val_pred has {pred.size} entries but val_labels {y.size}: one "
                          f"predicted class per validation sample")
+    outside = np.flatnonzero(pred >= k)
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(f"val_pred[{i}] is {pred[i]}, not one of the {k} classes (0..{k - 1}): "
+                         f"a prediction must be a class of the labels (or pass num_classes= "
+                         f"when there are more classes)")
     return y, pred
 
 

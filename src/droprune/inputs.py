@@ -58,7 +58,14 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from ._checks import as_class_names, as_labels, as_per_class_counts, as_recalls, as_scores
+from ._checks import (
+    as_class_names,
+    as_labels,
+    as_per_class_counts,
+    as_recalls,
+    as_scores,
+    check_num_classes,
+)
 from ._columns import (
     NUMBER,
     Column,
@@ -112,7 +119,7 @@ class ClassRecalls(NamedTuple):
 # -- public readers ------------------------------------------------------------------------------
 
 def read_labels(path: str | Path, *, class_names: Sequence[str] | None = None,
-                class_ids: str = "name") -> np.ndarray:
+                class_ids: str = "name", num_classes: int | None = None) -> np.ndarray:
     """Training labels from a ``.npy``, ``.csv`` or ``.parquet`` file, one per sample, in order.
 
     Parameters
@@ -129,6 +136,9 @@ def read_labels(path: str | Path, *, class_names: Sequence[str] | None = None,
         With ``class_names``: ``"name"`` (default) matches the file's values to the names as
         text and refuses integer ids that are not names; ``"index"`` takes integer id k as the
         k-th class.
+    num_classes
+        K, when known (e.g. the number of rows of the recalls file): a label outside 0..K-1 is
+        refused naming its line (row). With ``class_names`` it must be their number.
 
     Returns
     -------
@@ -141,8 +151,9 @@ def read_labels(path: str | Path, *, class_names: Sequence[str] | None = None,
         If ``path`` is not a file.
     ValueError
         One line naming the file (and the line or row) and the fix: another suffix, no
-        ``label`` column, a blank line or empty cell, a negative or fractional id, a name that
-        is not a class, names without ``class_names``, integer ids against named classes.
+        ``label`` column, no labels below the header, a blank line or empty cell, a negative,
+        fractional or too large id, a name that is not a class, names without
+        ``class_names``, integer ids against named classes.
 
     Examples
     --------
@@ -160,8 +171,9 @@ def read_labels(path: str | Path, *, class_names: Sequence[str] | None = None,
     path = existing_file(path)
     names = _names(class_names)
     _check_class_ids(class_ids)
+    k = _num_classes(num_classes, names)
     column = _label_column(path, names)
-    labels = _class_indices(column, path, names, class_ids, "label")
+    labels = _class_indices(column, path, names, class_ids, "label", k)
     if labels is None:
         raise ValueError(f"{path}: holds class names ({listed(as_text(column, path, 'label'))}) "
                          f"but no class order was given to turn them into indices: pass "
@@ -225,6 +237,7 @@ def read_recalls(path: str | Path, *, class_names: Sequence[str] | None = None,
     path = existing_file(path)
     names = _names(class_names)
     _check_class_ids(class_ids)
+    num_classes = _num_classes(num_classes, names)
     table = read_table(path, ("csv", "parquet"), "a table")
     missing = [c for c in ("class", "recall") if c not in table]
     if missing:
@@ -234,15 +247,15 @@ def read_recalls(path: str | Path, *, class_names: Sequence[str] | None = None,
     idx, names, k = _recall_classes(table["class"], path, names, num_classes, lab, class_ids)
     order = _class_order(idx, k, path, names)
     counts = None
-    if "count" in table:
-        counts = _prefixed(lambda: as_per_class_counts(
-            as_floats(table["count"], path, "count")[order], k, "count"), path)
+    if "count" in table:  # (as_floats names the file itself)
+        written = as_floats(table["count"], path, "count")[order]
+        counts = _prefixed(lambda: as_per_class_counts(written, k, "count"), path)
     sizes = None if lab is None else np.bincount(lab, minlength=k)
     no_recall = np.ones(k, bool) if sizes is None else sizes == 0
     if counts is not None:
         no_recall |= counts == 0
-    recalls = _prefixed(lambda: as_recalls(as_floats(table["recall"], path, "recall")[order], k,
-                                            name="recall", allow_nan=no_recall), path)
+    measured = as_floats(table["recall"], path, "recall")[order]
+    recalls = _prefixed(lambda: as_recalls(measured, k, name="recall", allow_nan=no_recall), path)
     return ClassRecalls(recalls, counts, None if names is None else tuple(names))
 
 
@@ -366,11 +379,20 @@ def load_scores(path: str | Path, *, expected_fingerprint: str | None = None
 def _names(class_names: Sequence[str] | None) -> list[str] | None:
     if class_names is None:
         return None
-    names = as_class_names(class_names, len(list(class_names)))
+    names = as_class_names(class_names, len(list(class_names)))  # (refuses a repeated name)
     assert names is not None  # None only for class_names=None
-    if len(set(names)) != len(names):
-        raise ValueError(f"class_names repeats a name ({listed(names)}): give each class its own")
     return names
+
+
+def _num_classes(num_classes: Any, names: list[str] | None) -> int | None:
+    """``num_classes`` validated (before anything is allocated), and equal to the number of
+    class names when both are given."""
+    if num_classes is None:
+        return None
+    k = check_num_classes(num_classes)
+    if names is not None and k != len(names):
+        raise ValueError(f"num_classes={k} but class_names has {len(names)} entries")
+    return k
 
 
 def _check_class_ids(class_ids: str) -> None:
@@ -381,14 +403,19 @@ def _check_class_ids(class_ids: str) -> None:
 def _label_column(path: Path, names: list[str] | None) -> Column:
     """The labels of a .npy, or the label column of a CSV (header or not) / Parquet."""
     suffix = check_suffix(path, ("npy", "csv", "parquet"), "a .npy, .csv or .parquet file")
-    if suffix == "npy":
-        return Column(read_npy(path))
-    if suffix == "parquet":
-        return _pick_label(read_parquet(path), path)
+    if suffix != "csv":
+        column = Column(read_npy(path)) if suffix == "npy" else _pick_label(read_parquet(path),
+                                                                             path)
+        if not column.values.size:
+            raise ValueError(f"{path}: holds no labels: write one label per sample")
+        return column
     rows = csv_rows(path)
     first = rows[0][1]
     known = set(names or ())
     if not all(NUMBER.fullmatch(c) or c in known for c in first):
+        if len(rows) == 1:
+            raise ValueError(f"{path}: holds a header ({','.join(first)}) but no labels: write "
+                             f"one label per sample below it")
         return _pick_label(csv_columns(first, rows[1:]), path)
     if "label" in first:
         raise ValueError(f"{path}: its first line 'label' is both the column name and a class "
@@ -410,6 +437,8 @@ def _pick_label(table: dict[str, Column], path: Path) -> Column:
 # -- columns -> values ---------------------------------------------------------------------------
 
 def _integers(numbers: np.ndarray, column: Column, path: Path, what: str) -> np.ndarray:
+    """The class ids of a numeric column as int64, each checked (in the file's own type, before
+    any cast) to be an integer in [0, 2**63)."""
     if numbers.dtype.kind == "b":
         raise ValueError(f"{path}: holds booleans, not class ids: write class indices or names")
     if numbers.dtype.kind == "f":
@@ -419,12 +448,33 @@ def _integers(numbers: np.ndarray, column: Column, path: Path, what: str) -> np.
             value = "empty" if np.isnan(numbers[i]) else f"{numbers[i]:g}, not an integer"
             raise ValueError(f"{path}: {what} at {column.where(i)} is {value}: write a class "
                              f"index (0..K-1) or name in every row")
-    ids = numbers.astype(np.int64)
-    if ids.size and ids.min() < 0:
-        i = int(np.argmin(ids))
-        raise ValueError(f"{path}: {what} {ids[i]} at {column.where(i)} is negative: class "
-                         f"indices are 0..K-1")
-    return ids
+    negative = np.flatnonzero(numbers < 0)
+    if negative.size:
+        i = int(negative[0])
+        raise ValueError(f"{path}: {what} {_written(numbers, column, i)} at {column.where(i)} "
+                         f"is negative: class indices are 0..K-1")
+    huge = np.flatnonzero(numbers >= 2**63) if numbers.dtype.kind in "fu" else negative
+    if huge.size:
+        i = int(huge[0])
+        raise ValueError(f"{path}: {what} {_written(numbers, column, i)} at {column.where(i)} "
+                         f"is not a class index (beyond 2**63): class indices are 0..K-1")
+    return numbers.astype(np.int64)
+
+
+def _written(numbers: np.ndarray, column: Column, i: int) -> str:
+    """Entry ``i`` as the file writes it (a CSV's text), else as a number."""
+    text = column.values[i]
+    if isinstance(text, str):
+        return text
+    return f"{numbers[i]:g}" if numbers.dtype.kind == "f" else str(numbers[i])
+
+
+def _below(ids: np.ndarray, k: int, column: Column, path: Path, what: str, why: str) -> None:
+    """Refuse an id outside 0..k-1, naming its line (row) and value, then ``why``."""
+    outside = np.flatnonzero(ids >= k)
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(f"{path}: {what} {ids[i]} at {column.where(i)} {why}")
 
 
 def _by_name(text: list[str], column: Column, path: Path, names: list[str],
@@ -438,15 +488,20 @@ def _by_name(text: list[str], column: Column, path: Path, names: list[str],
 
 
 def _class_indices(column: Column, path: Path, names: list[str] | None, class_ids: str,
-                   what: str) -> np.ndarray | None:
+                   what: str, num_classes: int | None = None) -> np.ndarray | None:
     """Class indices of a column of ids or names (the rules of the module docstring); None
-    when it holds names and no class order is given."""
+    when it holds names and no class order is given. With ``num_classes`` (and no names)
+    integer ids must be below it."""
     numbers = as_numbers(column)
     if numbers is None:
         text = as_text(column, path, what)
         return None if names is None else _by_name(text, column, path, names, what)
     ids = _integers(numbers, column, path, what)
     if names is None:
+        if num_classes is not None:
+            _below(ids, num_classes, column, path, what, f"has no class: there are {num_classes} "
+                   f"classes, 0..{num_classes - 1} (on the command line, the rows of --recalls):"
+                   f" fix the label, or give its class a recall")
         return ids
     if class_ids == "name":
         text = [str(v) for v in ids.tolist()]
@@ -456,10 +511,8 @@ def _class_indices(column: Column, path: Path, names: list[str] | None, class_id
                          f"have names ({listed(names)}): write the class names in the file, or "
                          f"pass class_ids='index' (on the command line --class-ids index) if "
                          f"id k is the k-th class of that order")
-    if ids.size and ids.max() >= len(names):
-        i = int(np.argmax(ids))
-        raise ValueError(f"{path}: {what} {ids[i]} at {column.where(i)} is not a class index: "
-                         f"there are {len(names)} classes (0..{len(names) - 1})")
+    _below(ids, len(names), column, path, what, f"is not a class index: there are "
+           f"{len(names)} classes (0..{len(names) - 1})")
     return ids
 
 
@@ -477,10 +530,9 @@ def _recall_classes(column: Column, path: Path, names: list[str] | None,
                     num_classes: int | None, labels: np.ndarray | None, class_ids: str
                     ) -> tuple[np.ndarray, list[str] | None, int]:
     """(class index of each row, class names, K)."""
-    if names is not None and num_classes is not None and num_classes != len(names):
-        raise ValueError(f"num_classes={num_classes} but class_names has {len(names)} entries")
     idx = _class_indices(column, path, names, class_ids, "class")
     if idx is None:  # the file names its classes: its row order is the class order
+        _refuse_mixed(column, path)
         if num_classes is not None:
             raise ValueError(f"{path}: names its classes but the classes have no names (indices "
                              f"0..{num_classes - 1}): write class indices in its class column")
@@ -496,6 +548,7 @@ def _recall_classes(column: Column, path: Path, names: list[str] | None,
         idx = np.arange(len(names), dtype=np.int64)
     k = len(names) if names is not None else num_classes
     if k is None:
+        _refuse_beyond_rows(idx, column, path)
         k = int(idx.max()) + 1 if idx.size else 1
     elif idx.size and idx.max() >= k:
         raise ValueError(f"{path}: class {int(idx.max())} is not a class of the training data "
@@ -504,6 +557,29 @@ def _recall_classes(column: Column, path: Path, names: list[str] | None,
         raise ValueError(f"{path}: the training labels include label {int(labels.max())}, "
                          f"outside [0, {k}) (the classes of this file): give every class a row")
     return idx, names, k
+
+
+def _refuse_mixed(column: Column, path: Path) -> None:
+    """A class column of names with some integer ids among them is refused: which classes the
+    ids are cannot be told."""
+    text = as_text(column, path, "class")
+    ids = [t for t in text if t.lstrip("+-").isdigit()]
+    if ids:
+        raise ValueError(f"{path}: its class column mixes integer ids ({listed(ids)}) and names "
+                         f"({listed([t for t in text if t not in ids])}): write every class as "
+                         f"its index (0..K-1), or every class as its name")
+
+
+def _refuse_beyond_rows(idx: np.ndarray, column: Column, path: Path) -> None:
+    """With no class count given, the largest id sets K = id + 1 and every class needs a row:
+    an id that would leave more classes without a row than the file has rows is not a class
+    index (an id, a hash); it is refused by name before anything of its size is allocated."""
+    top = int(idx.max(initial=-1))
+    if top + 1 > 2 * idx.size:
+        i = int(np.argmax(idx))
+        raise ValueError(f"{path}: class {top} at {column.where(i)} is not a class index: it "
+                         f"would make {top + 1} classes, and this file has rows for {idx.size} "
+                         f"of them: give every class one row, its index 0..K-1")
 
 
 def _class_order(idx: np.ndarray, k: int, path: Path, names: list[str] | None) -> np.ndarray:

@@ -29,7 +29,7 @@ from ._checks import (
     as_labels,
     as_scores,
     check_density,
-    check_int,
+    check_seed,
     refuse_mapping,
     target_count,
 )
@@ -328,10 +328,12 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
         that does not fit beside ``min_per_class``, so it never refuses a call; see
         :func:`resolve_floor`), 0 for the others; 0: the paper's rule.
     class_names
-        Name of each class, for the table and the warnings.
+        Name of each class (all different), for the table and the warnings.
     num_classes
         K; by default the length of ``recalls``, of ``class_names``, the width of
-        ``val_proba``, or else the largest label + 1.
+        ``val_proba`` (``labels`` and ``val_labels`` must fit it), or else the largest label
+        of ``labels`` and ``val_labels`` + 1. A ``val_pred`` never adds a class: a prediction
+        outside the classes is refused (pass ``num_classes`` if there are more).
 
     Returns
     -------
@@ -381,9 +383,7 @@ def prune(labels: Any, density: float, *, recalls: Any = None, val_labels: Any =
                               (val_counts, "val_counts", "class"), (scores, "scores", "sample"),
                               (class_names, "class_names", "class")):
         refuse_mapping(value, name, what)
-    if seed is not None:
-        seed = check_int(seed, "seed", requirement="an integer >= 0, or None for fresh "
-                                                    "randomness")
+    seed = check_seed(seed)
     _check_val_pred(val_pred)
     lab = as_labels(labels)
     k = _num_classes(num_classes, lab, recalls, class_names, val_proba, val_labels, val_pred)
@@ -451,11 +451,12 @@ def _global_ranking_warning(parsed: Method, counts: np.ndarray, sizes: np.ndarra
     return []
 
 
-def parse_prune_method(method: Any, *, scores_given: bool | None) -> Method:
+def parse_prune_method(method: Any, *, scores_given: bool | str | None) -> Method:
     """A method name as :func:`prune` reads it: any strategy name is the label of the scores
     given; ``Full`` and ``+CDBW`` (training, not selection) are refused, and so is a method
     that reads scores when none are given, or one that picks at random when scores are
-    (``scores_given=None`` skips these two checks).
+    (``scores_given=None`` skips these two checks; a string is given scores as the caller
+    names them in that error, e.g. the command line's ``--scores FILE``; True: ``scores=``).
 
     Examples
     --------
@@ -481,9 +482,10 @@ def parse_prune_method(method: Any, *, scores_given: bool | None) -> Method:
                          f"sample, higher = harder = kept first), or use a Random method such "
                          f"as 'Random+DRoP'")
     if scores_given and not parsed.reads_scores:
-        raise ValueError(f"scores were given but method {parsed.name!r} picks at random: name "
-                         f"them in the method (e.g. 'MyScore+DRoP', 'MyScore' or "
-                         f"'Random+MyScoreQ') or leave scores out")
+        given = scores_given if isinstance(scores_given, str) else "scores="
+        raise ValueError(f"{given} was given but method {parsed.name!r} picks at random: name "
+                         f"the scores in the method (e.g. 'MyScore+DRoP', 'MyScore' or "
+                         f"'Random+MyScoreQ') or leave {given} out")
     return parsed
 
 

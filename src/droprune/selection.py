@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import as_class_sizes, as_labels, as_scores, target_count
+from ._checks import as_class_sizes, as_labels, as_scores, check_seed, target_count
 
 __all__ = ["TIES", "select", "select_global"]
 
@@ -75,6 +75,7 @@ def select(labels: Any, counts: Any, *, scores: Any = None, seed: int | None = 0
     >>> select([0, 0, 0, 1, 1], [1, 2], scores=[0.1, 0.9, 0.5, 0.3, 0.2])
     array([1, 3, 4])
     """
+    seed = check_seed(seed)
     lab, counts, sizes = checked_counts(labels, counts)
     sc = None if scores is None else as_scores(scores, lab.size)
     order = _rank_order(lab.size, sc, np.random.default_rng(seed), ties)
@@ -139,6 +140,7 @@ def select_global(scores: Any, density: float, *, seed: int | None = 0,
     >>> select_global([0.2, 0.9, 0.1, 0.5], 0.5)
     array([1, 3])
     """
+    seed = check_seed(seed)
     if scores is None:
         if n is None:
             raise ValueError("select_global needs n (the number of samples) when scores is None")

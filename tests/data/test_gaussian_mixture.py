@@ -63,3 +63,29 @@ def test_registry_source_has_independent_train_and_test():
         load_dataset("gaussian-mixture", "/tmp")
     with pytest.raises(ValueError, match="test_sizes has 3 classes"):
         load_dataset("gaussian-mixture", class_sizes=[3, 3], test_sizes=[2, 2, 2])
+
+
+def test_more_values_than_max_values_are_refused_before_allocating(monkeypatch):
+    from droprune.data import synthetic
+    from droprune.data.synthetic import MAX_VALUES, check_gaussian_mixture_options
+
+    def no_draw(*args, **kwargs):
+        raise AssertionError("drew before refusing")
+
+    monkeypatch.setattr(synthetic.np.random, "default_rng", no_draw)
+    with pytest.raises(ValueError, match=r"^class_sizes ask for 100,000,001 samples of dim 1 "
+                                         r"\(100,000,001 values\), more than the 100,000,000 a "
+                                         r"gaussian-mixture draws in memory: give fewer "
+                                         r"samples or a smaller dim$"):
+        gaussian_mixture([MAX_VALUES, 1], [0, 1], [1, 1])
+    with pytest.raises(ValueError, match=r"^class_sizes ask for 0 samples of dim 200,000,000 "
+                                         r"\(400,000,000 values\)"):
+        gaussian_mixture([0, 0], [0, 1], [1, 1], dim=2 * 10**8)  # the (K, dim) means count
+    with pytest.raises(ValueError, match=r"^class_sizes and test_sizes ask for 50,000,001 "
+                                         r"samples of dim 2 \(100,000,002 values\)"):
+        load_dataset("gaussian-mixture", class_sizes=[MAX_VALUES // 4, MAX_VALUES // 4],
+                     test_sizes=[1, 0], dim=2)
+    check_gaussian_mixture_options(class_sizes=[MAX_VALUES // 4] * 2, dim=1)  # the bound: ok
+    with pytest.raises(ValueError, match=r"^class_sizes \(for train and test: no test_sizes "
+                                         r"given\) ask for 100,000,000 samples of dim 2 "):
+        check_gaussian_mixture_options(class_sizes=[MAX_VALUES // 4] * 2, dim=2)

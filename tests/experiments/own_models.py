@@ -24,3 +24,28 @@ def no_seed() -> nn.Module:
 
 
 NOT_CALLABLE = 3
+
+
+def raises(seed: int) -> nn.Module:
+    """A factory that fails."""
+    raise RuntimeError("boom in the factory")
+
+
+def two_classes(seed: int) -> nn.Module:
+    """Two logits for 1 x 1 inputs (a three-class mixture needs three)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(1, 2))
+
+
+class _Pair(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(1, 3)
+
+    def forward(self, x):
+        y = self.fc(x.flatten(1))
+        return y, y
+
+
+def tuple_out(seed: int) -> nn.Module:
+    """A module that returns a tuple, not logits."""
+    return _Pair()

@@ -178,11 +178,12 @@ def check_experiment(preset: str | None, config: str | None, *, required: bool =
 def load_experiment(preset: str | None, config: str | None, overrides: list[str], *,
                     required: bool = True):
     """The ExperimentConfig chosen by --preset/--config (one is required unless not
-    ``required``: then the default config) and --set."""
+    ``required``: then the default config) and --set. When ``required``, a --config file must
+    name a preset or the data (``load_config``'s ``require_data``)."""
     check_experiment(preset, config, required=required)
     from droprune.experiments.config import load_config
 
-    return load_config(preset or config, overrides)
+    return load_config(preset or config, overrides, require_data=required)
 
 
 def command_line(args: argparse.Namespace, prog: str) -> str:

@@ -100,7 +100,8 @@ def _run(args: argparse.Namespace) -> int:
         return run_out_of_core(args)
     check_compare(args)
     # the grammar, Full and +CDBW refused; --scores with a method that picks at random refused
-    method = parse_prune_method(args.method, scores_given=None if args.scores is None else True)
+    method = parse_prune_method(args.method, scores_given=None if args.scores is None
+                                else f"--scores {args.scores}")
     need_recalls = method.needs_recalls and args.recalls is None
     need_scores = method.reads_scores and args.scores is None
     if need_scores and args.data is not None:
@@ -150,9 +151,8 @@ def _check_combination(args: argparse.Namespace) -> None:
     if (args.labels is None) == (args.data is None):
         raise CLIError("give the training labels once: --labels FILE (with --recalls, no "
                        "training) or --data NAME, not both")
-    used = [flag for flag, value in (("--root", args.root), ("--option", args.option),
-                                     ("--model", args.model), ("--preset", args.preset),
-                                     ("--config", args.config), ("--set", args.set)) if value]
+    used = [f"--{k}" for k in ("root", "option", "model", "preset", "config", "set", "device",
+                               "threads") if getattr(args, k)]
     if args.data is None and used:
         raise CLIError(f"{', '.join(used)} describe(s) a dataset and its query training: "
                        f"give --data NAME too, or leave them out")
@@ -176,9 +176,10 @@ def _read_inputs(args: argparse.Namespace, method, splits, cfg
         manifest["dataset"] = dataset_record(cfg, train)
         fingerprint = manifest["dataset"]["fingerprint"]
     else:  # a recalls file that names its classes sets the class order
-        names = args.recalls and read_flagged("--recalls", read_recalls, args.recalls).class_names
+        first = args.recalls and read_flagged("--recalls", read_recalls, args.recalls)
+        names = first and first.class_names  # (and its rows are the classes of the labels)
         labels = read_flagged("--labels", read_labels, args.labels, class_names=names,
-                       class_ids=args.class_ids)
+                              class_ids=args.class_ids, num_classes=first and first.recalls.size)
         k, manifest["labels"] = None if names is None else len(names), file_record(args.labels)
     recalls = counts = scores = None
     if args.recalls is not None:

@@ -20,7 +20,14 @@ from droprune.quotas import (
     starved_classes,
 )
 
-from ._common import dump_json, format_table, parse_float_list, parse_int_list, parse_number
+from ._common import (
+    dump_json,
+    format_table,
+    parse_float_list,
+    parse_int_list,
+    parse_number,
+    read_flagged,
+)
 
 
 def rules() -> list[str]:
@@ -84,7 +91,21 @@ def read_quota_csv(path: Path) -> tuple[list[int], list[float] | None, list[str]
     names = [r["name"] for r in rows] if "name" in rows[0] else None
     counts = [parse_number(r["count"], f"--csv {path}: row {i}: count", integer=True)
               for i, r in enumerate(rows, 1)] if "count" in rows[0] else None
+    read_flagged(f"--csv {path}:", _check_columns, sizes, recalls, names, counts)
     return sizes, recalls, names, counts
+
+
+def _check_columns(sizes: list[int], recalls: list[float] | None, names: list[str] | None,
+                   counts: list[int] | None) -> None:
+    """The columns of a quota CSV, checked as the library checks them (class k: row k + 1)."""
+    from droprune._checks import as_class_names, as_class_sizes, as_per_class_counts, as_recalls
+
+    n = as_class_sizes(sizes, name="size")
+    if recalls is not None:
+        as_recalls(recalls, n.size, name="recall", allow_nan=n == 0)
+    as_class_names(names, n.size, name="name")
+    if counts is not None:
+        as_per_class_counts(counts, n.size, "count")
 
 
 def _run(args: argparse.Namespace) -> int:

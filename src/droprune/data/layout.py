@@ -52,20 +52,31 @@ def format_error(dataset: str, path: str | Path, problem: str) -> DatasetFormatE
     return DatasetFormatError(f"{dataset}: {path}: {problem}{_help(dataset)}")
 
 
-def dataset_root(root: str | Path | None, dataset: str, folder: str | None = None) -> Path:
+def dataset_root(root: str | Path | None, dataset: str, folder: str | None = None, *,
+                 option: str = "") -> Path:
     """Resolve a dataset root: ``root/folder`` if that folder exists, else ``root`` itself.
 
     This lets ``root`` be either the folder an archive was extracted into (holding, e.g.,
-    ``cifar-10-batches-py``) or the dataset folder itself.
+    ``cifar-10-batches-py``) or the dataset folder itself. ``option`` says how the caller's
+    user gives the root (``"--root FOLDER"``), for the error when there is none.
 
     Raises
     ------
     FileNotFoundError
         ``root`` is None or not an existing folder (the message shows the expected layout).
+
+    Examples
+    --------
+    >>> try:
+    ...     dataset_root(None, "imagefolder", option="--root FOLDER")
+    ... except FileNotFoundError as exc:
+    ...     print(str(exc).splitlines()[0])
+    imagefolder: <root>: no root given: pass the folder holding the dataset with --root FOLDER
     """
     if root is None:
-        raise missing_error(dataset, "<root>", "no root given: pass the folder holding the "
-                                               "dataset")
+        how = f" with {option}" if option else ""
+        raise missing_error(dataset, "<root>", f"no root given: pass the folder holding the "
+                                               f"dataset{how}")
     path = Path(root).expanduser()
     if not path.is_dir():
         raise missing_error(dataset, path, "no such folder (the dataset root)")

@@ -30,7 +30,7 @@ from .layout import DatasetFormatError
 from .mnist1d import check_mnist1d_options, load_mnist1d
 from .source import DATASETS, DatasetSource, get_source, register_dataset
 from .splits import SPLIT_ORDERS, _check_fraction, split_val_test
-from .synthetic import load_gaussian_mixture
+from .synthetic import check_gaussian_mixture_options, load_gaussian_mixture
 from .tinyimagenet import load_tinyimagenet
 from .waterbirds import WATERBIRDS_CLASSES, WATERBIRDS_GROUPS, load_waterbirds
 
@@ -108,7 +108,8 @@ _BUILTIN_SOURCES = (
         class_names=WATERBIRDS_CLASSES, group_names=WATERBIRDS_GROUPS, official_splits=True),
     DatasetSource(
         "gaussian-mixture", load_gaussian_mixture, "synthetic Gaussian mixture (class_sizes, "
-        "means, stds, dim, seed)", root="none", layout="no files: generated in memory",
+        "means, stds, dim, seed)", root="none", check=check_gaussian_mixture_options,
+        layout="no files: generated in memory",
         where="nothing to download"),
 )
 for _source in _BUILTIN_SOURCES:

@@ -916,16 +916,57 @@ def _hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def check_device(device: Any, name: str = "device") -> str:
-    """Return ``device`` if torch reads it as a device ("cpu", "cuda", "cuda:1", ...); else
-    ``ValueError`` naming ``name``. Whether the device exists here is not checked."""
+#: the torch device types droprune trains on (``"cpu"``, ``"cuda[:i]"``, ``"mps"``)
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+def check_device(device: Any, name: str = "device", *, here: bool = False) -> str:
+    """Return ``device`` if droprune can train on it: ``"cpu"`` (``"cpu:0"`` is the same one
+    device: torch has a single CPU device, whose cores ``--threads`` shares out, so
+    ``"cpu:1"`` and up are refused), ``"cuda"``, ``"cuda:i"`` or ``"mps"``; else
+    ``ValueError`` naming ``name``. Other torch devices (``"meta"``, ``"xla"``, ...) are
+    refused: no model trains there.
+
+    With ``here``, the device must also exist on this machine: CUDA available with more than
+    ``i`` devices, MPS available. A config is checked without it (it may run elsewhere); the
+    commands that train check with it before anything is written.
+
+    Examples
+    --------
+    >>> check_device("cuda:1"), check_device("cpu:0")
+    ('cuda:1', 'cpu:0')
+    >>> check_device("meta", "--device")
+    Traceback (most recent call last):
+    ...
+    ValueError: --device must be a device droprune trains on ('cpu', 'cuda', 'cuda:1', 'mps'), got 'meta'
+    >>> check_device("cpu:99", "--device")
+    Traceback (most recent call last):
+    ...
+    ValueError: --device must be 'cpu' for the CPU (torch has one CPU device; --threads sets how many cores it uses), got 'cpu:99'
+    """
     import torch
 
     try:
-        torch.device(device)
+        dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
         raise ValueError(f"{name} must be a torch device such as 'cpu', 'cuda' or 'cuda:1', "
                          f"got {device!r}") from None
+    if dev.type not in DEVICE_TYPES:
+        raise ValueError(f"{name} must be a device droprune trains on ('cpu', 'cuda', "
+                         f"'cuda:1', 'mps'), got {device!r}")
+    if dev.type == "cpu" and dev.index not in (None, 0):
+        raise ValueError(f"{name} must be 'cpu' for the CPU (torch has one CPU device; "
+                         f"--threads sets how many cores it uses), got {device!r}")
+    if here and dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name} {device}: CUDA is not available here; use --device cpu")
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f"{name} {device}: this machine has {count} CUDA device(s), "
+                             f"cuda:0 to cuda:{count - 1}; use one of them, or --device cpu")
+    if here and dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name} {device}: MPS (Apple's GPU) is not available here; use "
+                         f"--device cpu")
     return device
 
 
@@ -1001,7 +1042,8 @@ def _read_file(path: Path) -> dict[str, Any]:
     return values
 
 
-def load_config(source: str | Path | None = None, overrides: Sequence[str] = ()) -> ExperimentConfig:
+def load_config(source: str | Path | None = None, overrides: Sequence[str] = (), *,
+                require_data: bool = False) -> ExperimentConfig:
     """Load a configuration from a preset name or a .toml/.json file, then apply overrides.
 
     Parameters
@@ -1013,6 +1055,11 @@ def load_config(source: str | Path | None = None, overrides: Sequence[str] = ())
         as ``data.options`` included, replaces the preset's.
     overrides
         ``key.path=value`` strings, e.g. ``["train.epochs=10", "densities=0.3,0.5"]``.
+    require_data
+        Refuse a file that names neither a ``preset`` nor ``data.name`` (nor does an override):
+        it would run the default experiment (``mnist1d``, 30 epochs) without saying so.
+        ``droprune sweep`` and ``droprune run`` set it; a file of training settings for
+        ``droprune prune --data`` needs no data.
     """
     from .presets import PRESETS
 
@@ -1024,6 +1071,8 @@ def load_config(source: str | Path | None = None, overrides: Sequence[str] = ())
         elif Path(text).suffix in (".toml", ".json") or Path(text).exists():
             values = _read_file(Path(text))
             base = values.pop("preset", None)
+            if require_data and base is None:
+                _require_data(text, apply_overrides(values, overrides))
             if base is not None:
                 if not isinstance(base, str) or base not in PRESETS:
                     raise ValueError(f"config file {text}: unknown preset {base!r}; valid "
@@ -1033,6 +1082,15 @@ def load_config(source: str | Path | None = None, overrides: Sequence[str] = ())
             raise ValueError(f"{text!r} is neither a preset nor a .toml/.json file; valid presets: "
                              f"{', '.join(PRESETS)}")
     return config_from_dict(apply_overrides(values, overrides))
+
+
+def _require_data(path: str, values: Mapping[str, Any]) -> None:
+    """Refuse a config file (read into ``values``, overrides applied) without ``data.name``."""
+    data = values.get("data")
+    if data is None or (isinstance(data, Mapping) and "name" not in data):
+        raise ValueError(f"config file {path}: names neither a preset nor data: add "
+                         f"preset = \"NAME\" (`droprune presets`) or a [data] table with "
+                         f"name = \"DATASET\" (`droprune data list`)")
 
 
 def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ __all__ = [
     "QueryOutputs",
     "RunSpec",
     "build_final_model",
+    "check_model_builds",
     "checkpoint_dir",
     "final_train_config",
     "kept_density",
@@ -225,6 +226,20 @@ def build_final_model(cfg: ExperimentConfig, train_set, seed: int):
     if cfg.model.pretrained:
         load_torchvision_weights(model, cfg.model.pretrained)
     return model
+
+
+def check_model_builds(cfg: ExperimentConfig, train_set, seed: int, option: str) -> None:
+    """Build ``cfg``'s model once for ``train_set`` (as :func:`build_final_model` does for
+    ``seed``) and run it on two samples on the CPU: a factory that raises or returns no module,
+    or a model that does not take the data or output one logit per class, is refused in one
+    line that starts with ``option`` and the model (``"model.name facs:make: ..."``), before
+    anything is trained or written."""
+    from ..training.inference import check_model_fits
+
+    try:
+        check_model_fits(build_final_model(cfg, train_set, seed), train_set, "cpu")
+    except ValueError as exc:
+        raise ValueError(f"{option} {cfg.model.name}: {exc}") from None
 
 
 def select_indices(method: Method, density: float, seed: int, labels: np.ndarray,

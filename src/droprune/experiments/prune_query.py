@@ -50,13 +50,17 @@ def prune_query_config(base: Mapping[str, Any], *, data: str, root: str | Path |
         A registry name, or ``"package.module:factory"`` (a model of the user's own, which
         builds itself: no width, no pretrained weights).
     overrides
-        ``key.path=value`` overrides applied last (they may set the dataset's keys too).
+        ``key.path=value`` overrides applied last (they may set the dataset's keys too). A
+        dataset read from files needs its folder: none given is refused (``--root``).
     method, density, seed
         The pruning: the grid of the config is this one run.
     scores, recalls
         Whether the query models must score the samples for ``method`` and measure the
         validation recalls (``recalls=False``: given, so no run is trained for them alone).
     """
+    from ..data.layout import dataset_root
+    from ..data.registry import get_source
+
     values = dict(base)
     section: dict[str, Any] = (dict(values["data"]) if values["data"].get("name") == data
                                else {"name": data})
@@ -74,7 +78,10 @@ def prune_query_config(base: Mapping[str, Any], *, data: str, root: str | Path |
     scoring = method.quota_strategy or method.strategy
     values.update(methods=[(method.name if recalls else scoring) if scores else "Random+DRoP"],
                   densities=[density], seeds=[seed])
-    return config_from_dict(values)
+    cfg = config_from_dict(values)
+    if get_source(cfg.data.name).root == "required":  # its folder, named as the CLI asks it
+        dataset_root(cfg.data.root, cfg.data.name, option="--root FOLDER")
+    return cfg
 
 
 def query_kinds(cfg: ExperimentConfig) -> list[str]:
@@ -146,17 +153,17 @@ def check_query_options(cfg: ExperimentConfig, overrides: Sequence[str], *, meth
                         device: Any = None) -> None:
     """Refuse, in one line and before anything is trained, a ``--set`` option that does
     nothing for this pruning (e.g. ``query.seeds`` when the method's recalls come from the one
-    fixed query model), a ``--model`` when nothing is trained (``trains``: whether models are
-    trained at all), and a ``device`` that is not one, or CUDA where there is none."""
+    fixed query model), a ``--model`` or ``--device`` when nothing is trained (``trains``:
+    whether models are trained at all; ``device`` is the flag's, else the config's, which is
+    not refused), and a device droprune cannot train on here
+    (:func:`~droprune.experiments.config.check_device` with ``here``)."""
+    nothing = f"nothing is trained (--recalls and --scores give what {method.name} needs)"
     if model is not None and not trains:
-        raise ValueError(f"--model {model}: nothing is trained (--recalls and --scores give "
-                         f"what {method.name} needs); leave it out")
+        raise ValueError(f"--model {model}: {nothing}; leave it out")
+    if device is not None and not trains and device != cfg.device:  # the flag, not the config's
+        raise ValueError(f"--device {device}: {nothing}; leave it out")
     if device is not None and trains:
-        import torch
-
-        check_device(device, "--device")
-        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"--device {device}: CUDA is not available here; use --device cpu")
+        check_device(device, "--device", here=True)
     kinds = query_kinds(cfg) if trains and not compare else []
     for item in overrides:
         key = item.partition("=")[0].strip()
@@ -307,8 +314,11 @@ class _QueryRuns:
 
     def before_training(self, kind: str, model: Any, seeds: list[int], config: Any) -> None:
         train = self.splits.train
-        est = estimate_training(model, train, config, device=self.device,
-                                val_samples=len(self.splits.val))
+        try:
+            est = estimate_training(model, train, config, device=self.device,
+                                    val_samples=len(self.splits.val))
+        except ValueError as exc:  # the model does not take the data: say which option chose it
+            raise ValueError(f"--model {self.cfg.model.name}: {exc}") from None
         shape = "x".join(map(str, train.sample_shape))
         self.log(f"query {'model' if len(seeds) == 1 else 'models'} ({kind} run): {len(seeds)} x "
                  f"{self.cfg.model.name}, {config.epochs} epochs, batch {config.batch_size}, "

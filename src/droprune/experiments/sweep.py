@@ -45,6 +45,7 @@ from .pipeline import (
     QUERY_RUN_KINDS,
     QueryOutputs,
     RunSpec,
+    check_model_builds,
     checkpoint_dir,
     plan_runs,
     query_run_of,
@@ -288,7 +289,9 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
 
     Any number of sweeps may run on one folder at once: they split the runs (a claim with a
     lease per run, see the module docstring) and each returns once every run of its plan is
-    stored.
+    stored. Every input is checked before the folder is touched (:func:`check_inputs`); the
+    user's own model (``model.name = "package.module:factory"``) is also built once on the
+    data and run on two samples first (:func:`~droprune.experiments.pipeline.check_model_builds`).
 
     Parameters
     ----------
@@ -315,6 +318,7 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
     selections, query files), shows progress and logs; the other ranks receive what it read
     or decided (finished runs, selections) and wait until its writes are complete.
     """
+    from ..models.factory import is_import_path
     from ..training.distributed import is_main, run_on_main
 
     start = time.perf_counter()
@@ -322,6 +326,10 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
     shard = check_shard(shard)
     device = device if device is not None else cfg.device
     check_inputs(cfg, out_dir, device=device)
+    splits = None
+    if is_import_path(cfg.model.name):  # the user's code: built and run once on the data first
+        splits = load_splits(cfg)
+        check_model_builds(cfg, splits.train, cfg.seeds[0], "model.name")
     lease = lease_seconds()
     log = logger.info if log is None else log
     if not is_main():
@@ -341,7 +349,7 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
             f"{'is' if len(mine) == 1 else 'are'} in {out_dir}")
         return summary
     log(f"{cfg.name}: {_runs(len(todo))} to do ({summary.skipped} already done) -> {out_dir}")
-    splits = load_splits(cfg)
+    splits = load_splits(cfg) if splits is None else splits
     bar = progress_bar(len(mine), f"sweep {cfg.name}", unit="run", initial=summary.skipped,
                        enabled=progress)
     query: QueryOutputs | None = None
@@ -424,13 +432,10 @@ def check_inputs(cfg: ExperimentConfig, out_dir: Path, *, device: Any = None) ->
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"--out {out_dir} exists and is not a folder; give a folder")
     if device is not None:
-        import torch
-
-        check_device(device, "device")
-        if torch.device(device).type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {device!r}: CUDA is not available here; use --device cpu")
+        check_device(device, "device", here=True)
     if get_source(cfg.data.name).root == "required":
-        dataset_root(cfg.data.root, cfg.data.name)
+        dataset_root(cfg.data.root, cfg.data.name, option="data.root (in the config, or --set "
+                                                           "data.root=FOLDER)")
 
 
 def _silent(*args: Any, **kwargs: Any) -> None:
