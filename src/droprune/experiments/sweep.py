@@ -39,7 +39,7 @@ from typing import Any
 from .._checks import check_int
 from .._io import atomic_write_json, remove_stale_temporaries
 from .._progress import progress_bar
-from ..training.hooks import Callback
+from ..scoring.query import RenewClaim
 from .config import ExperimentConfig, check_device, config_from_dict
 from .pipeline import (
     QUERY_RUN_KINDS,
@@ -400,7 +400,7 @@ def run_sweep(cfg: ExperimentConfig, out_dir: str | Path, *,
                 try:
                     record = run_final(cfg, spec, splits, query, work_dir=out_dir,
                                        device=device, progress=progress,
-                                       callbacks=[_RenewClaim(claims, run_id)])
+                                       callbacks=[RenewClaim(claims, run_id)])
                     run_on_main(_add_row, store, record)
                 except BaseException:  # an error or Ctrl-C: others need not wait for the lease
                     run_on_main(_release, claims, run_id)
@@ -475,19 +475,6 @@ def _claim(claims: Claims, run_id: str) -> tuple[bool, str | None]:
 def _release(claims: Claims, run_id: str) -> None:
     """Release this worker's claim of the run once its row is stored (rank 0 alone)."""
     claims.release(run_id)
-
-
-class _RenewClaim(Callback):
-    """A training callback (see :class:`~droprune.training.hooks.Callback`): renews this
-    worker's claim of the run it trains at every epoch end."""
-
-    def __init__(self, claims: Claims | None, run_id: str) -> None:
-        self.claims, self.run_id = claims, run_id
-
-    def on_epoch_end(self, epoch: int, stats: Any) -> None:
-        from ..training.distributed import run_on_main
-
-        run_on_main(_claim, self.claims, self.run_id)
 
 
 def _add_row(store: ResultStore, record: RunRecord) -> bool:

@@ -241,9 +241,10 @@ def _release(claims: Claims, run_id: str) -> None:
     claims.release(run_id)
 
 
-class _RenewClaim(Callback):
-    """A training callback: renews this worker's claim of the query model it trains at every
-    epoch end (so that the lease outlives the training)."""
+class RenewClaim(Callback):
+    """A training callback: renews this worker's claim of what it trains (a query model here, a
+    run in a sweep) at every epoch end, so that the lease outlives the training (rank 0 alone
+    under torchrun)."""
 
     def __init__(self, claims: Claims | None, run_id: str) -> None:
         self.claims, self.run_id = claims, run_id
@@ -452,7 +453,7 @@ def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,
                     options=options, device=device, progress=progress,
                     checkpoint_dir=None if work is None else work / f"seed{seed}",
                     model=built.pop(seed, None),
-                    callbacks=() if work is None else [_RenewClaim(claims, f"seed{seed}")])
+                    callbacks=() if work is None else [RenewClaim(claims, f"seed{seed}")])
                 if work is not None:
                     run_on_main(save_query_result, work / f"seed{seed}.parquet",
                                 _combine([found[seed]], splits, meta))
