@@ -114,13 +114,14 @@ def test_device_and_threads_without_data_are_refused(tmp_path, capsys, flag, val
                    f"too, or leave them out")
 
 
-def test_a_device_with_nothing_to_train_is_refused(tmp_path, capsys):
+@pytest.mark.parametrize("flag, value", [("--device", "cpu"), ("--threads", "1")])
+def test_a_device_or_threads_with_nothing_to_train_is_refused(tmp_path, capsys, flag, value):
     pd.DataFrame({"class": [0, 1, 2], "recall": [0.9, 0.7, 0.5]}).to_csv(
         tmp_path / "r.csv", index=False)
     out = tmp_path / "out"
     err = refused(capsys, "prune", [*MIXTURE, "--recalls", tmp_path / "r.csv", "--out", out,
-                                    "--device", "cpu"], out)
-    assert err == ("--device cpu: nothing is trained (--recalls and --scores give what "
+                                    flag, value], out)
+    assert err == (f"{flag} {value}: nothing is trained (--recalls and --scores give what "
                    "Random+DRoP needs); leave it out")
 
 

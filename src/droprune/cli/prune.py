@@ -123,7 +123,8 @@ def _run(args: argparse.Namespace) -> int:
             args.option), model=args.model, overrides=args.set, method=method,
             density=args.density, seed=args.seed, scores=need_scores, recalls=need_recalls)
         check_query_options(cfg, args.set, method=method, trains=trains, compare=args.compare,
-                            model=args.model, device=args.device or cfg.device)
+                            model=args.model, device=args.device or cfg.device,
+                            threads=args.threads)
         apply_threads(threads)
         cfg, splits = native_image_size(cfg, load_splits(cfg))
     given, paths, manifest = _read_inputs(args, method, splits, cfg)

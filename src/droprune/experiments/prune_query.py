@@ -150,16 +150,19 @@ def _unused(key: str, cfg: ExperimentConfig, method: Method, kinds: Sequence[str
 
 def check_query_options(cfg: ExperimentConfig, overrides: Sequence[str], *, method: Method,
                         trains: bool, compare: bool = False, model: str | None = None,
-                        device: Any = None) -> None:
+                        device: Any = None, threads: Any = None) -> None:
     """Refuse, in one line and before anything is trained, a ``--set`` option that does
     nothing for this pruning (e.g. ``query.seeds`` when the method's recalls come from the one
-    fixed query model), a ``--model`` or ``--device`` when nothing is trained (``trains``:
+    fixed query model), a ``--model``, ``--threads`` or ``--device`` when nothing is trained
+    (``threads``: the flag's value, None when not given; ``trains``:
     whether models are trained at all; ``device`` is the flag's, else the config's, which is
     not refused), and a device droprune cannot train on here
     (:func:`~droprune.experiments.config.check_device` with ``here``)."""
     nothing = f"nothing is trained (--recalls and --scores give what {method.name} needs)"
     if model is not None and not trains:
         raise ValueError(f"--model {model}: {nothing}; leave it out")
+    if threads is not None and not trains:
+        raise ValueError(f"--threads {threads}: {nothing}; leave it out")
     if device is not None and not trains and device != cfg.device:  # the flag, not the config's
         raise ValueError(f"--device {device}: {nothing}; leave it out")
     if device is not None and trains:
