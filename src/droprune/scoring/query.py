@@ -231,16 +231,6 @@ def _take(claims: Claims, work: Path, seed: int, plain: Any) -> tuple[str, Any]:
     return "mine", None
 
 
-def _renew(claims: Claims, run_id: str) -> None:
-    """Renew this worker's claim (rank 0 alone)."""
-    claims.claim(run_id)
-
-
-def _release(claims: Claims, run_id: str) -> None:
-    """Release this worker's claim (rank 0 alone)."""
-    claims.release(run_id)
-
-
 class RenewClaim(Callback):
     """A training callback: renews this worker's claim of what it trains (a query model here, a
     run in a sweep) at every epoch end, so that the lease outlives the training (rank 0 alone
@@ -250,7 +240,7 @@ class RenewClaim(Callback):
         self.claims, self.run_id = claims, run_id
 
     def on_epoch_end(self, epoch: int, stats: Any) -> None:
-        run_on_main(_renew, self.claims, self.run_id)
+        run_on_main(Claims.claim, self.claims, self.run_id)
 
 
 def _bind(work: Path, meta: Mapping[str, Any], stale: list[_Stale],
@@ -459,7 +449,7 @@ def run_query(splits: DatasetSplits, *, model: str | ModelFactory | None = None,
                                 _combine([found[seed]], splits, meta))
             finally:  # saved, or failed: others need not wait for the lease
                 if work is not None:
-                    run_on_main(_release, claims, f"seed{seed}")
+                    run_on_main(Claims.release, claims, f"seed{seed}")
             trained.append(seed)
         if held:  # other workers train them: look again soon
             time.sleep(pause)
